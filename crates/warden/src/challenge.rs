@@ -1,0 +1,162 @@
+//! `WWW-Authenticate` challenges (RFC 9110 §11.6.1, RFC 7617 §2, RFC 6750 §3).
+
+use http::HeaderValue;
+
+/// The authentication scheme a challenge names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChallengeScheme {
+    /// `Basic` (RFC 7617).
+    Basic,
+    /// `Bearer` (RFC 6750); also used for OAuth 2.0 and OpenID Connect schemes.
+    Bearer,
+    /// `Digest` (RFC 7616); declared only, see [`HttpDigest`](crate::HttpDigest).
+    Digest,
+    /// `APIKey`: not a registered scheme, but RFC 9110 §15.5.2 requires a 401 to carry a
+    /// challenge, so API-key schemes send this one, as FastAPI does since 0.122.
+    ApiKey,
+}
+
+impl ChallengeScheme {
+    fn token(self) -> &'static str {
+        match self {
+            Self::Basic => "Basic",
+            Self::Bearer => "Bearer",
+            Self::Digest => "Digest",
+            Self::ApiKey => "APIKey",
+        }
+    }
+}
+
+/// The error codes of RFC 6750 §3.1, sent in a `Bearer` challenge.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BearerError {
+    /// The request is malformed (400).
+    InvalidRequest,
+    /// The token is expired, revoked, malformed or invalid for another reason (401).
+    InvalidToken,
+    /// The token lacks a scope the resource requires (403).
+    InsufficientScope,
+}
+
+impl BearerError {
+    fn code(self) -> &'static str {
+        match self {
+            Self::InvalidRequest => "invalid_request",
+            Self::InvalidToken => "invalid_token",
+            Self::InsufficientScope => "insufficient_scope",
+        }
+    }
+}
+
+/// A challenge a scheme sends when its credentials are missing or refused.
+///
+/// Challenges are built from the static configuration of a scheme, so rendering one never
+/// echoes anything the client sent.
+///
+/// ```
+/// use warden::{Challenge, ChallengeScheme};
+///
+/// let challenge = Challenge::new(ChallengeScheme::Basic).with_realm("staff");
+/// assert_eq!(challenge.render(None, None), "Basic realm=\"staff\", charset=\"UTF-8\"");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Challenge {
+    scheme: ChallengeScheme,
+    realm: Option<&'static str>,
+}
+
+impl Challenge {
+    /// A challenge for `scheme`, without a realm.
+    pub const fn new(scheme: ChallengeScheme) -> Self {
+        Self {
+            scheme,
+            realm: None,
+        }
+    }
+
+    /// The same challenge with a `realm` parameter.
+    pub const fn with_realm(mut self, realm: &'static str) -> Self {
+        self.realm = Some(realm);
+        self
+    }
+
+    /// The scheme this challenge names.
+    pub const fn scheme(&self) -> ChallengeScheme {
+        self.scheme
+    }
+
+    /// Renders the header value. `error` and `scope` are only written for `Bearer`
+    /// challenges, the only scheme that defines them (RFC 6750 §3).
+    pub fn render(&self, error: Option<BearerError>, scope: Option<&str>) -> String {
+        let mut out = String::from(self.scheme.token());
+        let mut params: Vec<(&str, &str)> = Vec::new();
+        if let Some(realm) = self.realm {
+            params.push(("realm", realm));
+        }
+        if self.scheme == ChallengeScheme::Basic {
+            // RFC 7617 §2.1: announce that user-id and password are UTF-8.
+            params.push(("charset", "UTF-8"));
+        }
+        if self.scheme == ChallengeScheme::Bearer {
+            if let Some(error) = error {
+                params.push(("error", error.code()));
+            }
+            if let Some(scope) = scope.filter(|s| !s.is_empty()) {
+                params.push(("scope", scope));
+            }
+        }
+        for (i, (name, value)) in params.iter().enumerate() {
+            out.push_str(if i == 0 { " " } else { ", " });
+            out.push_str(name);
+            out.push_str("=\"");
+            push_quoted(&mut out, value);
+            out.push('"');
+        }
+        out
+    }
+
+    pub(crate) fn header_value(&self, error: Option<BearerError>, scope: Option<&str>) -> HeaderValue {
+        let rendered = self.render(error, scope);
+        // Every part is either a static string of ours or a scope name; anything that would
+        // not be a valid header value falls back to the bare scheme.
+        HeaderValue::from_str(&rendered)
+            .unwrap_or_else(|_| HeaderValue::from_static(self.scheme.token()))
+    }
+}
+
+/// Appends `value` as the inside of an RFC 9110 §5.6.4 quoted-string.
+fn push_quoted(out: &mut String, value: &str) {
+    for c in value.chars() {
+        if c == '"' || c == '\\' {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn basic_with_realm_announces_utf8() {
+        let c = Challenge::new(ChallengeScheme::Basic).with_realm("a \"b\"");
+        assert_eq!(c.render(None, None), r#"Basic realm="a \"b\"", charset="UTF-8""#);
+    }
+
+    #[test]
+    fn bearer_carries_error_and_scope() {
+        let c = Challenge::new(ChallengeScheme::Bearer);
+        assert_eq!(c.render(None, None), "Bearer");
+        assert_eq!(
+            c.render(Some(BearerError::InsufficientScope), Some("me items")),
+            r#"Bearer error="insufficient_scope", scope="me items""#
+        );
+    }
+
+    #[test]
+    fn error_parameters_are_bearer_only() {
+        let c = Challenge::new(ChallengeScheme::ApiKey);
+        assert_eq!(c.render(Some(BearerError::InvalidToken), Some("x")), "APIKey");
+    }
+}

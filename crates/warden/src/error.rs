@@ -1,0 +1,238 @@
+//! Authentication failures, and the one place they become HTTP responses.
+
+use std::borrow::Cow;
+
+use axum::Json;
+use axum::response::{IntoResponse, Response};
+use http::{HeaderValue, StatusCode, header};
+use serde_json::json;
+
+use crate::challenge::{BearerError, Challenge, ChallengeScheme};
+
+/// Why a request was not let through.
+///
+/// Every security extractor of this crate rejects with an `AuthError`, and
+/// [`IntoResponse`] below is the only code that turns one into a response. Bodies are
+/// FastAPI's `{"detail": "…"}` and never contain anything the client sent, nor internals.
+///
+/// | variant | status | `WWW-Authenticate` |
+/// |---|---|---|
+/// | [`NotAuthenticated`](Self::NotAuthenticated) | 401 | each scheme's challenge |
+/// | [`MalformedCredentials`](Self::MalformedCredentials) | 401 for Basic and API keys, 400 for Bearer | the scheme's challenge; `error="invalid_request"` for Bearer |
+/// | [`InvalidCredentials`](Self::InvalidCredentials) | 401 | the scheme's challenge; `error="invalid_token"` for Bearer |
+/// | [`InsufficientScope`](Self::InsufficientScope) | 403 | `Bearer error="insufficient_scope", scope="…"` for Bearer |
+/// | [`Forbidden`](Self::Forbidden) | 403 | — |
+/// | [`Unavailable`](Self::Unavailable) | 503 + `Retry-After` | — |
+///
+/// FastAPI's tutorial answers a missing scope with 401; RFC 6750 §3.1 says 403
+/// (`insufficient_scope`), which is what a client can act on: re-authenticating with the same
+/// grant would not help.
+///
+/// An application that wants other codes (FastAPI's pre-0.122 403, say) takes
+/// `Result<Extractor, AuthError>` in its handler and answers as it likes.
+///
+/// ```
+/// use axum::response::IntoResponse;
+/// use warden::{AuthError, Challenge, ChallengeScheme};
+///
+/// let response = AuthError::not_authenticated(Challenge::new(ChallengeScheme::Bearer)).into_response();
+/// assert_eq!(response.status(), 401);
+/// assert_eq!(response.headers()["www-authenticate"], "Bearer");
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AuthError {
+    /// No credentials were sent for any accepted scheme.
+    #[error("not authenticated")]
+    NotAuthenticated {
+        /// One challenge per accepted scheme.
+        challenges: Vec<Challenge>,
+    },
+    /// Credentials were sent but cannot be parsed (bad base64, no colon, bad characters,
+    /// too long, repeated header…).
+    #[error("malformed credentials: {reason}")]
+    MalformedCredentials {
+        /// The challenge of the scheme whose credentials were malformed.
+        challenge: Challenge,
+        /// A fixed description of the defect; never contains request data.
+        reason: &'static str,
+    },
+    /// Credentials were well formed but refused: wrong password, unknown key, invalid,
+    /// expired or forged token.
+    #[error("invalid credentials")]
+    InvalidCredentials {
+        /// The challenge of the scheme whose credentials were refused.
+        challenge: Challenge,
+    },
+    /// The principal is authenticated but lacks a required scope.
+    #[error("insufficient scope")]
+    InsufficientScope {
+        /// The challenge of the scheme the principal authenticated with.
+        challenge: Challenge,
+        /// The scopes the operation requires, space-separated.
+        scope: String,
+    },
+    /// The principal is authenticated but not allowed (a disabled account, say).
+    #[error("forbidden: {detail}")]
+    Forbidden {
+        /// Shown to the client as `detail`.
+        detail: Cow<'static, str>,
+    },
+    /// Authentication cannot be done now (the hashing pool is saturated, a key server is
+    /// unreachable); the client may retry.
+    #[error("authentication temporarily unavailable")]
+    Unavailable {
+        /// Seconds after which a retry makes sense.
+        retry_after: u32,
+    },
+}
+
+impl AuthError {
+    /// `NotAuthenticated` with a single challenge.
+    pub fn not_authenticated(challenge: Challenge) -> Self {
+        Self::NotAuthenticated {
+            challenges: vec![challenge],
+        }
+    }
+
+    /// The HTTP status this error answers with.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::NotAuthenticated { .. } | Self::InvalidCredentials { .. } => {
+                StatusCode::UNAUTHORIZED
+            }
+            Self::MalformedCredentials { challenge, .. } => {
+                if challenge.scheme() == ChallengeScheme::Bearer {
+                    // RFC 6750 §3.1: invalid_request "SHOULD respond with HTTP 400".
+                    StatusCode::BAD_REQUEST
+                } else {
+                    // Basic and API keys: 401 with the challenge, so a browser prompts again.
+                    StatusCode::UNAUTHORIZED
+                }
+            }
+            Self::InsufficientScope { .. } | Self::Forbidden { .. } => StatusCode::FORBIDDEN,
+            Self::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    fn detail(&self) -> Cow<'static, str> {
+        match self {
+            Self::NotAuthenticated { .. } => "Not authenticated".into(),
+            Self::MalformedCredentials { .. } => "Invalid authentication credentials".into(),
+            Self::InvalidCredentials { challenge } => match challenge.scheme() {
+                ChallengeScheme::Basic => "Incorrect username or password".into(),
+                _ => "Could not validate credentials".into(),
+            },
+            Self::InsufficientScope { .. } => "Not enough permissions".into(),
+            Self::Forbidden { detail } => detail.clone(),
+            Self::Unavailable { .. } => "Authentication temporarily unavailable".into(),
+        }
+    }
+}
+
+impl IntoResponse for AuthError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let mut response = (status, Json(json!({ "detail": self.detail() }))).into_response();
+        let headers = response.headers_mut();
+        match &self {
+            Self::NotAuthenticated { challenges } => {
+                for challenge in challenges {
+                    headers.append(header::WWW_AUTHENTICATE, challenge.header_value(None, None));
+                }
+            }
+            Self::MalformedCredentials { challenge, reason } => {
+                tracing::debug!(reason, "malformed credentials");
+                headers.append(
+                    header::WWW_AUTHENTICATE,
+                    challenge.header_value(Some(BearerError::InvalidRequest), None),
+                );
+            }
+            Self::InvalidCredentials { challenge } => {
+                headers.append(
+                    header::WWW_AUTHENTICATE,
+                    challenge.header_value(Some(BearerError::InvalidToken), None),
+                );
+            }
+            Self::InsufficientScope { challenge, scope } => {
+                if challenge.scheme() == ChallengeScheme::Bearer {
+                    headers.append(
+                        header::WWW_AUTHENTICATE,
+                        challenge.header_value(Some(BearerError::InsufficientScope), Some(scope)),
+                    );
+                }
+            }
+            Self::Forbidden { .. } => {}
+            Self::Unavailable { retry_after } => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
+            }
+        }
+        response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn www(r: &Response) -> Vec<&str> {
+        r.headers()
+            .get_all(header::WWW_AUTHENTICATE)
+            .iter()
+            .map(|v| v.to_str().unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn missing_credentials_list_every_challenge() {
+        let r = AuthError::NotAuthenticated {
+            challenges: vec![
+                Challenge::new(ChallengeScheme::Bearer),
+                Challenge::new(ChallengeScheme::ApiKey),
+            ],
+        }
+        .into_response();
+        assert_eq!(r.status(), 401);
+        assert_eq!(www(&r), ["Bearer", "APIKey"]);
+    }
+
+    #[test]
+    fn malformed_bearer_is_400_invalid_request() {
+        let r = AuthError::MalformedCredentials {
+            challenge: Challenge::new(ChallengeScheme::Bearer),
+            reason: "x",
+        }
+        .into_response();
+        assert_eq!(r.status(), 400);
+        assert_eq!(www(&r), [r#"Bearer error="invalid_request""#]);
+    }
+
+    #[test]
+    fn malformed_basic_is_401_with_challenge() {
+        let r = AuthError::MalformedCredentials {
+            challenge: Challenge::new(ChallengeScheme::Basic).with_realm("r"),
+            reason: "x",
+        }
+        .into_response();
+        assert_eq!(r.status(), 401);
+        assert_eq!(www(&r), [r#"Basic realm="r", charset="UTF-8""#]);
+    }
+
+    #[test]
+    fn insufficient_scope_is_403_with_scope() {
+        let r = AuthError::InsufficientScope {
+            challenge: Challenge::new(ChallengeScheme::Bearer),
+            scope: "me items".into(),
+        }
+        .into_response();
+        assert_eq!(r.status(), 403);
+        assert_eq!(www(&r), [r#"Bearer error="insufficient_scope", scope="me items""#]);
+    }
+
+    #[test]
+    fn unavailable_sets_retry_after() {
+        let r = AuthError::Unavailable { retry_after: 3 }.into_response();
+        assert_eq!(r.status(), 503);
+        assert_eq!(r.headers()[header::RETRY_AFTER], "3");
+    }
+}

@@ -1,0 +1,118 @@
+//! # warden
+//!
+//! FastAPI's security toolkit for axum. A handler names what it needs — [`HttpBasic`], a
+//! bearer token, an API key, a user with scopes — and that type does the checking, answers
+//! 401/403 with the right `WWW-Authenticate`, and puts the scheme and its scopes into the
+//! OpenAPI document by itself. Nothing is declared twice, so the docs cannot drift from the
+//! code.
+//!
+//! ```no_run
+//! use warden::openapi::{ApiRouter, Docs};
+//! use warden::{HttpBasic, routes};
+//!
+//! /// The current user.
+//! #[utoipa::path(get, path = "/users/me", responses((status = 200, body = String)))]
+//! async fn me(credentials: HttpBasic) -> String {
+//!     credentials.username // a real app checks the password, see `Principal`
+//! }
+//!
+//! # async fn run() {
+//! let app = ApiRouter::new().routes(routes!(me)).with_docs(Docs::default());
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:8000").await.unwrap();
+//! axum::serve(listener, app).await.unwrap();
+//! # }
+//! ```
+//!
+//! ## The pieces
+//! - **Scheme extractors**, one per OpenAPI scheme type: [`HttpBasic`], [`HttpBearer`],
+//!   [`HttpDigest`] (declared only), [`OAuth2Bearer`] (password, authorization-code and
+//!   client-credentials flows), [`ApiKeyHeader`], [`ApiKeyQuery`], [`ApiKeyCookie`],
+//!   [`OpenIdConnect`]; [`Either`] for alternatives; `Option<T>` for optional credentials.
+//!   Each is configured by a marker type ([`BasicScheme`], [`ApiKeyScheme`]…).
+//! - **Principals**: [`Principal`] turns credentials into the application's user, and
+//!   [`Auth<User, Scopes>`](Auth) requires it, with scopes declared in the type
+//!   ([`scope!`], [`ScopeSet`]).
+//! - **Errors**: [`AuthError`] (401/403/503 with challenges) and [`ValidationError`]
+//!   (422 with FastAPI's `detail` list), each mapped to a response in one place.
+//! - **Forms and bodies**: [`OAuth2PasswordRequestForm`], [`TokenResponse`], [`ValidJson`].
+//! - **OpenAPI**: [`openapi::ApiRouter`] and [`routes!`] build the document from handler
+//!   signatures; [`openapi::Docs`] serves Swagger UI from compiled-in assets.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod api_key;
+mod challenge;
+mod credentials;
+mod either;
+mod error;
+mod http_basic;
+mod http_bearer;
+mod http_digest;
+mod oauth2;
+pub mod openapi;
+mod openid_connect;
+mod parse;
+mod password_form;
+mod principal;
+mod scopes;
+mod secret;
+mod validation;
+
+pub use api_key::{ApiKeyCookie, ApiKeyHeader, ApiKeyQuery, ApiKeyScheme};
+pub use challenge::{BearerError, Challenge, ChallengeScheme};
+pub use credentials::Credentials;
+pub use either::Either;
+pub use error::AuthError;
+pub use http_basic::{BasicScheme, DefaultBasic, HttpBasic};
+pub use http_bearer::{BearerScheme, DefaultBearer, HttpBearer};
+pub use http_digest::{DefaultDigest, DigestScheme, HttpDigest};
+pub use oauth2::{OAuth2Bearer, OAuth2Flow, OAuth2Scheme};
+pub use openid_connect::{OpenIdConnect, OpenIdConnectScheme};
+pub use parse::{MAX_API_KEY_LEN, MAX_AUTHORIZATION_LEN};
+pub use password_form::{MAX_FORM_BYTES, OAuth2PasswordRequestForm, OAuth2PasswordRequestFormStrict, TokenResponse};
+pub use principal::{Auth, Denied, Principal};
+pub use scopes::{ScopeSet, SecurityScopes};
+pub use secret::constant_time_eq;
+pub use validation::{FieldError, Loc, ValidJson, ValidationError, from_json, validator_errors};
+
+/// Re-exports the macros and crates the [`routes!`] expansion uses.
+#[doc(hidden)]
+pub mod __private {
+    pub use utoipa_axum;
+}
+
+/// Documents and routes handlers: `routes!(read_item, update_item)`.
+///
+/// Each handler carries utoipa's `#[utoipa::path(...)]` (method, path, parameters, body,
+/// responses); its `security` is taken from its argument types. All handlers of one call
+/// must share one path. The result goes to [`ApiRouter::routes`](openapi::ApiRouter::routes).
+/// The calling crate depends on `axum` and `utoipa`, as utoipa's macros require.
+///
+/// ```
+/// use warden::openapi::ApiRouter;
+/// use warden::{HttpBearer, routes};
+///
+/// #[utoipa::path(get, path = "/items", responses((status = 200)))]
+/// async fn list_items(_: HttpBearer) {}
+///
+/// #[utoipa::path(post, path = "/items", responses((status = 201)))]
+/// async fn create_item(_: HttpBearer) {}
+///
+/// let (_, openapi) = ApiRouter::<()>::new().routes(routes!(list_items, create_item)).split_for_parts();
+/// let json = serde_json::to_value(&openapi).unwrap();
+/// assert_eq!(json["paths"]["/items"]["post"]["security"], serde_json::json!([{"HTTPBearer": []}]));
+/// ```
+#[macro_export]
+macro_rules! routes {
+    ($( $($segment:ident)::+ ),+ $(,)?) => {{
+        let routes = $crate::openapi::Routes::default();
+        $(
+            let routes = routes.add(
+                $crate::__private::utoipa_axum::routes!($($segment)::+),
+                $($segment)::+,
+            );
+        )+
+        routes
+    }};
+}

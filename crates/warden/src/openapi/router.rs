@@ -1,0 +1,255 @@
+//! A router that builds the OpenAPI document while routes are added.
+
+use std::convert::Infallible;
+
+use axum::Router;
+use axum::extract::Request;
+use axum::handler::Handler;
+use axum::response::IntoResponse;
+use axum::routing::{MethodRouter, Route};
+use tower::{Layer, Service};
+use utoipa::openapi::path::{Operation, PathItem};
+use utoipa::openapi::response::Response as ApiResponse;
+use utoipa::openapi::{Components, Info, OpenApi, Paths, RefOr};
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouter};
+
+use super::{Alternatives, Docs, HandlerSecurity, SchemeRegistry};
+
+/// The routes of one or more handlers on one path, with the security their signatures
+/// declare. Made by [`routes!`](crate::routes) and given to [`ApiRouter::routes`].
+pub struct Routes<S = ()> {
+    parts: Option<UtoipaMethodRouter<S>>,
+    registry: SchemeRegistry,
+}
+
+impl<S> Default for Routes<S> {
+    fn default() -> Self {
+        Self {
+            parts: None,
+            registry: SchemeRegistry::default(),
+        }
+    }
+}
+
+impl<S: Clone + Send + Sync + 'static> Routes<S> {
+    /// Adds the routes utoipa-axum made for `handler`, with `security` set on each of its
+    /// operations from the handler's argument types. Used by [`routes!`](crate::routes).
+    #[doc(hidden)]
+    pub fn add<H, T>(mut self, (schemas, mut paths, method_router): UtoipaMethodRouter<S>, _handler: H) -> Self
+    where
+        H: HandlerSecurity<T, S>,
+    {
+        if let Some(alternatives) = H::describe(&mut self.registry) {
+            for item in paths.paths.values_mut() {
+                for operation in operations_mut(item) {
+                    document(operation, &alternatives);
+                }
+            }
+        }
+        self.parts = Some(match self.parts.take() {
+            None => (schemas, paths, method_router),
+            Some((mut all_schemas, mut all_paths, all_router)) => {
+                all_schemas.extend(schemas);
+                for (path, item) in paths.paths {
+                    match all_paths.paths.get_mut(&path) {
+                        Some(existing) => existing.merge_operations(item),
+                        None => {
+                            all_paths.paths.insert(path, item);
+                        }
+                    }
+                }
+                (all_schemas, all_paths, all_router.merge(method_router))
+            }
+        });
+        self
+    }
+}
+
+/// Sets an operation's `security`, and documents the 401 and 403 answers the extractors give.
+fn document(operation: &mut Operation, alternatives: &Alternatives) {
+    operation.security = Some(alternatives.to_requirements());
+    let responses = &mut operation.responses.responses;
+    if alternatives.is_required() || alternatives.len() > 1 {
+        responses.entry("401".to_owned()).or_insert_with(|| {
+            RefOr::T(ApiResponse::new(
+                "Not authenticated, or the credentials were refused (see `WWW-Authenticate`)",
+            ))
+        });
+    }
+    if alternatives.has_scopes() {
+        responses
+            .entry("403".to_owned())
+            .or_insert_with(|| RefOr::T(ApiResponse::new("Not enough permissions")));
+    }
+}
+
+fn operations_mut(item: &mut PathItem) -> impl Iterator<Item = &mut Operation> {
+    [
+        item.get.as_mut(),
+        item.put.as_mut(),
+        item.post.as_mut(),
+        item.delete.as_mut(),
+        item.options.as_mut(),
+        item.head.as_mut(),
+        item.patch.as_mut(),
+        item.trace.as_mut(),
+        item.query.as_mut(),
+    ]
+    .into_iter()
+    .flatten()
+    .chain(item.additional_operations.values_mut())
+}
+
+/// An axum router that writes its OpenAPI 3.1 document as routes are added.
+///
+/// Routes added with [`routes`](Self::routes) are documented, their `security` taken from the
+/// handlers' signatures; routes added with [`route`](Self::route) are served but left out of
+/// the document (FastAPI's `include_in_schema=False`).
+///
+/// ```
+/// use warden::openapi::{ApiRouter, Docs};
+/// use warden::{HttpBasic, routes};
+///
+/// /// Who am I?
+/// #[utoipa::path(get, path = "/me", responses((status = 200, body = String)))]
+/// async fn me(credentials: HttpBasic) -> String {
+///     credentials.username
+/// }
+///
+/// let (router, openapi) = ApiRouter::new().info("Demo", "1.0").routes(routes!(me)).split_for_parts();
+/// let json = serde_json::to_value(&openapi).unwrap();
+/// assert_eq!(json["paths"]["/me"]["get"]["security"], serde_json::json!([{"HTTPBasic": []}]));
+/// assert_eq!(json["components"]["securitySchemes"]["HTTPBasic"]["scheme"], "basic");
+/// # let _: axum::Router = router;
+/// ```
+pub struct ApiRouter<S = ()> {
+    inner: OpenApiRouter<S>,
+    registry: SchemeRegistry,
+}
+
+impl<S: Clone + Send + Sync + 'static> Default for ApiRouter<S> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<S: Clone + Send + Sync + 'static> ApiRouter<S> {
+    /// An empty router whose document is titled "API", version "0.1.0".
+    pub fn new() -> Self {
+        Self::with_openapi(OpenApi::new(Info::new("API", "0.1.0"), Paths::new()))
+    }
+
+    /// An empty router that adds to `openapi` (its info, servers, tags…).
+    pub fn with_openapi(openapi: OpenApi) -> Self {
+        Self {
+            inner: OpenApiRouter::with_openapi(openapi),
+            registry: SchemeRegistry::default(),
+        }
+    }
+
+    /// Sets the document's title and version.
+    pub fn info(mut self, title: &str, version: &str) -> Self {
+        let info = &mut self.inner.get_openapi_mut().info;
+        info.title = title.to_owned();
+        info.version = version.to_owned();
+        self
+    }
+
+    /// Adds documented routes, made by [`routes!`](crate::routes).
+    ///
+    /// # Panics
+    /// If two different security schemes share one name.
+    pub fn routes(mut self, routes: Routes<S>) -> Self {
+        self.registry.merge(routes.registry);
+        self.registry.assert_consistent();
+        if let Some(parts) = routes.parts {
+            self.inner = self.inner.routes(parts);
+        }
+        self
+    }
+
+    /// Adds a route left out of the document.
+    pub fn route(mut self, path: &str, method_router: MethodRouter<S>) -> Self {
+        self.inner = self.inner.route(path, method_router);
+        self
+    }
+
+    /// Serves `other`'s routes under `path`, documented there.
+    pub fn nest(mut self, path: &str, other: ApiRouter<S>) -> Self {
+        self.registry.merge(other.registry);
+        self.registry.assert_consistent();
+        self.inner = self.inner.nest(path, other.inner);
+        self
+    }
+
+    /// Serves `other`'s routes beside these.
+    pub fn merge(mut self, other: ApiRouter<S>) -> Self {
+        self.registry.merge(other.registry);
+        self.registry.assert_consistent();
+        self.inner = self.inner.merge(other.inner);
+        self
+    }
+
+    /// [`axum::Router::layer`].
+    pub fn layer<L>(mut self, layer: L) -> Self
+    where
+        L: Layer<Route> + Clone + Send + Sync + 'static,
+        L::Service: Service<Request> + Clone + Send + Sync + 'static,
+        <L::Service as Service<Request>>::Response: IntoResponse + 'static,
+        <L::Service as Service<Request>>::Error: Into<Infallible> + 'static,
+        <L::Service as Service<Request>>::Future: Send + 'static,
+    {
+        self.inner = self.inner.layer(layer);
+        self
+    }
+
+    /// [`axum::Router::route_layer`].
+    pub fn route_layer<L>(mut self, layer: L) -> Self
+    where
+        L: Layer<Route> + Clone + Send + Sync + 'static,
+        L::Service: Service<Request> + Clone + Send + Sync + 'static,
+        <L::Service as Service<Request>>::Response: IntoResponse + 'static,
+        <L::Service as Service<Request>>::Error: Into<Infallible> + 'static,
+        <L::Service as Service<Request>>::Future: Send + 'static,
+    {
+        self.inner = self.inner.route_layer(layer);
+        self
+    }
+
+    /// [`axum::Router::fallback`].
+    pub fn fallback<H, T>(mut self, handler: H) -> Self
+    where
+        H: Handler<T, S>,
+        T: 'static,
+    {
+        self.inner = self.inner.fallback(handler);
+        self
+    }
+
+    /// [`axum::Router::with_state`].
+    pub fn with_state<S2>(self, state: S) -> ApiRouter<S2> {
+        ApiRouter {
+            inner: self.inner.with_state(state),
+            registry: self.registry,
+        }
+    }
+
+    /// The router and the finished document, with `components.securitySchemes` filled in.
+    pub fn split_for_parts(self) -> (Router<S>, OpenApi) {
+        let (router, mut openapi) = self.inner.split_for_parts();
+        let schemes = self.registry.into_schemes();
+        if !schemes.is_empty() {
+            let components = openapi.components.get_or_insert_with(Components::new);
+            for (name, scheme) in schemes {
+                components.security_schemes.insert(name, RefOr::T(scheme));
+            }
+        }
+        (router, openapi)
+    }
+
+    /// The router with the document at `docs`' spec path and Swagger UI at its UI path.
+    pub fn with_docs(self, docs: Docs) -> Router<S> {
+        let (router, openapi) = self.split_for_parts();
+        router.merge(docs.into_router(openapi))
+    }
+}
