@@ -39,12 +39,12 @@ after(async () => {
  * On failure: screenshot to tests/browser/screenshots/<slug>.png and attach
  * the example's stderr and the page's network/console log to the error.
  */
-function docsTest(title, example, secrets, body, pageOptions = {}) {
+function docsTest(title, example, secrets, body) {
   test(title, { timeout: TEST_TIMEOUT_MS }, async () => {
     const server = await startExample(example, secrets);
-    const { context, page, log } = await newPage(browser, pageOptions);
+    const { context, page, log, loginPrompts } = await newPage(browser);
     try {
-      await body({ page, baseUrl: server.baseUrl, log });
+      await body({ page, baseUrl: server.baseUrl, log, loginPrompts });
     } catch (err) {
       const slug = title.replace(/[^a-z0-9]+/gi, '-').replace(/^-|-$/g, '').toLowerCase();
       const shot = join(SCREENSHOTS, `${slug}.png`);
@@ -86,7 +86,6 @@ function assertStatus(result, expected, what) {
       assertStatus(me, 200, 'GET /users/me after authorizing');
       assert.equal(JSON.parse(me.body).username, username, `GET /users/me body: ${me.body}`);
     },
-    { dismissLoginPrompt: true },
   );
 }
 

@@ -34,7 +34,8 @@
 //!   ([`scope!`], [`ScopeSet`]).
 //! - **Errors**: [`AuthError`] (401/403/503 with challenges) and [`ValidationError`]
 //!   (422 with FastAPI's `detail` list), each mapped to a response in one place.
-//! - **Forms and bodies**: [`OAuth2PasswordRequestForm`], [`TokenResponse`], [`ValidJson`].
+//! - **Forms and bodies**: [`OAuth2PasswordRequestForm`], [`TokenResponse`], [`TokenError`],
+//!   [`ValidJson`].
 //! - **OpenAPI**: [`openapi::ApiRouter`] and [`routes!`] build the document from handler
 //!   signatures; [`openapi::Docs`] serves Swagger UI from compiled-in assets.
 
@@ -57,6 +58,7 @@ mod password_form;
 mod principal;
 mod scopes;
 mod secret;
+mod token_error;
 mod validation;
 
 pub use api_key::{ApiKeyCookie, ApiKeyHeader, ApiKeyQuery, ApiKeyScheme};
@@ -74,6 +76,7 @@ pub use password_form::{MAX_FORM_BYTES, OAuth2PasswordRequestForm, OAuth2Passwor
 pub use principal::{Auth, Denied, Principal};
 pub use scopes::{ScopeSet, SecurityScopes};
 pub use secret::constant_time_eq;
+pub use token_error::{TokenError, TokenErrorCode};
 pub use validation::{FieldError, Loc, ValidJson, ValidationError, from_json, validator_errors};
 
 /// Re-exports the macros and crates the [`routes!`] expansion uses.

@@ -41,30 +41,43 @@ export async function launchBrowser() {
 }
 
 /**
- * A fresh browser context (empty localStorage) whose pages may only talk to
- * the example on 127.0.0.1; anything else (e.g. Swagger's online validator
- * badge) is aborted so the test never touches the network.
+ * A fresh browser context (empty localStorage) and page. Through the Chrome
+ * DevTools Fetch domain:
+ * - the page may only talk to the example on 127.0.0.1; anything else (e.g.
+ *   Swagger's online validator badge) is refused, so the test never touches
+ *   the network;
+ * - a 401 carrying `WWW-Authenticate: Basic` makes a browser show its own
+ *   login prompt (headless Chromium would wait on it forever); we press
+ *   "Cancel" on it, as a person would, so the page gets that 401. Each such
+ *   prompt is counted in `loginPrompts`.
  */
-export async function newPage(browser, { dismissLoginPrompt = false } = {}) {
-  const options = { viewport: { width: 1280, height: 1000 } };
-  if (dismissLoginPrompt) {
-    // A 401 with `WWW-Authenticate: Basic` makes a browser show its own
-    // login prompt (headless Chromium just waits on it forever). A person
-    // would dismiss it; Playwright's equivalent is to answer the challenge
-    // once with credentials that cannot match, after which it cancels and
-    // the page receives the 401. Swagger UI's own Authorization header (after
-    // Authorize) never triggers a challenge, so the later calls are unaffected.
-    options.httpCredentials = { username: 'dismissed-login-prompt', password: '-' };
-  }
-  const context = await browser.newContext(options);
-  await context.route('**/*', (route) => {
-    const url = new URL(route.request().url());
-    if (url.protocol === 'data:' || url.hostname === '127.0.0.1') return route.continue();
-    return route.abort('blockedbyclient');
-  });
+export async function newPage(browser) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 1000 } });
   const page = await context.newPage();
   page.setDefaultTimeout(UI_TIMEOUT_MS);
   const log = [];
+  const loginPrompts = [];
+  const cdp = await context.newCDPSession(page);
+  cdp.on('Fetch.requestPaused', (event) => {
+    const { hostname, protocol } = new URL(event.request.url);
+    const allowed = protocol === 'data:' || hostname === '127.0.0.1';
+    const reply = allowed
+      ? cdp.send('Fetch.continueRequest', { requestId: event.requestId })
+      : cdp.send('Fetch.failRequest', { requestId: event.requestId, errorReason: 'BlockedByClient' });
+    reply.catch(() => {});
+  });
+  cdp.on('Fetch.authRequired', (event) => {
+    const { scheme, realm } = event.authChallenge;
+    loginPrompts.push(`${event.request.method} ${new URL(event.request.url).pathname} (${scheme} realm="${realm}")`);
+    log.push(`browser login prompt cancelled: ${loginPrompts.at(-1)}`);
+    cdp
+      .send('Fetch.continueWithAuth', {
+        requestId: event.requestId,
+        authChallengeResponse: { response: 'CancelAuth' },
+      })
+      .catch(() => {});
+  });
+  await cdp.send('Fetch.enable', { handleAuthRequests: true, patterns: [{ urlPattern: '*' }] });
   page.on('console', (msg) => {
     if (msg.type() === 'error' || msg.type() === 'warning') log.push(`console.${msg.type()}: ${msg.text()}`);
   });
@@ -74,7 +87,7 @@ export async function newPage(browser, { dismissLoginPrompt = false } = {}) {
     if (f && f.errorText !== 'net::ERR_BLOCKED_BY_CLIENT') log.push(`requestfailed: ${req.method()} ${req.url()} ${f.errorText}`);
   });
   page.on('response', (res) => log.push(`response: ${res.request().method()} ${res.url()} -> ${res.status()}`));
-  return { context, page, log };
+  return { context, page, log, loginPrompts };
 }
 
 /** Open /docs (which redirects to /docs/) and wait for the operations. */
