@@ -20,8 +20,8 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use warden::openapi::{ApiRouter, Docs};
 use warden::{
-    ApiKeyCookie, ApiKeyHeader, ApiKeyQuery, ApiKeyScheme, Auth, Denied, Either, Principal, SecurityScopes,
-    routes,
+    ApiKeyCookie, ApiKeyHeader, ApiKeyQuery, ApiKeyScheme, Auth, Denied, Either, Principal,
+    SecurityScopes, routes,
 };
 
 struct HeaderKey;
@@ -43,7 +43,8 @@ impl ApiKeyScheme for CookieKey {
 }
 
 /// The key in any of the three places, tried in this order.
-type AnyKey = Either<ApiKeyHeader<HeaderKey>, Either<ApiKeyQuery<QueryKey>, ApiKeyCookie<CookieKey>>>;
+type AnyKey =
+    Either<ApiKeyHeader<HeaderKey>, Either<ApiKeyQuery<QueryKey>, ApiKeyCookie<CookieKey>>>;
 
 #[derive(Clone)]
 struct Keys {
@@ -58,7 +59,11 @@ struct Client {
 impl Principal<Keys> for Client {
     type Credentials = AnyKey;
 
-    async fn authenticate(credentials: AnyKey, _: &SecurityScopes, keys: &Keys) -> Result<Self, Denied> {
+    async fn authenticate(
+        credentials: AnyKey,
+        _: &SecurityScopes,
+        keys: &Keys,
+    ) -> Result<Self, Denied> {
         let (sent, via) = match &credentials {
             Either::Left(header) => (&header.key, "header"),
             Either::Right(Either::Left(query)) => (&query.key, "query"),

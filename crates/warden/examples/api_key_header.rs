@@ -37,7 +37,11 @@ struct Client;
 impl Principal<Keys> for Client {
     type Credentials = ApiKeyHeader<ApiKey>;
 
-    async fn authenticate(key: ApiKeyHeader<ApiKey>, _: &SecurityScopes, keys: &Keys) -> Result<Self, Denied> {
+    async fn authenticate(
+        key: ApiKeyHeader<ApiKey>,
+        _: &SecurityScopes,
+        keys: &Keys,
+    ) -> Result<Self, Denied> {
         if warden::constant_time_eq(key.key.as_bytes(), keys.key.as_bytes()) {
             Ok(Client)
         } else {

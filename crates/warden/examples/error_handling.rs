@@ -44,8 +44,11 @@ impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         match self {
             AppError::ItemNotFound => {
-                let mut response =
-                    (StatusCode::NOT_FOUND, Json(json!({ "detail": "Item not found" }))).into_response();
+                let mut response = (
+                    StatusCode::NOT_FOUND,
+                    Json(json!({ "detail": "Item not found" })),
+                )
+                    .into_response();
                 response
                     .headers_mut()
                     .insert("x-error", HeaderValue::from_static("There goes my error"));
@@ -136,16 +139,24 @@ async fn legacy_me(
         }
         .into());
     }
-    Ok(Json(Me { role: "admin".into() }))
+    Ok(Json(Me {
+        role: "admin".into(),
+    }))
 }
 
 async fn not_found() -> Response {
-    (StatusCode::NOT_FOUND, Json(json!({ "detail": "Not Found" }))).into_response()
+    (
+        StatusCode::NOT_FOUND,
+        Json(json!({ "detail": "Not Found" })),
+    )
+        .into_response()
 }
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    tracing_subscriber::fmt().with_writer(std::io::stderr).init();
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .init();
     let app = App {
         admin_token: common::secret("ADMIN_TOKEN").into(),
     };

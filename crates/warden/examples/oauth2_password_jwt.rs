@@ -24,8 +24,8 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use warden::openapi::{ApiRouter, Docs};
 use warden::{
-    Auth, Denied, OAuth2Bearer, OAuth2Flow, OAuth2PasswordRequestForm, OAuth2Scheme, Principal, SecurityScopes,
-    TokenError, TokenResponse, routes,
+    Auth, Denied, OAuth2Bearer, OAuth2Flow, OAuth2PasswordRequestForm, OAuth2Scheme, Principal,
+    SecurityScopes, TokenError, TokenResponse, routes,
 };
 
 /// The scheme: bearer tokens obtained with the password flow at `/token`.
@@ -48,9 +48,19 @@ struct CurrentUser(UserRecord);
 impl Principal<App> for CurrentUser {
     type Credentials = OAuth2Bearer<Oauth2>;
 
-    async fn authenticate(bearer: OAuth2Bearer<Oauth2>, _: &SecurityScopes, app: &App) -> Result<Self, Denied> {
-        let claims = app.tokens.verify(&bearer.token).ok_or(Denied::InvalidCredentials)?;
-        let user = app.users.get(&claims.sub).ok_or(Denied::InvalidCredentials)?;
+    async fn authenticate(
+        bearer: OAuth2Bearer<Oauth2>,
+        _: &SecurityScopes,
+        app: &App,
+    ) -> Result<Self, Denied> {
+        let claims = app
+            .tokens
+            .verify(&bearer.token)
+            .ok_or(Denied::InvalidCredentials)?;
+        let user = app
+            .users
+            .get(&claims.sub)
+            .ok_or(Denied::InvalidCredentials)?;
         if user.disabled {
             return Err(Denied::Forbidden("Inactive user"));
         }
@@ -87,7 +97,10 @@ struct Item {
         (status = 422, description = "A required field is missing"),
     )
 )]
-async fn login(State(app): State<App>, form: OAuth2PasswordRequestForm) -> Result<TokenResponse, TokenError> {
+async fn login(
+    State(app): State<App>,
+    form: OAuth2PasswordRequestForm,
+) -> Result<TokenResponse, TokenError> {
     let user = app
         .users
         .authenticate(&form.username, &form.password)

@@ -24,8 +24,8 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use warden::openapi::{ApiRouter, Docs};
 use warden::{
-    Auth, Denied, OAuth2Bearer, OAuth2Flow, OAuth2PasswordRequestForm, OAuth2Scheme, Principal, SecurityScopes,
-    TokenError, TokenResponse, routes, scope,
+    Auth, Denied, OAuth2Bearer, OAuth2Flow, OAuth2PasswordRequestForm, OAuth2Scheme, Principal,
+    SecurityScopes, TokenError, TokenResponse, routes, scope,
 };
 
 /// The scheme, with the scopes Swagger UI offers as checkboxes.
@@ -64,15 +64,30 @@ struct TokenUser {
 impl Principal<App> for TokenUser {
     type Credentials = OAuth2Bearer<Oauth2>;
 
-    async fn authenticate(bearer: OAuth2Bearer<Oauth2>, _: &SecurityScopes, app: &App) -> Result<Self, Denied> {
-        let claims = app.tokens.verify(&bearer.token).ok_or(Denied::InvalidCredentials)?;
-        let user = app.users.get(&claims.sub).ok_or(Denied::InvalidCredentials)?;
+    async fn authenticate(
+        bearer: OAuth2Bearer<Oauth2>,
+        _: &SecurityScopes,
+        app: &App,
+    ) -> Result<Self, Denied> {
+        let claims = app
+            .tokens
+            .verify(&bearer.token)
+            .ok_or(Denied::InvalidCredentials)?;
+        let user = app
+            .users
+            .get(&claims.sub)
+            .ok_or(Denied::InvalidCredentials)?;
         if user.disabled {
             return Err(Denied::Forbidden("Inactive user"));
         }
         Ok(TokenUser {
             user: user.clone(),
-            scopes: claims.scope.split(' ').filter(|s| !s.is_empty()).map(str::to_owned).collect(),
+            scopes: claims
+                .scope
+                .split(' ')
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect(),
         })
     }
 
@@ -115,8 +130,14 @@ struct Status {
         (status = 422, description = "A required field is missing"),
     )
 )]
-async fn login(State(app): State<App>, form: OAuth2PasswordRequestForm) -> Result<TokenResponse, TokenError> {
-    if form.scopes().any(|s| !Oauth2::SCOPES.iter().any(|(known, _)| *known == s)) {
+async fn login(
+    State(app): State<App>,
+    form: OAuth2PasswordRequestForm,
+) -> Result<TokenResponse, TokenError> {
+    if form
+        .scopes()
+        .any(|s| !Oauth2::SCOPES.iter().any(|(known, _)| *known == s))
+    {
         return Err(TokenError::invalid_scope("Unknown scope requested"));
     }
     let user = app
@@ -164,7 +185,9 @@ async fn read_own_items(current: ActiveUser<Items>) -> Json<Vec<Item>> {
 /// Any valid token, no scope needed.
 #[utoipa::path(get, path = "/status", responses((status = 200, description = "OK", body = Status)))]
 async fn read_system_status(_: Auth<TokenUser>) -> Json<Status> {
-    Json(Status { status: "ok".into() })
+    Json(Status {
+        status: "ok".into(),
+    })
 }
 
 #[tokio::main]

@@ -115,7 +115,11 @@ impl Challenge {
         out
     }
 
-    pub(crate) fn header_value(&self, error: Option<BearerError>, scope: Option<&str>) -> HeaderValue {
+    pub(crate) fn header_value(
+        &self,
+        error: Option<BearerError>,
+        scope: Option<&str>,
+    ) -> HeaderValue {
         let rendered = self.render(error, scope);
         // Every part is either a static string of ours or a scope name; anything that would
         // not be a valid header value falls back to the bare scheme.
@@ -141,7 +145,10 @@ mod tests {
     #[test]
     fn basic_with_realm_announces_utf8() {
         let c = Challenge::new(ChallengeScheme::Basic).with_realm("a \"b\"");
-        assert_eq!(c.render(None, None), r#"Basic realm="a \"b\"", charset="UTF-8""#);
+        assert_eq!(
+            c.render(None, None),
+            r#"Basic realm="a \"b\"", charset="UTF-8""#
+        );
     }
 
     #[test]
@@ -157,6 +164,9 @@ mod tests {
     #[test]
     fn error_parameters_are_bearer_only() {
         let c = Challenge::new(ChallengeScheme::ApiKey);
-        assert_eq!(c.render(Some(BearerError::InvalidToken), Some("x")), "APIKey");
+        assert_eq!(
+            c.render(Some(BearerError::InvalidToken), Some("x")),
+            "APIKey"
+        );
     }
 }

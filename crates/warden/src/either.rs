@@ -77,7 +77,10 @@ impl<St: Send + Sync, L: Credentials, R: Credentials> axum::extract::OptionalFro
 {
     type Rejection = AuthError;
 
-    async fn from_request_parts(parts: &mut Parts, _: &St) -> Result<Option<Self>, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        _: &St,
+    ) -> Result<Option<Self>, Self::Rejection> {
         <Self as Credentials>::extract(parts)
     }
 }

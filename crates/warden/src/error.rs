@@ -226,7 +226,10 @@ mod tests {
         }
         .into_response();
         assert_eq!(r.status(), 403);
-        assert_eq!(www(&r), [r#"Bearer error="insufficient_scope", scope="me items""#]);
+        assert_eq!(
+            www(&r),
+            [r#"Bearer error="insufficient_scope", scope="me items""#]
+        );
     }
 
     #[test]

@@ -113,11 +113,17 @@ const BASE64: GeneralPurpose = GeneralPurpose::new(
 
 /// Decodes the `token68` of a Basic header into user-id and password.
 pub(crate) fn decode(token: &str) -> Result<(String, String), parse::Defect> {
-    let bytes = BASE64.decode(token).map_err(|_| "credentials are not base64")?;
+    let bytes = BASE64
+        .decode(token)
+        .map_err(|_| "credentials are not base64")?;
     let text = String::from_utf8(bytes).map_err(|_| "credentials are not UTF-8")?;
     let (username, password) = text.split_once(':').ok_or("credentials have no ':'")?;
     // RFC 7617 §2: user-id and password MUST NOT contain control characters.
-    if username.chars().chain(password.chars()).any(char::is_control) {
+    if username
+        .chars()
+        .chain(password.chars())
+        .any(char::is_control)
+    {
         return Err("credentials contain control characters");
     }
     Ok((username.to_owned(), password.to_owned()))
@@ -176,14 +182,20 @@ mod tests {
     #[test]
     fn rfc7617_utf8_example_decodes() {
         // RFC 7617 §2.1: user-id "test", password "123£" in UTF-8.
-        assert_eq!(decode("dGVzdDoxMjPCow=="), Ok(("test".into(), "123£".into())));
+        assert_eq!(
+            decode("dGVzdDoxMjPCow=="),
+            Ok(("test".into(), "123£".into()))
+        );
     }
 
     #[test]
     fn password_may_contain_colons_and_padding_is_optional() {
         let token = BASE64.encode("user:pa:ss:");
         assert_eq!(decode(&token), Ok(("user".into(), "pa:ss:".into())));
-        assert_eq!(decode(token.trim_end_matches('=')), Ok(("user".into(), "pa:ss:".into())));
+        assert_eq!(
+            decode(token.trim_end_matches('=')),
+            Ok(("user".into(), "pa:ss:".into()))
+        );
     }
 
     #[test]

@@ -67,7 +67,9 @@ pub struct HttpBearer<S: BearerScheme = DefaultBearer> {
 
 impl<S: BearerScheme> fmt::Debug for HttpBearer<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("HttpBearer").field("token", &"[redacted]").finish()
+        f.debug_struct("HttpBearer")
+            .field("token", &"[redacted]")
+            .finish()
     }
 }
 
@@ -82,7 +84,10 @@ impl<S: BearerScheme> HttpBearer<S> {
 }
 
 /// Reads a bearer token, checking its syntax; shared by every bearer-token scheme.
-pub(crate) fn bearer_token(parts: &Parts, challenge: Challenge) -> Result<Option<String>, AuthError> {
+pub(crate) fn bearer_token(
+    parts: &Parts,
+    challenge: Challenge,
+) -> Result<Option<String>, AuthError> {
     let malformed = |reason| AuthError::MalformedCredentials { challenge, reason };
     let Some(token) = parse::authorization(parts, "Bearer").map_err(malformed)? else {
         return Ok(None);
@@ -95,10 +100,12 @@ pub(crate) fn bearer_token(parts: &Parts, challenge: Challenge) -> Result<Option
 
 impl<S: BearerScheme> Credentials for HttpBearer<S> {
     fn extract(parts: &Parts) -> Result<Option<Self>, AuthError> {
-        Ok(bearer_token(parts, Self::scheme_challenge())?.map(|token| Self {
-            token,
-            scheme: PhantomData,
-        }))
+        Ok(
+            bearer_token(parts, Self::scheme_challenge())?.map(|token| Self {
+                token,
+                scheme: PhantomData,
+            }),
+        )
     }
 
     fn missing_challenges(out: &mut Vec<Challenge>) {

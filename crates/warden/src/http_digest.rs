@@ -51,7 +51,9 @@ pub struct HttpDigest<S: DigestScheme = DefaultDigest> {
 
 impl<S: DigestScheme> fmt::Debug for HttpDigest<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("HttpDigest").field("credentials", &"[redacted]").finish()
+        f.debug_struct("HttpDigest")
+            .field("credentials", &"[redacted]")
+            .finish()
     }
 }
 

@@ -72,7 +72,9 @@ pub use http_digest::{DefaultDigest, DigestScheme, HttpDigest};
 pub use oauth2::{OAuth2Bearer, OAuth2Flow, OAuth2Scheme};
 pub use openid_connect::{OpenIdConnect, OpenIdConnectScheme};
 pub use parse::{MAX_API_KEY_LEN, MAX_AUTHORIZATION_LEN};
-pub use password_form::{MAX_FORM_BYTES, OAuth2PasswordRequestForm, OAuth2PasswordRequestFormStrict, TokenResponse};
+pub use password_form::{
+    MAX_FORM_BYTES, OAuth2PasswordRequestForm, OAuth2PasswordRequestFormStrict, TokenResponse,
+};
 pub use principal::{Auth, Denied, Principal};
 pub use scopes::{ScopeSet, SecurityScopes};
 pub use secret::constant_time_eq;

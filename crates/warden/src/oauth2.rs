@@ -55,7 +55,10 @@ impl OAuth2Flow {
     }
 
     /// The authorization-code flow.
-    pub const fn authorization_code(authorization_url: &'static str, token_url: &'static str) -> Self {
+    pub const fn authorization_code(
+        authorization_url: &'static str,
+        token_url: &'static str,
+    ) -> Self {
         Self::AuthorizationCode {
             authorization_url,
             token_url,
@@ -110,9 +113,12 @@ impl OAuth2Flow {
                 refresh_url,
             } => Flow::AuthorizationCode(match refresh_url {
                 None => AuthorizationCode::new(authorization_url, token_url, scopes),
-                Some(refresh) => {
-                    AuthorizationCode::with_refresh_url(authorization_url, token_url, scopes, refresh)
-                }
+                Some(refresh) => AuthorizationCode::with_refresh_url(
+                    authorization_url,
+                    token_url,
+                    scopes,
+                    refresh,
+                ),
             }),
             Self::ClientCredentials {
                 token_url,
@@ -121,7 +127,9 @@ impl OAuth2Flow {
             Self::ClientCredentials {
                 token_url,
                 refresh_url: Some(refresh),
-            } => Flow::ClientCredentials(ClientCredentials::with_refresh_url(token_url, scopes, refresh)),
+            } => Flow::ClientCredentials(ClientCredentials::with_refresh_url(
+                token_url, scopes, refresh,
+            )),
         }
     }
 }
@@ -170,7 +178,9 @@ pub struct OAuth2Bearer<S: OAuth2Scheme> {
 
 impl<S: OAuth2Scheme> fmt::Debug for OAuth2Bearer<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("OAuth2Bearer").field("token", &"[redacted]").finish()
+        f.debug_struct("OAuth2Bearer")
+            .field("token", &"[redacted]")
+            .finish()
     }
 }
 

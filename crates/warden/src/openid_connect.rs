@@ -49,7 +49,9 @@ pub struct OpenIdConnect<S: OpenIdConnectScheme> {
 
 impl<S: OpenIdConnectScheme> fmt::Debug for OpenIdConnect<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("OpenIdConnect").field("token", &"[redacted]").finish()
+        f.debug_struct("OpenIdConnect")
+            .field("token", &"[redacted]")
+            .finish()
     }
 }
 

@@ -49,9 +49,9 @@ pub(crate) fn authorization<'a>(parts: &'a Parts, scheme: &str) -> Result<Option
 pub(crate) fn is_b64token(token: &str) -> bool {
     let body = token.trim_end_matches('=');
     !body.is_empty()
-        && body
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/'))
+        && body.bytes().all(|b| {
+            b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/')
+        })
 }
 
 /// The value of header `name` (any case). `Ok(None)` when absent or empty.
@@ -66,7 +66,10 @@ pub(crate) fn header<'a>(parts: &'a Parts, name: &str) -> Result<Option<&'a str>
     if value.len() > MAX_API_KEY_LEN {
         return Err("header value too long");
     }
-    let value = value.to_str().map_err(|_| "header value is not visible ASCII")?.trim();
+    let value = value
+        .to_str()
+        .map_err(|_| "header value is not visible ASCII")?
+        .trim();
     Ok((!value.is_empty()).then_some(value))
 }
 
@@ -149,7 +152,13 @@ mod tests {
 
     #[test]
     fn authorization_defects() {
-        let p = parts(&[("authorization", b"Bearer a"), ("authorization", b"Bearer b")], "/");
+        let p = parts(
+            &[
+                ("authorization", b"Bearer a"),
+                ("authorization", b"Bearer b"),
+            ],
+            "/",
+        );
         assert!(authorization(&p, "Bearer").is_err());
         let long = format!("Bearer {}", "a".repeat(MAX_AUTHORIZATION_LEN));
         let p = parts(&[("authorization", long.as_bytes())], "/");

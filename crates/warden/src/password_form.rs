@@ -55,7 +55,11 @@ impl OAuth2PasswordRequestForm {
         self.scope.split(' ').filter(|s| !s.is_empty())
     }
 
-    async fn parse<S: Send + Sync>(req: Request, state: &S, strict: bool) -> Result<Self, ValidationError> {
+    async fn parse<S: Send + Sync>(
+        req: Request,
+        state: &S,
+        strict: bool,
+    ) -> Result<Self, ValidationError> {
         if !has_media_type(&req, FORM) {
             return Err(ValidationError::UnsupportedMediaType { expected: FORM });
         }
@@ -67,11 +71,22 @@ impl OAuth2PasswordRequestForm {
                 continue;
             };
             if fields[i].is_some() {
-                errors.push(error(FIELDS[i], "Parameter sent more than once", "duplicate_parameter"));
+                errors.push(error(
+                    FIELDS[i],
+                    "Parameter sent more than once",
+                    "duplicate_parameter",
+                ));
             }
             fields[i] = Some(value.into_owned());
         }
-        let [grant_type, username, password, scope, client_id, client_secret] = fields;
+        let [
+            grant_type,
+            username,
+            password,
+            scope,
+            client_id,
+            client_secret,
+        ] = fields;
         match grant_type.as_deref() {
             None if strict => errors.push(error("grant_type", "Field required", "missing")),
             Some(g) if g != "password" => errors.push(error(
@@ -101,10 +116,21 @@ impl OAuth2PasswordRequestForm {
     }
 }
 
-const FIELDS: [&str; 6] = ["grant_type", "username", "password", "scope", "client_id", "client_secret"];
+const FIELDS: [&str; 6] = [
+    "grant_type",
+    "username",
+    "password",
+    "scope",
+    "client_id",
+    "client_secret",
+];
 
 fn error(field: &'static str, msg: &'static str, kind: &'static str) -> FieldError {
-    FieldError::new(vec![Loc::Field("body".into()), Loc::Field(field.into())], msg, kind)
+    FieldError::new(
+        vec![Loc::Field("body".into()), Loc::Field(field.into())],
+        msg,
+        kind,
+    )
 }
 
 impl std::fmt::Debug for OAuth2PasswordRequestForm {
@@ -115,7 +141,10 @@ impl std::fmt::Debug for OAuth2PasswordRequestForm {
             .field("password", &"[redacted]")
             .field("scope", &self.scope)
             .field("client_id", &self.client_id)
-            .field("client_secret", &self.client_secret.as_ref().map(|_| "[redacted]"))
+            .field(
+                "client_secret",
+                &self.client_secret.as_ref().map(|_| "[redacted]"),
+            )
             .finish()
     }
 }
@@ -153,7 +182,9 @@ impl<S: Send + Sync> FromRequest<S> for OAuth2PasswordRequestFormStrict {
     type Rejection = ValidationError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        OAuth2PasswordRequestForm::parse(req, state, true).await.map(Self)
+        OAuth2PasswordRequestForm::parse(req, state, true)
+            .await
+            .map(Self)
     }
 }
 

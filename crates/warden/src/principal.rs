@@ -128,7 +128,10 @@ impl<U: std::fmt::Debug, R: ScopeSet> std::fmt::Debug for Auth<U, R> {
     }
 }
 
-async fn authenticate<S, U, R>(credentials: U::Credentials, state: &S) -> Result<Auth<U, R>, AuthError>
+async fn authenticate<S, U, R>(
+    credentials: U::Credentials,
+    state: &S,
+) -> Result<Auth<U, R>, AuthError>
 where
     S: Send + Sync,
     U: Principal<S>,
@@ -140,7 +143,9 @@ where
         .await
         .map_err(|denied| match denied {
             Denied::InvalidCredentials => AuthError::InvalidCredentials { challenge },
-            Denied::Forbidden(detail) => AuthError::Forbidden { detail: detail.into() },
+            Denied::Forbidden(detail) => AuthError::Forbidden {
+                detail: detail.into(),
+            },
             Denied::Unavailable { retry_after } => AuthError::Unavailable { retry_after },
         })?;
     // The success path allocates nothing; only a refusal lists the scopes.
@@ -180,7 +185,10 @@ where
 {
     type Rejection = AuthError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Option<Self>, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &S,
+    ) -> Result<Option<Self>, Self::Rejection> {
         match U::Credentials::extract(parts)? {
             Some(credentials) => authenticate(credentials, state).await.map(Some),
             None => Ok(None),

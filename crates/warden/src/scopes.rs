@@ -128,6 +128,8 @@ impl SecurityScopes {
 
 impl std::fmt::Debug for SecurityScopes {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_tuple("SecurityScopes").field(&self.scopes()).finish()
+        f.debug_tuple("SecurityScopes")
+            .field(&self.scopes())
+            .finish()
     }
 }

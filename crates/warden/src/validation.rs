@@ -35,7 +35,11 @@ pub struct FieldError {
 
 impl FieldError {
     /// An error at `loc`.
-    pub fn new(loc: Vec<Loc>, msg: impl Into<Cow<'static, str>>, kind: impl Into<Cow<'static, str>>) -> Self {
+    pub fn new(
+        loc: Vec<Loc>,
+        msg: impl Into<Cow<'static, str>>,
+        kind: impl Into<Cow<'static, str>>,
+    ) -> Self {
         Self {
             loc,
             msg: msg.into(),
@@ -78,14 +82,23 @@ pub enum ValidationError {
 impl IntoResponse for ValidationError {
     fn into_response(self) -> Response {
         match self {
-            Self::Invalid(errors) => {
-                (StatusCode::UNPROCESSABLE_ENTITY, Json(serde_json::json!({ "detail": errors }))).into_response()
-            }
-            Self::TooLarge => detail(StatusCode::PAYLOAD_TOO_LARGE, "Request body too large".into()),
-            Self::UnsupportedMediaType { expected } => {
-                detail(StatusCode::UNSUPPORTED_MEDIA_TYPE, format!("Expected {expected}").into())
-            }
-            Self::Unreadable => detail(StatusCode::BAD_REQUEST, "Could not read the request body".into()),
+            Self::Invalid(errors) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Json(serde_json::json!({ "detail": errors })),
+            )
+                .into_response(),
+            Self::TooLarge => detail(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "Request body too large".into(),
+            ),
+            Self::UnsupportedMediaType { expected } => detail(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                format!("Expected {expected}").into(),
+            ),
+            Self::Unreadable => detail(
+                StatusCode::BAD_REQUEST,
+                "Could not read the request body".into(),
+            ),
         }
     }
 }
@@ -102,20 +115,24 @@ pub(crate) async fn read_body<S: Send + Sync>(
     limit: Option<usize>,
 ) -> Result<axum::body::Bytes, ValidationError> {
     let bytes = match limit {
-        Some(limit) => axum::body::to_bytes(req.into_body(), limit).await.map_err(|err| {
-            if is_length_limit(&err) {
-                ValidationError::TooLarge
-            } else {
-                ValidationError::Unreadable
-            }
-        })?,
-        None => axum::body::Bytes::from_request(req, state).await.map_err(|rejection| {
-            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ValidationError::TooLarge
-            } else {
-                ValidationError::Unreadable
-            }
-        })?,
+        Some(limit) => axum::body::to_bytes(req.into_body(), limit)
+            .await
+            .map_err(|err| {
+                if is_length_limit(&err) {
+                    ValidationError::TooLarge
+                } else {
+                    ValidationError::Unreadable
+                }
+            })?,
+        None => axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|rejection| {
+                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    ValidationError::TooLarge
+                } else {
+                    ValidationError::Unreadable
+                }
+            })?,
     };
     Ok(bytes)
 }
@@ -139,7 +156,9 @@ pub(crate) fn has_media_type(req: &Request, expected: &str) -> bool {
         .map(|v| {
             let v = v.trim();
             v.eq_ignore_ascii_case(expected)
-                || (expected == "application/json" && v.len() > 5 && v[v.len() - 5..].eq_ignore_ascii_case("+json"))
+                || (expected == "application/json"
+                    && v.len() > 5
+                    && v[v.len() - 5..].eq_ignore_ascii_case("+json"))
         })
         .unwrap_or(false)
 }
@@ -206,22 +225,29 @@ pub fn from_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ValidationError
         for segment in err.path().iter() {
             match segment {
                 serde_path_to_error::Segment::Seq { index } => loc.push(Loc::Index(*index)),
-                serde_path_to_error::Segment::Map { key } => loc.push(Loc::Field(key.clone().into())),
-                serde_path_to_error::Segment::Enum { variant } => loc.push(Loc::Field(variant.clone().into())),
+                serde_path_to_error::Segment::Map { key } => {
+                    loc.push(Loc::Field(key.clone().into()))
+                }
+                serde_path_to_error::Segment::Enum { variant } => {
+                    loc.push(Loc::Field(variant.clone().into()))
+                }
                 serde_path_to_error::Segment::Unknown => {}
             }
         }
         ValidationError::Invalid(vec![json_error(err.inner(), loc)])
     })?;
-    de.end()
-        .map_err(|err| ValidationError::Invalid(vec![json_error(&err, vec![Loc::Field("body".into())])]))?;
+    de.end().map_err(|err| {
+        ValidationError::Invalid(vec![json_error(&err, vec![Loc::Field("body".into())])])
+    })?;
     Ok(value)
 }
 
 fn json_error(err: &serde_json::Error, mut loc: Vec<Loc>) -> FieldError {
     use serde_json::error::Category;
     match err.classify() {
-        Category::Syntax | Category::Eof | Category::Io => FieldError::new(loc, "JSON decode error", "json_invalid"),
+        Category::Syntax | Category::Eof | Category::Io => {
+            FieldError::new(loc, "JSON decode error", "json_invalid")
+        }
         Category::Data => {
             let message = err.to_string();
             if let Some(field) = between(&message, "missing field `", "`") {
@@ -375,7 +401,10 @@ mod tests {
     #[test]
     fn malformed_json() {
         assert_eq!(errors(r#"{"name": "#)[0]["type"], "json_invalid");
-        assert_eq!(errors(r#"{"name": "x", "price": 1} trailing"#)[0]["type"], "json_invalid");
+        assert_eq!(
+            errors(r#"{"name": "x", "price": 1} trailing"#)[0]["type"],
+            "json_invalid"
+        );
     }
 
     #[test]
@@ -388,7 +417,12 @@ mod tests {
     #[test]
     fn rules_are_reported_per_field_and_nested() {
         let e = errors(r#"{"name": "", "price": -1, "tags": [{"label": "ok"}, {"label": "x"}]}"#);
-        let locs: Vec<_> = e.as_array().unwrap().iter().map(|x| x["loc"].clone()).collect();
+        let locs: Vec<_> = e
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x["loc"].clone())
+            .collect();
         assert_eq!(
             locs,
             [

@@ -50,8 +50,15 @@ impl Tokens {
     }
 
     /// A token for `sub` with `scopes`.
-    pub fn issue(&self, sub: &str, scopes: &[String]) -> Result<String, jsonwebtoken::errors::Error> {
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
+    pub fn issue(
+        &self,
+        sub: &str,
+        scopes: &[String],
+    ) -> Result<String, jsonwebtoken::errors::Error> {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs();
         let claims = Claims {
             sub: sub.to_owned(),
             iat: now,

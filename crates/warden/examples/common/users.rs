@@ -3,8 +3,8 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 
 /// A stored user.
 #[derive(Debug, Clone)]
@@ -34,7 +34,9 @@ impl UserDb {
         let alice = super::secret("ALICE_PASSWORD");
         tokio::task::spawn_blocking(move || {
             let hash = |password: &str| -> Result<String, argon2::password_hash::Error> {
-                Ok(Argon2::default().hash_password(password.as_bytes())?.to_string())
+                Ok(Argon2::default()
+                    .hash_password(password.as_bytes())?
+                    .to_string())
             };
             let users = [
                 UserRecord {
@@ -66,14 +68,20 @@ impl UserDb {
     /// The user, if the password is theirs. Exactly one argon2id verification runs whether or
     /// not the user exists, off the async workers. (A production server bounds this pool and
     /// sheds load; see the `warden` server.)
-    pub async fn authenticate(self: &Arc<Self>, username: &str, password: &str) -> Option<UserRecord> {
+    pub async fn authenticate(
+        self: &Arc<Self>,
+        username: &str,
+        password: &str,
+    ) -> Option<UserRecord> {
         let db = Arc::clone(self);
         let username = username.to_owned();
         let password = password.to_owned();
         tokio::task::spawn_blocking(move || {
             let user = db.users.get(&username);
             let hash = user.map_or(db.dummy_hash.as_str(), |u| u.hashed_password.as_str());
-            let ok = Argon2::default().verify_password(password.as_bytes(), hash).is_ok();
+            let ok = Argon2::default()
+                .verify_password(password.as_bytes(), hash)
+                .is_ok();
             user.filter(|_| ok).cloned()
         })
         .await

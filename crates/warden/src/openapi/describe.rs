@@ -81,8 +81,12 @@ impl_handler_security!(T1, T2, T3, T4, T5, T6, T7, T8, T9, T10, T11);
 impl_handler_security!(T1, T2, T3, T4, T5, T6, T7, T8, T9, T10, T11, T12);
 impl_handler_security!(T1, T2, T3, T4, T5, T6, T7, T8, T9, T10, T11, T12, T13);
 impl_handler_security!(T1, T2, T3, T4, T5, T6, T7, T8, T9, T10, T11, T12, T13, T14);
-impl_handler_security!(T1, T2, T3, T4, T5, T6, T7, T8, T9, T10, T11, T12, T13, T14, T15);
-impl_handler_security!(T1, T2, T3, T4, T5, T6, T7, T8, T9, T10, T11, T12, T13, T14, T15, T16);
+impl_handler_security!(
+    T1, T2, T3, T4, T5, T6, T7, T8, T9, T10, T11, T12, T13, T14, T15
+);
+impl_handler_security!(
+    T1, T2, T3, T4, T5, T6, T7, T8, T9, T10, T11, T12, T13, T14, T15, T16
+);
 
 /// An optional security extractor documents its scheme and `{}` (anonymous access).
 impl<S, T: DescribeSecurity<S>> DescribeSecurity<S> for Option<T> {

@@ -52,11 +52,14 @@ impl Docs {
         self
     }
 
-    pub(crate) fn into_router<S: Clone + Send + Sync + 'static>(self, openapi: OpenApi) -> Router<S> {
+    pub(crate) fn into_router<S: Clone + Send + Sync + 'static>(
+        self,
+        openapi: OpenApi,
+    ) -> Router<S> {
         // Swagger UI derives the absolute `oauth2-redirect.html` URL from the page's own
         // location, which the vendored assets serve under the UI path.
-        let config = Config::new([self.spec_path.clone()])
-            .persist_authorization(self.persist_authorization);
+        let config =
+            Config::new([self.spec_path.clone()]).persist_authorization(self.persist_authorization);
         let ui = SwaggerUi::new(self.ui_path)
             .url(self.spec_path, openapi)
             .config(config);

@@ -145,9 +145,17 @@ mod tests {
 
     #[test]
     fn scopes_accumulate_and_merge_without_duplicates() {
-        let a = Alternatives::scheme("O").with_scope("me").with_scope("items").with_scope("me");
-        let b = Alternatives::scheme("O").with_scope("items").with_scope("admin");
-        assert_eq!(json(&a.and(&b)), serde_json::json!([{"O": ["me", "items", "admin"]}]));
+        let a = Alternatives::scheme("O")
+            .with_scope("me")
+            .with_scope("items")
+            .with_scope("me");
+        let b = Alternatives::scheme("O")
+            .with_scope("items")
+            .with_scope("admin");
+        assert_eq!(
+            json(&a.and(&b)),
+            serde_json::json!([{"O": ["me", "items", "admin"]}])
+        );
     }
 
     #[test]

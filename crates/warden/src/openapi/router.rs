@@ -35,7 +35,11 @@ impl<S: Clone + Send + Sync + 'static> Routes<S> {
     /// Adds the routes utoipa-axum made for `handler`, with `security` set on each of its
     /// operations from the handler's argument types. Used by [`routes!`](crate::routes).
     #[doc(hidden)]
-    pub fn add<H, T>(mut self, (schemas, mut paths, method_router): UtoipaMethodRouter<S>, _handler: H) -> Self
+    pub fn add<H, T>(
+        mut self,
+        (schemas, mut paths, method_router): UtoipaMethodRouter<S>,
+        _handler: H,
+    ) -> Self
     where
         H: HandlerSecurity<T, S>,
     {

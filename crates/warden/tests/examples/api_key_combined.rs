@@ -12,10 +12,17 @@ async fn key_is_accepted_in_header_query_or_cookie() {
     assert_eq!((a.status, a.body["via"].clone()), (200, json!("header")));
     let a = via(ex.get("/protected").query(&[("api_key", &key)])).await;
     assert_eq!((a.status, a.body["via"].clone()), (200, json!("query")));
-    let a = via(ex.get("/protected").header("cookie", format!("theme=dark; api_key={key}"))).await;
+    let a = via(ex
+        .get("/protected")
+        .header("cookie", format!("theme=dark; api_key={key}")))
+    .await;
     assert_eq!((a.status, a.body["via"].clone()), (200, json!("cookie")));
     // The header wins when several are sent.
-    let a = via(ex.get("/protected").header("x-api-key", &key).query(&[("api_key", "wrong")])).await;
+    let a = via(ex
+        .get("/protected")
+        .header("x-api-key", &key)
+        .query(&[("api_key", "wrong")]))
+    .await;
     assert_eq!((a.status, a.body["via"].clone()), (200, json!("header")));
 }
 
@@ -26,13 +33,27 @@ async fn no_key_lists_every_challenge() {
     let a = answer(ex.get("/protected").send().await).await;
     assert_eq!(a.status, 401);
     assert_eq!(a.challenges, ["APIKey", "APIKey", "APIKey"]);
-    let a = answer(ex.get("/protected").query(&[("api_key", "nope")]).send().await).await;
+    let a = answer(
+        ex.get("/protected")
+            .query(&[("api_key", "nope")])
+            .send()
+            .await,
+    )
+    .await;
     assert_eq!(a.status, 401);
     assert_eq!(a.body, json!({"detail": "Could not validate credentials"}));
     // A parameter sent twice is refused rather than guessed at.
-    let a = answer(ex.get(&format!("/protected?api_key={key}&api_key={key}")).send().await).await;
+    let a = answer(
+        ex.get(&format!("/protected?api_key={key}&api_key={key}"))
+            .send()
+            .await,
+    )
+    .await;
     assert_eq!(a.status, 401);
-    assert_eq!(a.body, json!({"detail": "Invalid authentication credentials"}));
+    assert_eq!(
+        a.body,
+        json!({"detail": "Invalid authentication credentials"})
+    );
 }
 
 #[tokio::test]

@@ -20,9 +20,18 @@ async fn key_in_header_is_checked() {
     let empty = answer(ex.get("/protected").header("x-api-key", "").send().await).await;
     assert_eq!(empty.status, 401);
 
-    let wrong = answer(ex.get("/protected").header("x-api-key", format!("{key}x")).send().await).await;
+    let wrong = answer(
+        ex.get("/protected")
+            .header("x-api-key", format!("{key}x"))
+            .send()
+            .await,
+    )
+    .await;
     assert_eq!(wrong.status, 401);
-    assert_eq!(wrong.body, json!({"detail": "Could not validate credentials"}));
+    assert_eq!(
+        wrong.body,
+        json!({"detail": "Could not validate credentials"})
+    );
     assert!(!wrong.body.to_string().contains(&key));
 }
 
@@ -31,19 +40,29 @@ async fn malformed_keys_are_a_clean_401() {
     let key = secret();
     let ex = Example::start("api_key_header", &[("API_KEY", &key)]);
     let long = "k".repeat(2048);
-    let twice = ex.get("/protected").header("x-api-key", &key).header("x-api-key", &key);
+    let twice = ex
+        .get("/protected")
+        .header("x-api-key", &key)
+        .header("x-api-key", &key);
     let cases = [
         ("repeated", twice),
         ("oversized", ex.get("/protected").header("x-api-key", long)),
         (
             "non-ASCII",
-            ex.get("/protected").header("x-api-key", HeaderValue::from_bytes(b"\xe2\x82\xac").unwrap()),
+            ex.get("/protected").header(
+                "x-api-key",
+                HeaderValue::from_bytes(b"\xe2\x82\xac").unwrap(),
+            ),
         ),
     ];
     for (case, request) in cases {
         let a = answer(request.send().await).await;
         assert_eq!(a.status, 401, "{case}");
-        assert_eq!(a.body, json!({"detail": "Invalid authentication credentials"}), "{case}");
+        assert_eq!(
+            a.body,
+            json!({"detail": "Invalid authentication credentials"}),
+            "{case}"
+        );
     }
 }
 
@@ -56,5 +75,8 @@ async fn openapi_declares_the_header_key() {
         json!({"APIKeyHeader": {"type": "apiKey", "in": "header", "name": "X-API-Key",
             "description": "The key printed when the example started."}})
     );
-    assert_eq!(security(&doc, "/protected", "get"), json!([{"APIKeyHeader": []}]));
+    assert_eq!(
+        security(&doc, "/protected", "get"),
+        json!([{"APIKeyHeader": []}])
+    );
 }

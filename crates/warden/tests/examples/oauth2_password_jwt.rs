@@ -21,7 +21,11 @@ fn start() -> Setup {
     let alice = secret();
     let ex = Example::start(
         "oauth2_password_jwt",
-        &[("DEMO_PASSWORD", &password), ("ALICE_PASSWORD", &alice), ("JWT_SECRET", &jwt_secret)],
+        &[
+            ("DEMO_PASSWORD", &password),
+            ("ALICE_PASSWORD", &alice),
+            ("JWT_SECRET", &jwt_secret),
+        ],
     );
     Setup {
         ex,
@@ -36,7 +40,10 @@ async fn login(ex: &Example, form: &[(&str, &str)]) -> crate::support::Answer {
 }
 
 fn now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs()
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
 }
 
 #[tokio::test]
@@ -56,7 +63,15 @@ async fn password_flow_then_protected_routes() {
     assert_eq!(items.body, json!([{"item_id": "Foo", "owner": "johndoe"}]));
 
     // grant_type=password, as RFC 6749 and Swagger UI send it, is accepted too.
-    let a = login(&s.ex, &[("grant_type", "password"), ("username", "johndoe"), ("password", &s.password)]).await;
+    let a = login(
+        &s.ex,
+        &[
+            ("grant_type", "password"),
+            ("username", "johndoe"),
+            ("password", &s.password),
+        ],
+    )
+    .await;
     assert_eq!(a.status, 200);
 }
 
@@ -64,7 +79,11 @@ async fn password_flow_then_protected_routes() {
 async fn failed_logins_look_alike() {
     let s = start();
     // A wrong password, an unknown user, and a disabled user with her right password.
-    let cases = [("johndoe", "wrong password"), ("nobody", s.password.as_str()), ("alice", s.alice.as_str())];
+    let cases = [
+        ("johndoe", "wrong password"),
+        ("nobody", s.password.as_str()),
+        ("alice", s.alice.as_str()),
+    ];
     for (user, password) in cases {
         let a = login(&s.ex, &[("username", user), ("password", password)]).await;
         assert_eq!(a.status, 400, "{user}");
@@ -85,46 +104,101 @@ async fn malformed_token_requests_are_4xx() {
         a.body,
         json!({"detail": [{"loc": ["body", "password"], "msg": "Field required", "type": "missing"}]})
     );
-    let a = login(&s.ex, &[("username", "johndoe"), ("username", "x"), ("password", "p")]).await;
+    let a = login(
+        &s.ex,
+        &[
+            ("username", "johndoe"),
+            ("username", "x"),
+            ("password", "p"),
+        ],
+    )
+    .await;
     assert_eq!(a.status, 422);
     assert_eq!(a.body["detail"][0]["type"], "duplicate_parameter");
-    let a = login(&s.ex, &[("grant_type", "client_credentials"), ("username", "a"), ("password", "b")]).await;
+    let a = login(
+        &s.ex,
+        &[
+            ("grant_type", "client_credentials"),
+            ("username", "a"),
+            ("password", "b"),
+        ],
+    )
+    .await;
     assert_eq!(a.status, 422);
     assert_eq!(a.body["detail"][0]["loc"], json!(["body", "grant_type"]));
-    let a = answer(s.ex.post("/token").json(&json!({"username": "johndoe", "password": s.password})).send().await).await;
+    let a = answer(
+        s.ex.post("/token")
+            .json(&json!({"username": "johndoe", "password": s.password}))
+            .send()
+            .await,
+    )
+    .await;
     assert_eq!(a.status, 415);
     let huge = "a".repeat(20 * 1024);
     let a = login(&s.ex, &[("username", "johndoe"), ("password", &huge)]).await;
     assert_eq!(a.status, 413);
     // Nothing sent is echoed back.
-    let a = login(&s.ex, &[("username", "johndoe"), ("password", "hunter2-leak-check"), ("grant_type", "x")]).await;
+    let a = login(
+        &s.ex,
+        &[
+            ("username", "johndoe"),
+            ("password", "hunter2-leak-check"),
+            ("grant_type", "x"),
+        ],
+    )
+    .await;
     assert!(!a.body.to_string().contains("hunter2"));
 }
 
 fn sign(claims: &Value, key: &[u8]) -> String {
-    jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, &EncodingKey::from_secret(key)).unwrap()
+    jsonwebtoken::encode(
+        &Header::new(Algorithm::HS256),
+        claims,
+        &EncodingKey::from_secret(key),
+    )
+    .unwrap()
 }
 
 #[tokio::test]
 async fn bad_tokens_are_refused() {
     let s = start();
-    let valid = sign(&json!({"sub": "johndoe", "exp": now() + 600}), s.jwt_secret.as_bytes());
+    let valid = sign(
+        &json!({"sub": "johndoe", "exp": now() + 600}),
+        s.jwt_secret.as_bytes(),
+    );
     let ok = answer(s.ex.get("/users/me").bearer_auth(&valid).send().await).await;
-    assert_eq!(ok.status, 200, "a token signed with the configured key works");
+    assert_eq!(
+        ok.status, 200,
+        "a token signed with the configured key works"
+    );
 
-    let expired = sign(&json!({"sub": "johndoe", "exp": now() - 600}), s.jwt_secret.as_bytes());
-    let other_key = sign(&json!({"sub": "johndoe", "exp": now() + 600}), b"another key of thirty-two bytes!!");
-    let unknown_user = sign(&json!({"sub": "mallory", "exp": now() + 600}), s.jwt_secret.as_bytes());
+    let expired = sign(
+        &json!({"sub": "johndoe", "exp": now() - 600}),
+        s.jwt_secret.as_bytes(),
+    );
+    let other_key = sign(
+        &json!({"sub": "johndoe", "exp": now() + 600}),
+        b"another key of thirty-two bytes!!",
+    );
+    let unknown_user = sign(
+        &json!({"sub": "mallory", "exp": now() + 600}),
+        s.jwt_secret.as_bytes(),
+    );
     let no_exp = sign(&json!({"sub": "johndoe"}), s.jwt_secret.as_bytes());
     let (header, payload, signature) = {
         let mut parts = valid.split('.');
-        (parts.next().unwrap(), parts.next().unwrap(), parts.next().unwrap())
+        (
+            parts.next().unwrap(),
+            parts.next().unwrap(),
+            parts.next().unwrap(),
+        )
     };
     let alg_none = format!(
         "{}.{payload}.",
         URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#)
     );
-    let forged_payload = URL_SAFE_NO_PAD.encode(json!({"sub": "alice", "exp": now() + 600}).to_string());
+    let forged_payload =
+        URL_SAFE_NO_PAD.encode(json!({"sub": "alice", "exp": now() + 600}).to_string());
     let swapped = format!("{header}.{forged_payload}.{signature}");
     let stripped = format!("{header}.{payload}.");
     for (case, token) in [
@@ -140,7 +214,11 @@ async fn bad_tokens_are_refused() {
         let a = answer(s.ex.get("/users/me").bearer_auth(&token).send().await).await;
         assert_eq!(a.status, 401, "{case}");
         assert_eq!(a.challenges, [r#"Bearer error="invalid_token""#], "{case}");
-        assert_eq!(a.body, json!({"detail": "Could not validate credentials"}), "{case}");
+        assert_eq!(
+            a.body,
+            json!({"detail": "Could not validate credentials"}),
+            "{case}"
+        );
     }
 }
 
@@ -148,16 +226,41 @@ async fn bad_tokens_are_refused() {
 async fn malformed_authorization_headers_are_4xx() {
     let s = start();
     let missing = answer(s.ex.get("/users/me").send().await).await;
-    assert_eq!((missing.status, missing.challenges.clone()), (401, vec!["Bearer".to_owned()]));
+    assert_eq!(
+        (missing.status, missing.challenges.clone()),
+        (401, vec!["Bearer".to_owned()])
+    );
     for (case, value) in [
-        ("bad token characters", HeaderValue::from_static("Bearer abc$%^")),
-        ("token with a space", HeaderValue::from_static("Bearer abc def")),
-        ("oversized", HeaderValue::from_str(&format!("Bearer {}", "a".repeat(9000))).unwrap()),
-        ("non-ASCII", HeaderValue::from_bytes(b"Bearer \xe2\x82\xac").unwrap()),
+        (
+            "bad token characters",
+            HeaderValue::from_static("Bearer abc$%^"),
+        ),
+        (
+            "token with a space",
+            HeaderValue::from_static("Bearer abc def"),
+        ),
+        (
+            "oversized",
+            HeaderValue::from_str(&format!("Bearer {}", "a".repeat(9000))).unwrap(),
+        ),
+        (
+            "non-ASCII",
+            HeaderValue::from_bytes(b"Bearer \xe2\x82\xac").unwrap(),
+        ),
     ] {
-        let a = answer(s.ex.get("/users/me").header(AUTHORIZATION, value).send().await).await;
+        let a = answer(
+            s.ex.get("/users/me")
+                .header(AUTHORIZATION, value)
+                .send()
+                .await,
+        )
+        .await;
         assert_eq!(a.status, 400, "{case}");
-        assert_eq!(a.challenges, [r#"Bearer error="invalid_request""#], "{case}");
+        assert_eq!(
+            a.challenges,
+            [r#"Bearer error="invalid_request""#],
+            "{case}"
+        );
     }
 }
 
@@ -169,9 +272,18 @@ async fn openapi_documents_the_password_flow() {
         doc["components"]["securitySchemes"],
         json!({"OAuth2PasswordBearer": {"type": "oauth2", "flows": {"password": {"tokenUrl": "/token", "scopes": {}}}}})
     );
-    assert_eq!(security(&doc, "/users/me", "get"), json!([{"OAuth2PasswordBearer": []}]));
-    assert_eq!(security(&doc, "/users/me/items", "get"), json!([{"OAuth2PasswordBearer": []}]));
+    assert_eq!(
+        security(&doc, "/users/me", "get"),
+        json!([{"OAuth2PasswordBearer": []}])
+    );
+    assert_eq!(
+        security(&doc, "/users/me/items", "get"),
+        json!([{"OAuth2PasswordBearer": []}])
+    );
     assert_eq!(security(&doc, "/token", "post"), Value::Null);
     let body = &doc["paths"]["/token"]["post"]["requestBody"]["content"]["application/x-www-form-urlencoded"];
-    assert!(body.is_object(), "token endpoint documents its form: {body}");
+    assert!(
+        body.is_object(),
+        "token endpoint documents its form: {body}"
+    );
 }

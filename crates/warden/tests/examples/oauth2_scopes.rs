@@ -5,14 +5,21 @@ use crate::support::{Example, answer, secret, security};
 fn start() -> (Example, String) {
     let password = secret();
     let alice = secret();
-    let ex = Example::start("oauth2_scopes", &[("DEMO_PASSWORD", &password), ("ALICE_PASSWORD", &alice)]);
+    let ex = Example::start(
+        "oauth2_scopes",
+        &[("DEMO_PASSWORD", &password), ("ALICE_PASSWORD", &alice)],
+    );
     (ex, password)
 }
 
 async fn token(ex: &Example, password: &str, scope: &str) -> (String, Value) {
     let a = answer(
         ex.post("/token")
-            .form(&[("username", "johndoe"), ("password", password), ("scope", scope)])
+            .form(&[
+                ("username", "johndoe"),
+                ("password", password),
+                ("scope", scope),
+            ])
             .send()
             .await,
     )
@@ -40,11 +47,17 @@ async fn scopes_are_granted_and_checked_per_route() {
 
     let refused = status(me_only, "/users/me/items").await;
     assert_eq!(refused.status, 403);
-    assert_eq!(refused.challenges, [r#"Bearer error="insufficient_scope", scope="me items""#]);
+    assert_eq!(
+        refused.challenges,
+        [r#"Bearer error="insufficient_scope", scope="me items""#]
+    );
     assert_eq!(refused.body, json!({"detail": "Not enough permissions"}));
     let refused = status(none, "/users/me").await;
     assert_eq!(refused.status, 403);
-    assert_eq!(refused.challenges, [r#"Bearer error="insufficient_scope", scope="me""#]);
+    assert_eq!(
+        refused.challenges,
+        [r#"Bearer error="insufficient_scope", scope="me""#]
+    );
 }
 
 #[tokio::test]
@@ -52,7 +65,11 @@ async fn token_endpoint_never_widens_scopes() {
     let (ex, password) = start();
     let a = answer(
         ex.post("/token")
-            .form(&[("username", "johndoe"), ("password", password.as_str()), ("scope", "me admin")])
+            .form(&[
+                ("username", "johndoe"),
+                ("password", password.as_str()),
+                ("scope", "me admin"),
+            ])
             .send()
             .await,
     )
@@ -69,12 +86,18 @@ async fn openapi_accumulates_scopes_per_operation() {
         doc["components"]["securitySchemes"]["OAuth2PasswordBearer"]["flows"]["password"]["scopes"],
         json!({"me": "Read information about the current user.", "items": "Read items."})
     );
-    assert_eq!(security(&doc, "/users/me", "get"), json!([{"OAuth2PasswordBearer": ["me"]}]));
+    assert_eq!(
+        security(&doc, "/users/me", "get"),
+        json!([{"OAuth2PasswordBearer": ["me"]}])
+    );
     assert_eq!(
         security(&doc, "/users/me/items", "get"),
         json!([{"OAuth2PasswordBearer": ["me", "items"]}])
     );
-    assert_eq!(security(&doc, "/status", "get"), json!([{"OAuth2PasswordBearer": []}]));
+    assert_eq!(
+        security(&doc, "/status", "get"),
+        json!([{"OAuth2PasswordBearer": []}])
+    );
     assert!(doc["paths"]["/users/me/items"]["get"]["responses"]["403"].is_object());
     assert!(doc["paths"]["/status"]["get"]["responses"]["403"].is_null());
 }

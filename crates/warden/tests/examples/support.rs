@@ -64,7 +64,11 @@ impl Example {
             .timeout(Duration::from_secs(30))
             .build()
             .expect("http client");
-        Self { child, base, client }
+        Self {
+            child,
+            base,
+            client,
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -81,7 +85,11 @@ impl Example {
 
     /// The example's OpenAPI document.
     pub async fn openapi(&self) -> Value {
-        let response = self.get("/openapi.json").send().await.expect("openapi.json");
+        let response = self
+            .get("/openapi.json")
+            .send()
+            .await
+            .expect("openapi.json");
         assert_eq!(response.status(), 200);
         response.json().await.expect("openapi.json is JSON")
     }
@@ -91,7 +99,9 @@ impl Example {
 /// not rebuild the examples, and testing stale code would prove nothing.
 fn assert_fresh(name: &str, binary: &std::path::Path) {
     let modified = |p: &std::path::Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
-    let Some(built) = modified(binary) else { return };
+    let Some(built) = modified(binary) else {
+        return;
+    };
     let examples = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples");
     let mut sources = vec![examples.join(format!("{name}.rs"))];
     if let Ok(common) = std::fs::read_dir(examples.join("common")) {
