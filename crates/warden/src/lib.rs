@@ -43,6 +43,7 @@
 #![warn(missing_docs)]
 
 mod api_key;
+pub mod api_keys;
 mod challenge;
 mod credentials;
 mod either;
@@ -50,12 +51,15 @@ mod error;
 mod http_basic;
 mod http_bearer;
 mod http_digest;
+pub mod jwt;
 mod oauth2;
 pub mod openapi;
 mod openid_connect;
 mod parse;
+pub mod password;
 mod password_form;
 mod principal;
+pub mod rate_limit;
 mod scopes;
 mod secret;
 mod token_error;

@@ -1,0 +1,1 @@
+//! Password hashing: argon2id, legacy bcrypt, and a bounded hashing pool.
