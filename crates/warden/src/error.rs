@@ -137,8 +137,13 @@ impl IntoResponse for AuthError {
         let headers = response.headers_mut();
         match &self {
             Self::NotAuthenticated { challenges } => {
-                for challenge in challenges {
-                    headers.append(header::WWW_AUTHENTICATE, challenge.header_value(None, None));
+                // Alternatives of one scheme (an API key in a header, the query or a cookie)
+                // share a challenge: send each distinct challenge once.
+                for (i, challenge) in challenges.iter().enumerate() {
+                    if !challenges[..i].contains(challenge) {
+                        headers
+                            .append(header::WWW_AUTHENTICATE, challenge.header_value(None, None));
+                    }
                 }
             }
             Self::MalformedCredentials { challenge, reason } => {
@@ -189,11 +194,16 @@ mod tests {
             challenges: vec![
                 Challenge::new(ChallengeScheme::Bearer),
                 Challenge::new(ChallengeScheme::ApiKey),
+                Challenge::new(ChallengeScheme::ApiKey),
             ],
         }
         .into_response();
         assert_eq!(r.status(), 401);
-        assert_eq!(www(&r), ["Bearer", "APIKey"]);
+        assert_eq!(
+            www(&r),
+            ["Bearer", "APIKey"],
+            "distinct challenges, each once"
+        );
     }
 
     #[test]

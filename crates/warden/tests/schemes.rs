@@ -6,8 +6,8 @@ use axum::Router;
 use serde_json::{Value, json};
 use warden::openapi::{ApiRouter, Undocumented};
 use warden::{
-    ApiKeyHeader, ApiKeyScheme, AuthError, BearerScheme, Either, HttpBasic, HttpBearer, HttpDigest, OAuth2Bearer,
-    OAuth2Flow, OAuth2Scheme, OpenIdConnect, OpenIdConnectScheme, routes,
+    ApiKeyHeader, ApiKeyScheme, AuthError, BearerScheme, Either, HttpBasic, HttpBearer, HttpDigest,
+    OAuth2Bearer, OAuth2Flow, OAuth2Scheme, OpenIdConnect, OpenIdConnectScheme, routes,
 };
 
 struct Partner;
@@ -33,8 +33,11 @@ struct Machines;
 impl OAuth2Scheme for Machines {
     const SCHEME_NAME: &'static str = "Machines";
     const FLOWS: &'static [OAuth2Flow] = &[
-        OAuth2Flow::authorization_code("https://id.example.com/authorize", "https://id.example.com/token")
-            .with_refresh_url("https://id.example.com/refresh"),
+        OAuth2Flow::authorization_code(
+            "https://id.example.com/authorize",
+            "https://id.example.com/token",
+        )
+        .with_refresh_url("https://id.example.com/refresh"),
         OAuth2Flow::client_credentials("https://id.example.com/token"),
     ];
     const SCOPES: &'static [(&'static str, &'static str)] = &[("reports:read", "Read reports")];
@@ -107,7 +110,10 @@ async fn serve() -> String {
 fn schemes_are_documented_as_declared() {
     let doc = document();
     let schemes = &doc["components"]["securitySchemes"];
-    assert_eq!(schemes["HTTPDigest"], json!({"type": "http", "scheme": "digest"}));
+    assert_eq!(
+        schemes["HTTPDigest"],
+        json!({"type": "http", "scheme": "digest"})
+    );
     assert_eq!(
         schemes["Corporate"],
         json!({"type": "openIdConnect", "openIdConnectUrl": "https://id.example.com/.well-known/openid-configuration"})
@@ -153,7 +159,12 @@ async fn combinators_behave_as_documented() {
     let client = reqwest::Client::new();
     let get = |path: &str| client.get(format!("{base}{path}"));
 
-    let r = get("/both").header("x-partner-key", "k").bearer_auth("t").send().await.unwrap();
+    let r = get("/both")
+        .header("x-partner-key", "k")
+        .bearer_auth("t")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.text().await.unwrap(), "k|t");
     let r = get("/both").bearer_auth("t").send().await.unwrap();
     assert_eq!(r.status(), 401, "AND: one of two is not enough");
@@ -163,14 +174,31 @@ async fn combinators_behave_as_documented() {
     assert_eq!(r.text().await.unwrap(), "anonymous");
     let r = get("/maybe").bearer_auth("tok").send().await.unwrap();
     assert_eq!(r.text().await.unwrap(), "tok");
-    let r = get("/maybe").header("authorization", "Bearer a b").send().await.unwrap();
-    assert_eq!(r.status(), 400, "optional credentials that were sent broken are refused");
+    let r = get("/maybe")
+        .header("authorization", "Bearer a b")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        400,
+        "optional credentials that were sent broken are refused"
+    );
 
-    let r = get("/mixed").basic_auth("u", Some("p")).send().await.unwrap();
+    let r = get("/mixed")
+        .basic_auth("u", Some("p"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.text().await.unwrap(), "basic");
     let r = get("/mixed").send().await.unwrap();
     assert_eq!(r.status(), 401);
-    let challenges: Vec<_> = r.headers().get_all("www-authenticate").iter().map(|v| v.to_str().unwrap().to_owned()).collect();
+    let challenges: Vec<_> = r
+        .headers()
+        .get_all("www-authenticate")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect();
     assert_eq!(challenges, [r#"Basic charset="UTF-8""#, "APIKey"]);
 }
 
@@ -185,14 +213,30 @@ async fn digest_and_oidc_extract_only_their_own_scheme() {
         .await
         .unwrap();
     assert_eq!(r.text().await.unwrap(), r#"username="u", nonce="n""#);
-    let r = client.get(format!("{base}/digest")).bearer_auth("x").send().await.unwrap();
+    let r = client
+        .get(format!("{base}/digest"))
+        .bearer_auth("x")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 401);
     assert_eq!(r.headers()["www-authenticate"], "Digest");
 
-    let r = client.get(format!("{base}/oidc")).bearer_auth("id.tok.en").send().await.unwrap();
+    let r = client
+        .get(format!("{base}/oidc"))
+        .bearer_auth("id.tok.en")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.text().await.unwrap(), "id.tok.en");
     let r = client.get(format!("{base}/machines")).send().await.unwrap();
-    assert_eq!((r.status().as_u16(), r.headers()["www-authenticate"].to_str().unwrap()), (401, "Bearer"));
+    assert_eq!(
+        (
+            r.status().as_u16(),
+            r.headers()["www-authenticate"].to_str().unwrap()
+        ),
+        (401, "Bearer")
+    );
 }
 
 struct ClashA;
@@ -215,13 +259,18 @@ async fn clash_b(_: ApiKeyHeader<ClashB>) {}
 #[test]
 #[should_panic(expected = "security scheme name `Key` is declared twice")]
 fn two_schemes_cannot_share_a_name() {
-    let _ = ApiRouter::<()>::new().routes(routes!(clash_a)).routes(routes!(clash_b));
+    let _ = ApiRouter::<()>::new()
+        .routes(routes!(clash_a))
+        .routes(routes!(clash_b));
 }
 
 #[test]
 fn one_scheme_may_be_used_by_many_routes() {
     #[utoipa::path(get, path = "/c", responses((status = 200, description = "ok")))]
     async fn again(_: ApiKeyHeader<ClashA>) {}
-    let (_, doc) = ApiRouter::<()>::new().routes(routes!(clash_a)).routes(routes!(again)).split_for_parts();
+    let (_, doc) = ApiRouter::<()>::new()
+        .routes(routes!(clash_a))
+        .routes(routes!(again))
+        .split_for_parts();
     assert_eq!(doc.components.unwrap().security_schemes.len(), 1);
 }

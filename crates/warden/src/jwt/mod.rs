@@ -1,1 +1,39 @@
-//! JSON Web Tokens: issuing, verifying, key sets and JWKS (RFC 7515, 7517, 7519, 8725, 9068).
+//! JSON Web Tokens: issuing, verifying, key rings and JWKS (RFC 7515, 7517, 7519, 7638,
+//! 8037, 8725, 9068).
+//!
+//! - [`SigningKey`] / [`VerifyingKey`]: EdDSA (default), ES256, RS256, HS256 keys, parsed
+//!   once, each bound to its one algorithm.
+//! - [`KeyRing`]: the issuer's keys, rotated next → current → retired; [`KeyRing::jwks`]
+//!   publishes the public halves.
+//! - [`Issuer`]: signs access tokens (`typ: at+jwt`).
+//! - [`Verifier`] + [`Validation`]: checks signature, `exp`/`nbf`/`iat` with bounded leeway,
+//!   `iss`, `aud`, `typ`, `crit` and size. The key decides the algorithm, never the header;
+//!   `kid` is only a lookup key; `jku`, `x5u` and `jwk` headers are ignored.
+//! - [`RemoteJwks`]: another issuer's keys from its JWKS or discovery URL, cached.
+//! - [`Jwt`]: a [`Principal`](crate::Principal) from a verified bearer token, so
+//!   `Auth<Jwt, Items>` is a route that needs a valid token with scope `items`.
+//!
+//! Signatures are computed and checked by aws-lc-rs; this module only frames them.
+
+mod algorithm;
+mod claims;
+mod der;
+mod issuer;
+mod jwk;
+mod key;
+mod key_ring;
+mod principal;
+#[cfg(feature = "remote-jwks")]
+mod remote;
+mod verifier;
+
+pub use algorithm::Algorithm;
+pub use claims::{Audience, Claims, NoClaims};
+pub use issuer::{ACCESS_TOKEN_TYPE, Issuer};
+pub use jwk::{Jwk, JwkSet};
+pub use key::{KeyError, MIN_HMAC_KEY_BYTES, SigningKey, VerifyingKey};
+pub use key_ring::{KeyRing, KeyState};
+pub use principal::{BearerToken, Jwt};
+#[cfg(feature = "remote-jwks")]
+pub use remote::{RemoteJwks, RemoteJwksConfig, RemoteJwksError};
+pub use verifier::{DEFAULT_MAX_TOKEN_BYTES, JwtError, MAX_LEEWAY, Validation, Verifier};
