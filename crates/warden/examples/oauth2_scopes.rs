@@ -69,25 +69,16 @@ impl Principal<App> for TokenUser {
         _: &SecurityScopes,
         app: &App,
     ) -> Result<Self, Denied> {
-        let claims = app
-            .tokens
-            .verify(&bearer.token)
-            .ok_or(Denied::InvalidCredentials)?;
-        let user = app
-            .users
-            .get(&claims.sub)
-            .ok_or(Denied::InvalidCredentials)?;
+        // Signature, expiry, issuer and `typ: at+jwt` are checked here.
+        let claims = app.tokens.verify(&bearer.token).await?;
+        let subject = claims.sub.as_deref().unwrap_or_default();
+        let user = app.users.get(subject).ok_or(Denied::InvalidCredentials)?;
         if user.disabled {
             return Err(Denied::Forbidden("Inactive user"));
         }
         Ok(TokenUser {
             user: user.clone(),
-            scopes: claims
-                .scope
-                .split(' ')
-                .filter(|s| !s.is_empty())
-                .map(str::to_owned)
-                .collect(),
+            scopes: claims.scopes().map(str::to_owned).collect(),
         })
     }
 
@@ -194,7 +185,7 @@ async fn read_system_status(_: Auth<TokenUser>) -> Json<Status> {
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let app = App {
         users: UserDb::demo().await?,
-        tokens: Arc::new(Tokens::from_env()),
+        tokens: Arc::new(Tokens::from_env()?),
     };
     let router = ApiRouter::new()
         .info("OAuth2 scopes", "1.0.0")

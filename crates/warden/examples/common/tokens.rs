@@ -1,77 +1,48 @@
-//! A minimal JWT helper for the examples: HS256 with a 256-bit key from the environment or
-//! generated at start-up. The algorithm is fixed by the key, never read from the token.
+//! Access tokens for the examples, on `warden::jwt`: EdDSA, a key from `JWT_PRIVATE_KEY`
+//! (PKCS#8 PEM) or generated at start-up, `typ: at+jwt`, issuer checked on the way back.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
-use serde::{Deserialize, Serialize};
+use warden::jwt::{Algorithm, Claims, Issuer, JwtError, KeyRing, SigningKey, Validation, Verifier};
 
-/// The claims the examples put in an access token.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct Claims {
-    /// The username.
-    pub sub: String,
-    /// Expiry, seconds since the epoch.
-    pub exp: u64,
-    /// Issue time, seconds since the epoch (optional in RFC 7519).
-    #[serde(default)]
-    pub iat: u64,
-    /// Granted scopes, space-separated.
-    #[serde(default)]
-    pub scope: String,
-}
+/// The `iss` of the examples' tokens.
+pub const ISSUER: &str = "urn:warden:example";
 
 /// Signs and verifies access tokens.
 pub struct Tokens {
-    encoding: EncodingKey,
-    decoding: DecodingKey,
-    validation: Validation,
+    issuer: Issuer,
+    verifier: Verifier,
     /// How long an access token lives.
     pub lifetime: Duration,
 }
 
 impl Tokens {
-    /// Keyed by `JWT_SECRET` (base64url of at least 32 bytes would do; any string of 32+
-    /// characters is accepted), or by 32 random bytes.
-    pub fn from_env() -> Self {
-        let secret = match std::env::var("JWT_SECRET") {
-            Ok(s) if s.len() >= 32 => s.into_bytes(),
-            _ => rand::random::<[u8; 32]>().to_vec(),
+    /// Keyed by the Ed25519 key in `JWT_PRIVATE_KEY`, or by a fresh one.
+    pub fn from_env() -> Result<Self, Box<dyn std::error::Error>> {
+        let key = match std::env::var("JWT_PRIVATE_KEY") {
+            Ok(pem) if !pem.is_empty() => SigningKey::from_pem(Algorithm::EdDSA, &pem)?,
+            _ => SigningKey::generate(Algorithm::EdDSA)?,
         };
-        let mut validation = Validation::new(Algorithm::HS256);
-        validation.set_required_spec_claims(&["exp", "sub"]);
-        validation.leeway = 5;
-        Self {
-            encoding: EncodingKey::from_secret(&secret),
-            decoding: DecodingKey::from_secret(&secret),
-            validation,
+        let ring = KeyRing::new(key);
+        Ok(Self {
+            issuer: Issuer::new(ring.clone(), ISSUER),
+            verifier: Verifier::with_ring(ring, Validation::new().issuer(ISSUER).access_tokens()),
             lifetime: Duration::from_secs(15 * 60),
-        }
+        })
     }
 
     /// A token for `sub` with `scopes`.
-    pub fn issue(
-        &self,
-        sub: &str,
-        scopes: &[String],
-    ) -> Result<String, jsonwebtoken::errors::Error> {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_secs();
-        let claims = Claims {
-            sub: sub.to_owned(),
-            iat: now,
-            exp: now + self.lifetime.as_secs(),
-            scope: scopes.join(" "),
+    pub fn issue(&self, sub: &str, scopes: &[String]) -> Result<String, JwtError> {
+        let claims: Claims = Claims {
+            sub: Some(sub.to_owned()),
+            scope: (!scopes.is_empty()).then(|| scopes.join(" ")),
+            ..Claims::default()
         };
-        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+        self.issuer.access_token(&claims, self.lifetime.as_secs())
     }
 
-    /// The claims of a valid, unexpired token signed by this key.
-    pub fn verify(&self, token: &str) -> Option<Claims> {
-        jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
-            .ok()
-            .map(|data| data.claims)
+    /// The claims of a valid access token of ours.
+    pub async fn verify(&self, token: &str) -> Result<Claims, JwtError> {
+        self.verifier.verify(token).await
     }
 }

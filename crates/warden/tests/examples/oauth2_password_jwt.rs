@@ -3,6 +3,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use warden::jwt::SigningKey;
 use reqwest::header::{AUTHORIZATION, HeaderValue};
 use serde_json::{Value, json};
 
@@ -12,26 +13,30 @@ struct Setup {
     ex: Example,
     password: String,
     alice: String,
-    jwt_secret: String,
+    /// The example's Ed25519 signing key, PKCS#8 PEM.
+    key_pem: String,
 }
 
 fn start() -> Setup {
     let password = secret();
-    let jwt_secret = format!("{}{}", secret(), secret());
+    let key_pem = SigningKey::generate(warden::jwt::Algorithm::EdDSA)
+        .unwrap()
+        .to_pkcs8_pem()
+        .unwrap();
     let alice = secret();
     let ex = Example::start(
         "oauth2_password_jwt",
         &[
             ("DEMO_PASSWORD", &password),
             ("ALICE_PASSWORD", &alice),
-            ("JWT_SECRET", &jwt_secret),
+            ("JWT_PRIVATE_KEY", &key_pem),
         ],
     );
     Setup {
         ex,
         password,
         alice,
-        jwt_secret,
+        key_pem,
     }
 }
 
@@ -150,75 +155,54 @@ async fn malformed_token_requests_are_4xx() {
     assert!(!a.body.to_string().contains("hunter2"));
 }
 
-fn sign(claims: &Value, key: &[u8]) -> String {
-    jsonwebtoken::encode(
-        &Header::new(Algorithm::HS256),
-        claims,
-        &EncodingKey::from_secret(key),
-    )
-    .unwrap()
+const ISSUER: &str = "urn:warden:example";
+
+/// A token signed with `pem` by the `jsonwebtoken` crate (an implementation independent of
+/// the example's), with header `typ`.
+fn sign(claims: &Value, typ: &str, pem: &str) -> String {
+    let mut header = Header::new(Algorithm::EdDSA);
+    header.typ = Some(typ.to_owned());
+    jsonwebtoken::encode(&header, claims, &EncodingKey::from_ed_pem(pem.as_bytes()).unwrap()).unwrap()
 }
 
 #[tokio::test]
 async fn bad_tokens_are_refused() {
     let s = start();
-    let valid = sign(
-        &json!({"sub": "johndoe", "exp": now() + 600}),
-        s.jwt_secret.as_bytes(),
-    );
+    let at = |claims: Value| sign(&claims, "at+jwt", &s.key_pem);
+    let valid = at(json!({"iss": ISSUER, "sub": "johndoe", "exp": now() + 600}));
     let ok = answer(s.ex.get("/users/me").bearer_auth(&valid).send().await).await;
-    assert_eq!(
-        ok.status, 200,
-        "a token signed with the configured key works"
-    );
+    assert_eq!(ok.status, 200, "a token signed with the configured key works");
 
-    let expired = sign(
-        &json!({"sub": "johndoe", "exp": now() - 600}),
-        s.jwt_secret.as_bytes(),
-    );
-    let other_key = sign(
-        &json!({"sub": "johndoe", "exp": now() + 600}),
-        b"another key of thirty-two bytes!!",
-    );
-    let unknown_user = sign(
-        &json!({"sub": "mallory", "exp": now() + 600}),
-        s.jwt_secret.as_bytes(),
-    );
-    let no_exp = sign(&json!({"sub": "johndoe"}), s.jwt_secret.as_bytes());
+    let other_pem = SigningKey::generate(warden::jwt::Algorithm::EdDSA)
+        .unwrap()
+        .to_pkcs8_pem()
+        .unwrap();
     let (header, payload, signature) = {
         let mut parts = valid.split('.');
-        (
-            parts.next().unwrap(),
-            parts.next().unwrap(),
-            parts.next().unwrap(),
-        )
+        (parts.next().unwrap(), parts.next().unwrap(), parts.next().unwrap())
     };
-    let alg_none = format!(
-        "{}.{payload}.",
-        URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#)
-    );
+    let alg_none = format!("{}.{payload}.", URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"at+jwt"}"#));
     let forged_payload =
-        URL_SAFE_NO_PAD.encode(json!({"sub": "alice", "exp": now() + 600}).to_string());
-    let swapped = format!("{header}.{forged_payload}.{signature}");
-    let stripped = format!("{header}.{payload}.");
+        URL_SAFE_NO_PAD.encode(json!({"iss": ISSUER, "sub": "alice", "exp": now() + 600}).to_string());
     for (case, token) in [
-        ("expired", expired),
-        ("other key", other_key),
-        ("unknown subject", unknown_user),
-        ("no exp", no_exp),
+        ("expired", at(json!({"iss": ISSUER, "sub": "johndoe", "exp": now() - 600}))),
+        ("other key", sign(&json!({"iss": ISSUER, "sub": "johndoe", "exp": now() + 600}), "at+jwt", &other_pem)),
+        ("unknown subject", at(json!({"iss": ISSUER, "sub": "mallory", "exp": now() + 600}))),
+        ("no exp", at(json!({"iss": ISSUER, "sub": "johndoe"}))),
+        ("wrong issuer", at(json!({"iss": "urn:other", "sub": "johndoe", "exp": now() + 600}))),
+        (
+            "not an access token",
+            sign(&json!({"iss": ISSUER, "sub": "johndoe", "exp": now() + 600}), "JWT", &s.key_pem),
+        ),
         ("alg none", alg_none),
-        ("altered payload", swapped),
-        ("stripped signature", stripped),
+        ("altered payload", format!("{header}.{forged_payload}.{signature}")),
+        ("stripped signature", format!("{header}.{payload}.")),
         ("garbage", "not.a.jwt".to_owned()),
     ] {
         let a = answer(s.ex.get("/users/me").bearer_auth(&token).send().await).await;
         assert_eq!(a.status, 401, "{case}");
         assert_eq!(a.challenges, [r#"Bearer error="invalid_token""#], "{case}");
-        assert_eq!(
-            a.body,
-            json!({"detail": "Could not validate credentials"}),
-            "{case}"
-        );
+        assert_eq!(a.body, json!({"detail": "Could not validate credentials"}), "{case}");
     }
 }
 
