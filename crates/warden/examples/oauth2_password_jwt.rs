@@ -18,6 +18,7 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::State;
+use axum::response::IntoResponse;
 use common::tokens::Tokens;
 use common::users::{UserDb, UserRecord};
 use serde::Serialize;
@@ -91,24 +92,28 @@ struct Item {
         (status = 200, description = "An access token", body = TokenResponse),
         (status = 400, description = "`invalid_grant`: wrong username or password (RFC 6749 §5.2)"),
         (status = 422, description = "A required field is missing"),
+        (status = 503, description = "Too many logins at once; retry after `Retry-After` seconds"),
     )
 )]
 async fn login(
     State(app): State<App>,
     form: OAuth2PasswordRequestForm,
-) -> Result<TokenResponse, TokenError> {
+) -> Result<TokenResponse, axum::response::Response> {
     let user = app
         .users
         .authenticate(&form.username, &form.password)
         .await
-        .ok_or_else(|| TokenError::invalid_grant("Incorrect username or password"))?;
+        .map_err(common::overloaded)?
+        .ok_or_else(|| {
+            TokenError::invalid_grant("Incorrect username or password").into_response()
+        })?;
     if user.disabled {
-        return Err(TokenError::invalid_grant("Incorrect username or password"));
+        return Err(TokenError::invalid_grant("Incorrect username or password").into_response());
     }
     let token = app
         .tokens
         .issue(&user.username, &[])
-        .map_err(|_| TokenError::invalid_request("Could not issue a token"))?;
+        .map_err(|_| TokenError::invalid_request("Could not issue a token").into_response())?;
     Ok(TokenResponse::bearer(token).expires_in(app.tokens.lifetime.as_secs()))
 }
 

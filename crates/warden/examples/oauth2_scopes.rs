@@ -18,6 +18,7 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::State;
+use axum::response::IntoResponse;
 use common::tokens::Tokens;
 use common::users::{UserDb, UserRecord};
 use serde::Serialize;
@@ -119,24 +120,28 @@ struct Status {
         (status = 200, description = "An access token for the granted scopes", body = TokenResponse),
         (status = 400, description = "`invalid_grant` (wrong username or password) or `invalid_scope`"),
         (status = 422, description = "A required field is missing"),
+        (status = 503, description = "Too many logins at once; retry after `Retry-After` seconds"),
     )
 )]
 async fn login(
     State(app): State<App>,
     form: OAuth2PasswordRequestForm,
-) -> Result<TokenResponse, TokenError> {
+) -> Result<TokenResponse, axum::response::Response> {
     if form
         .scopes()
         .any(|s| !Oauth2::SCOPES.iter().any(|(known, _)| *known == s))
     {
-        return Err(TokenError::invalid_scope("Unknown scope requested"));
+        return Err(TokenError::invalid_scope("Unknown scope requested").into_response());
     }
     let user = app
         .users
         .authenticate(&form.username, &form.password)
         .await
+        .map_err(common::overloaded)?
         .filter(|user| !user.disabled)
-        .ok_or_else(|| TokenError::invalid_grant("Incorrect username or password"))?;
+        .ok_or_else(|| {
+            TokenError::invalid_grant("Incorrect username or password").into_response()
+        })?;
     let mut granted: Vec<String> = Vec::new();
     for scope in form.scopes() {
         if user.scopes.iter().any(|s| s == scope) && !granted.iter().any(|g| g == scope) {
@@ -146,7 +151,7 @@ async fn login(
     let token = app
         .tokens
         .issue(&user.username, &granted)
-        .map_err(|_| TokenError::invalid_request("Could not issue a token"))?;
+        .map_err(|_| TokenError::invalid_request("Could not issue a token").into_response())?;
     Ok(TokenResponse::bearer(token)
         .expires_in(app.tokens.lifetime.as_secs())
         .scope(granted.join(" ")))

@@ -39,6 +39,16 @@ pub fn secret(name: &str) -> String {
     }
 }
 
+/// The answer when the hashing pool is saturated: 503 with `Retry-After`.
+pub fn overloaded(error: warden::password::PoolError) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let retry_after = match error {
+        warden::password::PoolError::Busy { retry_after_secs } => retry_after_secs,
+        _ => 1,
+    };
+    warden::AuthError::Unavailable { retry_after }.into_response()
+}
+
 /// 256 random bits, base64url.
 pub fn random_token() -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>())

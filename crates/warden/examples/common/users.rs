@@ -1,10 +1,10 @@
-//! The demo user table of FastAPI's tutorials, with argon2id hashes computed at start-up.
+//! The demo user table of FastAPI's tutorials, on `warden::password`: argon2id hashes made at
+//! start-up, checked on a bounded hashing pool that sheds load instead of queueing forever.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use argon2::Argon2;
-use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+use warden::password::{HashingPool, Params, PasswordHasher, PoolConfig, PoolError};
 
 /// A stored user.
 #[derive(Debug, Clone)]
@@ -18,75 +18,60 @@ pub struct UserRecord {
     hashed_password: String,
 }
 
-/// The users, by name.
+/// The users, by name, and the pool that checks their passwords.
 pub struct UserDb {
     users: HashMap<String, UserRecord>,
-    /// Verified against when the user is unknown, so that case costs the same time as a wrong
-    /// password (no user enumeration by timing).
-    dummy_hash: String,
+    pool: HashingPool,
 }
 
 impl UserDb {
     /// `johndoe` (password `DEMO_PASSWORD`, scopes `me` and `items`) and `alice` (disabled,
     /// password `ALICE_PASSWORD`).
     pub async fn demo() -> Result<Arc<Self>, Box<dyn std::error::Error>> {
-        let john = super::secret("DEMO_PASSWORD");
-        let alice = super::secret("ALICE_PASSWORD");
-        tokio::task::spawn_blocking(move || {
-            let hash = |password: &str| -> Result<String, argon2::password_hash::Error> {
-                Ok(Argon2::default()
-                    .hash_password(password.as_bytes())?
-                    .to_string())
-            };
-            let users = [
-                UserRecord {
-                    username: "johndoe".into(),
-                    full_name: "John Doe".into(),
-                    email: "johndoe@example.com".into(),
-                    disabled: false,
-                    scopes: vec!["me".into(), "items".into()],
-                    hashed_password: hash(&john)?,
-                },
-                UserRecord {
-                    username: "alice".into(),
-                    full_name: "Alice Wonderson".into(),
-                    email: "alice@example.com".into(),
-                    disabled: true,
-                    scopes: vec!["me".into()],
-                    hashed_password: hash(&alice)?,
-                },
-            ];
-            Ok(Arc::new(Self {
-                users: users.into_iter().map(|u| (u.username.clone(), u)).collect(),
-                dummy_hash: hash(&super::random_token())?,
-            }))
-        })
-        .await?
-        .map_err(|e: argon2::password_hash::Error| e.to_string().into())
+        let pool = HashingPool::new(
+            PasswordHasher::new(Params::default())?,
+            PoolConfig::default(),
+        )?;
+        let john = pool.hash(&super::secret("DEMO_PASSWORD")).await?;
+        let alice = pool.hash(&super::secret("ALICE_PASSWORD")).await?;
+        let users = [
+            UserRecord {
+                username: "johndoe".into(),
+                full_name: "John Doe".into(),
+                email: "johndoe@example.com".into(),
+                disabled: false,
+                scopes: vec!["me".into(), "items".into()],
+                hashed_password: john,
+            },
+            UserRecord {
+                username: "alice".into(),
+                full_name: "Alice Wonderson".into(),
+                email: "alice@example.com".into(),
+                disabled: true,
+                scopes: vec!["me".into()],
+                hashed_password: alice,
+            },
+        ];
+        Ok(Arc::new(Self {
+            users: users.into_iter().map(|u| (u.username.clone(), u)).collect(),
+            pool,
+        }))
     }
 
-    /// The user, if the password is theirs. Exactly one argon2id verification runs whether or
-    /// not the user exists, off the async workers. (A production server bounds this pool and
-    /// sheds load; see the `warden` server.)
+    /// The user, if the password is theirs. One argon2id verification runs whether or not the
+    /// user exists (a dummy hash for unknown names), on the pool; `Err(Busy)` when the pool
+    /// is saturated.
     pub async fn authenticate(
-        self: &Arc<Self>,
+        &self,
         username: &str,
         password: &str,
-    ) -> Option<UserRecord> {
-        let db = Arc::clone(self);
-        let username = username.to_owned();
-        let password = password.to_owned();
-        tokio::task::spawn_blocking(move || {
-            let user = db.users.get(&username);
-            let hash = user.map_or(db.dummy_hash.as_str(), |u| u.hashed_password.as_str());
-            let ok = Argon2::default()
-                .verify_password(password.as_bytes(), hash)
-                .is_ok();
-            user.filter(|_| ok).cloned()
-        })
-        .await
-        .ok()
-        .flatten()
+    ) -> Result<Option<UserRecord>, PoolError> {
+        let user = self.users.get(username);
+        let verdict = self
+            .pool
+            .verify_optional(password, user.map(|u| u.hashed_password.as_str()))
+            .await?;
+        Ok(user.filter(|_| verdict.is_valid()).cloned())
     }
 
     /// The user named `username`.

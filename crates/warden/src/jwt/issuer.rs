@@ -15,7 +15,7 @@ pub const ACCESS_TOKEN_TYPE: &str = "at+jwt";
 /// use warden::jwt::{Algorithm, Claims, Issuer, KeyRing, SigningKey};
 ///
 /// let issuer = Issuer::new(KeyRing::new(SigningKey::generate(Algorithm::ES256).unwrap()), "https://auth.example.com");
-/// let claims = Claims { sub: Some("alice".into()), scope: Some("me".into()), ..Claims::default() };
+/// let claims: Claims = Claims { sub: Some("alice".into()), scope: Some("me".into()), ..Claims::default() };
 /// let token = issuer.access_token(&claims, 900).unwrap();
 /// assert_eq!(token.split('.').count(), 3);
 /// ```

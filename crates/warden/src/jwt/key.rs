@@ -45,7 +45,9 @@ enum Signer {
     Ed(Ed25519KeyPair),
     Ec(EcdsaKeyPair),
     Rsa(RsaKeyPair),
-    Hmac(hmac::Key),
+    // hmac::Key holds precomputed inner and outer states (~1.2 KiB): boxed so every other
+    // key stays small.
+    Hmac(Box<hmac::Key>),
 }
 
 /// A private key that signs tokens, with its public half.
@@ -119,7 +121,7 @@ impl SigningKey {
         Ok(Self {
             alg: Algorithm::HS256,
             kid,
-            signer: Signer::Hmac(hmac::Key::new(hmac::HMAC_SHA256, secret)),
+            signer: Signer::Hmac(Box::new(hmac::Key::new(hmac::HMAC_SHA256, secret))),
             verifying,
             pkcs8: None,
         })
@@ -264,7 +266,7 @@ impl SigningKey {
 
 enum Inner {
     Public(ParsedPublicKey),
-    Hmac(hmac::Key),
+    Hmac(Box<hmac::Key>),
 }
 
 /// A key that verifies signatures of one algorithm, parsed once.
@@ -303,7 +305,7 @@ impl VerifyingKey {
         Ok(Self {
             alg: Algorithm::HS256,
             kid: None,
-            inner: Inner::Hmac(hmac::Key::new(hmac::HMAC_SHA256, secret)),
+            inner: Inner::Hmac(Box::new(hmac::Key::new(hmac::HMAC_SHA256, secret))),
             jwk: None,
         })
     }

@@ -177,7 +177,8 @@ enum Keys {
 /// let issuer = Issuer::new(ring.clone(), "https://auth.example.com");
 /// let verifier = Verifier::with_ring(ring, Validation::new().issuer("https://auth.example.com"));
 ///
-/// let token = issuer.access_token(&Claims { sub: Some("alice".into()), ..Claims::default() }, 900).unwrap();
+/// let claims: Claims = Claims { sub: Some("alice".into()), ..Claims::default() };
+/// let token = issuer.access_token(&claims, 900).unwrap();
 /// let claims: Claims = verifier.verify(&token).await.unwrap();
 /// assert_eq!(claims.sub.as_deref(), Some("alice"));
 /// # });

@@ -3,9 +3,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use warden::jwt::SigningKey;
 use reqwest::header::{AUTHORIZATION, HeaderValue};
 use serde_json::{Value, json};
+use warden::jwt::SigningKey;
 
 use crate::support::{Example, answer, secret, security};
 
@@ -162,7 +162,12 @@ const ISSUER: &str = "urn:warden:example";
 fn sign(claims: &Value, typ: &str, pem: &str) -> String {
     let mut header = Header::new(Algorithm::EdDSA);
     header.typ = Some(typ.to_owned());
-    jsonwebtoken::encode(&header, claims, &EncodingKey::from_ed_pem(pem.as_bytes()).unwrap()).unwrap()
+    jsonwebtoken::encode(
+        &header,
+        claims,
+        &EncodingKey::from_ed_pem(pem.as_bytes()).unwrap(),
+    )
+    .unwrap()
 }
 
 #[tokio::test]
@@ -171,7 +176,10 @@ async fn bad_tokens_are_refused() {
     let at = |claims: Value| sign(&claims, "at+jwt", &s.key_pem);
     let valid = at(json!({"iss": ISSUER, "sub": "johndoe", "exp": now() + 600}));
     let ok = answer(s.ex.get("/users/me").bearer_auth(&valid).send().await).await;
-    assert_eq!(ok.status, 200, "a token signed with the configured key works");
+    assert_eq!(
+        ok.status, 200,
+        "a token signed with the configured key works"
+    );
 
     let other_pem = SigningKey::generate(warden::jwt::Algorithm::EdDSA)
         .unwrap()
@@ -179,30 +187,64 @@ async fn bad_tokens_are_refused() {
         .unwrap();
     let (header, payload, signature) = {
         let mut parts = valid.split('.');
-        (parts.next().unwrap(), parts.next().unwrap(), parts.next().unwrap())
+        (
+            parts.next().unwrap(),
+            parts.next().unwrap(),
+            parts.next().unwrap(),
+        )
     };
-    let alg_none = format!("{}.{payload}.", URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"at+jwt"}"#));
-    let forged_payload =
-        URL_SAFE_NO_PAD.encode(json!({"iss": ISSUER, "sub": "alice", "exp": now() + 600}).to_string());
+    let alg_none = format!(
+        "{}.{payload}.",
+        URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"at+jwt"}"#)
+    );
+    let forged_payload = URL_SAFE_NO_PAD
+        .encode(json!({"iss": ISSUER, "sub": "alice", "exp": now() + 600}).to_string());
     for (case, token) in [
-        ("expired", at(json!({"iss": ISSUER, "sub": "johndoe", "exp": now() - 600}))),
-        ("other key", sign(&json!({"iss": ISSUER, "sub": "johndoe", "exp": now() + 600}), "at+jwt", &other_pem)),
-        ("unknown subject", at(json!({"iss": ISSUER, "sub": "mallory", "exp": now() + 600}))),
+        (
+            "expired",
+            at(json!({"iss": ISSUER, "sub": "johndoe", "exp": now() - 600})),
+        ),
+        (
+            "other key",
+            sign(
+                &json!({"iss": ISSUER, "sub": "johndoe", "exp": now() + 600}),
+                "at+jwt",
+                &other_pem,
+            ),
+        ),
+        (
+            "unknown subject",
+            at(json!({"iss": ISSUER, "sub": "mallory", "exp": now() + 600})),
+        ),
         ("no exp", at(json!({"iss": ISSUER, "sub": "johndoe"}))),
-        ("wrong issuer", at(json!({"iss": "urn:other", "sub": "johndoe", "exp": now() + 600}))),
+        (
+            "wrong issuer",
+            at(json!({"iss": "urn:other", "sub": "johndoe", "exp": now() + 600})),
+        ),
         (
             "not an access token",
-            sign(&json!({"iss": ISSUER, "sub": "johndoe", "exp": now() + 600}), "JWT", &s.key_pem),
+            sign(
+                &json!({"iss": ISSUER, "sub": "johndoe", "exp": now() + 600}),
+                "JWT",
+                &s.key_pem,
+            ),
         ),
         ("alg none", alg_none),
-        ("altered payload", format!("{header}.{forged_payload}.{signature}")),
+        (
+            "altered payload",
+            format!("{header}.{forged_payload}.{signature}"),
+        ),
         ("stripped signature", format!("{header}.{payload}.")),
         ("garbage", "not.a.jwt".to_owned()),
     ] {
         let a = answer(s.ex.get("/users/me").bearer_auth(&token).send().await).await;
         assert_eq!(a.status, 401, "{case}");
         assert_eq!(a.challenges, [r#"Bearer error="invalid_token""#], "{case}");
-        assert_eq!(a.body, json!({"detail": "Could not validate credentials"}), "{case}");
+        assert_eq!(
+            a.body,
+            json!({"detail": "Could not validate credentials"}),
+            "{case}"
+        );
     }
 }
 

@@ -1,0 +1,592 @@
+//! A bounded pool of hashing threads: hashing never runs on the async workers, and a login
+//! storm is shed instead of queued without end.
+
+use std::collections::VecDeque;
+use std::num::NonZeroUsize;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::thread::JoinHandle;
+use std::{fmt, io, mem, thread};
+
+use tokio::sync::oneshot;
+
+use super::{MAX_PASSWORD_BYTES, PasswordError, PasswordHasher, Verified};
+use crate::Denied;
+
+/// How many hashing threads a [`HashingPool`] runs and how many jobs may wait.
+///
+/// ```
+/// use warden::password::PoolConfig;
+///
+/// let config = PoolConfig::with_workers(2);
+/// assert_eq!((config.workers, config.queue_capacity, config.retry_after_secs), (2, 8, 1));
+/// let config = PoolConfig { queue_capacity: 0, ..PoolConfig::with_workers(2) }; // no waiting
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolConfig {
+    /// Dedicated threads, each hashing one password at a time and holding its memory
+    /// (`Params::memory_kib`). 0 counts as 1.
+    pub workers: usize,
+    /// Jobs that may wait for a free thread; beyond, requests are shed at once with
+    /// [`PoolError::Busy`]. 0 means none wait: a request is taken only by an idle thread.
+    pub queue_capacity: usize,
+    /// The `Retry-After` given with [`PoolError::Busy`], in seconds.
+    pub retry_after_secs: u32,
+}
+
+impl PoolConfig {
+    /// `workers` threads, a queue of 4 jobs per thread, `Retry-After: 1`.
+    pub fn with_workers(workers: usize) -> Self {
+        Self {
+            workers,
+            queue_capacity: workers.saturating_mul(4),
+            retry_after_secs: 1,
+        }
+    }
+}
+
+/// One thread per CPU the process may use ([`std::thread::available_parallelism`]), a queue
+/// of 4 jobs per thread, `Retry-After: 1`.
+impl Default for PoolConfig {
+    fn default() -> Self {
+        Self::with_workers(thread::available_parallelism().map_or(1, NonZeroUsize::get))
+    }
+}
+
+/// Why a [`HashingPool`] did not give an answer.
+///
+/// Converts into [`Denied`] with `?` in a [`Principal`](crate::Principal): `Busy` and `Closed`
+/// answer 503 with `Retry-After`, a too-long password 401 like a wrong one, an unusable stored
+/// hash 401 (logged as an error).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PoolError {
+    /// Every thread is busy and the queue is full: the request was shed without waiting.
+    #[error("password hashing pool busy, retry after {retry_after_secs} s")]
+    Busy {
+        /// Seconds after which a retry makes sense ([`PoolConfig::retry_after_secs`]).
+        retry_after_secs: u32,
+    },
+    /// The pool is shutting down, or the job failed unexpectedly (a panic, logged).
+    #[error("password hashing pool closed")]
+    Closed,
+    /// The hasher refused the password or the stored hash.
+    #[error(transparent)]
+    Password(#[from] PasswordError),
+}
+
+/// Runs a [`PasswordHasher`] on a few dedicated threads behind a bounded queue.
+///
+/// Argon2id is built to be slow and to hold memory (19 MiB for ~20–40 ms at OWASP's
+/// parameters). Run on tokio's workers it stalls every other route; run through unbounded
+/// `spawn_blocking` a login storm piles up hundreds of concurrent hashes (2.3 GB measured at
+/// 64 concurrent logins). This pool runs at most `workers` hashes at once — memory stays
+/// below `workers` × the largest `m` among the hashes checked — lets at most
+/// `queue_capacity` more wait, and answers any further request at once with
+/// [`PoolError::Busy`], which becomes 503 with `Retry-After`.
+///
+/// - The async methods never block the runtime: a job is queued (or refused) under a short
+///   lock and its answer awaited over a oneshot channel.
+/// - A request whose future is dropped (the client went away) is skipped when its turn
+///   comes, instead of being hashed for nobody.
+/// - [`queue_depth`](Self::queue_depth) and [`in_flight`](Self::in_flight) feed metrics.
+/// - Dropping the pool closes it: waiting jobs are answered [`PoolError::Closed`], running
+///   ones finish, and the threads are joined (so the drop waits for at most one hash).
+///
+/// Hold it in the application state behind an `Arc`.
+///
+/// ```
+/// use std::sync::Arc;
+/// use warden::password::{HashingPool, Params, PasswordHasher, PoolConfig, Verified};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let hasher = PasswordHasher::new(Params::default())?;
+/// let pool = Arc::new(HashingPool::new(hasher, PoolConfig::default())?);
+///
+/// let stored = pool.hash("correct horse battery staple").await?;
+/// let outcome = pool.verify_optional("correct horse battery staple", Some(&stored)).await?;
+/// assert_eq!(outcome, Verified::Valid { needs_rehash: false });
+/// # Ok(())
+/// # }
+/// ```
+///
+/// In a [`Principal`](crate::Principal), `?` turns a shed request into 503:
+///
+/// ```
+/// use std::sync::Arc;
+/// use warden::password::HashingPool;
+/// use warden::{Denied, HttpBasic, Principal, SecurityScopes};
+///
+/// #[derive(Clone)]
+/// struct AppState { pool: Arc<HashingPool> }
+///
+/// struct User { name: String }
+///
+/// fn stored_hash(username: &str) -> Option<String> { None } // a database lookup
+///
+/// impl Principal<AppState> for User {
+///     type Credentials = HttpBasic;
+///
+///     async fn authenticate(basic: HttpBasic, _: &SecurityScopes, state: &AppState) -> Result<Self, Denied> {
+///         let stored = stored_hash(&basic.username);
+///         let outcome = state.pool.verify_optional(&basic.password, stored.as_deref()).await?;
+///         if !outcome.is_valid() {
+///             return Err(Denied::InvalidCredentials);
+///         }
+///         // if outcome.needs_rehash(): pool.hash(&basic.password) and store it
+///         Ok(User { name: basic.username })
+///     }
+///
+///     fn has_scope(&self, _: &str) -> bool { false }
+/// }
+/// ```
+pub struct HashingPool {
+    shared: Arc<Shared>,
+    hasher: Arc<PasswordHasher>,
+    threads: Vec<JoinHandle<()>>,
+    config: PoolConfig,
+}
+
+/// A queued job: runs on a worker thread and returns how to deliver its answer, which the
+/// worker calls only after freeing its slot, so a caller that got an answer can submit again
+/// at once.
+type Job = Box<dyn FnOnce(&PasswordHasher) -> Option<Delivery> + Send>;
+type Delivery = Box<dyn FnOnce() + Send>;
+
+struct Shared {
+    state: Mutex<State>,
+    wakeup: Condvar,
+    /// Jobs accepted at once, waiting or running: workers + queue capacity.
+    limit: usize,
+    /// Mirrors of `State`, for metrics read without the lock.
+    queued: AtomicUsize,
+    in_flight: AtomicUsize,
+}
+
+struct State {
+    jobs: VecDeque<Job>,
+    running: usize,
+    closed: bool,
+}
+
+impl Shared {
+    /// Jobs never panic while the lock is held, so a poisoned lock still holds a consistent
+    /// state.
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl HashingPool {
+    /// Starts `config.workers` threads (named `warden-hash-<n>`) running `hasher`.
+    ///
+    /// Fails only if a thread cannot be spawned; the threads already started are stopped.
+    pub fn new(hasher: PasswordHasher, config: PoolConfig) -> io::Result<Self> {
+        let config = PoolConfig {
+            workers: config.workers.max(1),
+            ..config
+        };
+        let shared = Arc::new(Shared {
+            state: Mutex::new(State {
+                jobs: VecDeque::with_capacity(config.queue_capacity.min(1024)),
+                running: 0,
+                closed: false,
+            }),
+            wakeup: Condvar::new(),
+            limit: config.workers.saturating_add(config.queue_capacity),
+            queued: AtomicUsize::new(0),
+            in_flight: AtomicUsize::new(0),
+        });
+        let mut pool = Self {
+            shared,
+            hasher: Arc::new(hasher),
+            threads: Vec::with_capacity(config.workers),
+            config,
+        };
+        for n in 0..config.workers {
+            let shared = Arc::clone(&pool.shared);
+            let hasher = Arc::clone(&pool.hasher);
+            // On error `pool` is dropped, which stops the threads already started.
+            let thread = thread::Builder::new()
+                .name(format!("warden-hash-{n}"))
+                .spawn(move || work(&shared, &hasher))?;
+            pool.threads.push(thread);
+        }
+        Ok(pool)
+    }
+
+    /// Hashes `password` into an argon2id PHC string ([`PasswordHasher::hash`]).
+    pub async fn hash(&self, password: &str) -> Result<String, PoolError> {
+        let password = OwnedPassword::new(password)?;
+        self.run(move |hasher| hasher.hash(password.as_str())).await
+    }
+
+    /// Checks `password` against `stored` ([`PasswordHasher::verify`]).
+    pub async fn verify(&self, password: &str, stored: &str) -> Result<Verified, PoolError> {
+        let password = OwnedPassword::new(password)?;
+        let stored = stored.to_owned();
+        self.run(move |hasher| hasher.verify(password.as_str(), &stored))
+            .await
+    }
+
+    /// Spends a verification's cost and answers `Invalid`
+    /// ([`PasswordHasher::verify_unknown_user`]).
+    pub async fn verify_unknown_user(&self, password: &str) -> Result<Verified, PoolError> {
+        let password = OwnedPassword::new(password)?;
+        self.run(move |hasher| hasher.verify_unknown_user(password.as_str()))
+            .await
+    }
+
+    /// [`verify`](Self::verify) for a known user, [`verify_unknown_user`](Self::verify_unknown_user)
+    /// for `None` ([`PasswordHasher::verify_optional`]). Both take one slot of the pool, so
+    /// they are shed alike.
+    pub async fn verify_optional(
+        &self,
+        password: &str,
+        stored: Option<&str>,
+    ) -> Result<Verified, PoolError> {
+        match stored {
+            Some(stored) => self.verify(password, stored).await,
+            None => self.verify_unknown_user(password).await,
+        }
+    }
+
+    /// Jobs waiting for a thread now.
+    pub fn queue_depth(&self) -> usize {
+        self.shared.queued.load(Ordering::Relaxed)
+    }
+
+    /// Jobs being hashed now (at most [`PoolConfig::workers`]).
+    pub fn in_flight(&self) -> usize {
+        self.shared.in_flight.load(Ordering::Relaxed)
+    }
+
+    /// The configuration, with `workers` at least 1.
+    pub fn config(&self) -> PoolConfig {
+        self.config
+    }
+
+    /// The hasher the threads run, for cheap synchronous calls such as
+    /// [`PasswordHasher::needs_rehash`].
+    pub fn hasher(&self) -> &PasswordHasher {
+        &self.hasher
+    }
+
+    /// Queues `task` (or refuses it at once) and awaits its answer.
+    async fn run<T, F>(&self, task: F) -> Result<T, PoolError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&PasswordHasher) -> Result<T, PasswordError> + Send + 'static,
+    {
+        let (reply, answer) = oneshot::channel();
+        let job: Job = Box::new(move |hasher| {
+            // The caller went away (client disconnected, timeout): nobody needs the answer.
+            if reply.is_closed() {
+                return None;
+            }
+            let result = task(hasher);
+            Some(Box::new(move || {
+                // The receiver may have gone in the meantime; the answer is then dropped.
+                let _ = reply.send(result);
+            }))
+        });
+        self.submit(job)?;
+        match answer.await {
+            Ok(result) => result.map_err(PoolError::Password),
+            Err(_) => Err(PoolError::Closed),
+        }
+    }
+
+    fn submit(&self, job: Job) -> Result<(), PoolError> {
+        let mut state = self.shared.lock();
+        if state.closed {
+            return Err(PoolError::Closed);
+        }
+        if state.jobs.len() + state.running >= self.shared.limit {
+            drop(state);
+            tracing::debug!(
+                queue_depth = self.queue_depth(),
+                "password hashing pool busy, request shed"
+            );
+            return Err(PoolError::Busy {
+                retry_after_secs: self.config.retry_after_secs,
+            });
+        }
+        state.jobs.push_back(job);
+        self.shared
+            .queued
+            .store(state.jobs.len(), Ordering::Relaxed);
+        drop(state);
+        self.shared.wakeup.notify_one();
+        Ok(())
+    }
+}
+
+/// A worker thread: takes jobs until the pool closes.
+fn work(shared: &Shared, hasher: &PasswordHasher) {
+    loop {
+        let job = {
+            let mut state = shared.lock();
+            loop {
+                if let Some(job) = state.jobs.pop_front() {
+                    state.running += 1;
+                    shared.queued.store(state.jobs.len(), Ordering::Relaxed);
+                    shared.in_flight.store(state.running, Ordering::Relaxed);
+                    break job;
+                }
+                if state.closed {
+                    return;
+                }
+                state = shared
+                    .wakeup
+                    .wait(state)
+                    .unwrap_or_else(PoisonError::into_inner);
+            }
+        };
+        // A panic drops the job's reply sender, so its caller gets `Closed`; the thread lives.
+        let delivery = catch_unwind(AssertUnwindSafe(|| job(hasher))).unwrap_or_else(|_| {
+            tracing::error!("password hashing job panicked");
+            None
+        });
+        {
+            let mut state = shared.lock();
+            state.running -= 1;
+            shared.in_flight.store(state.running, Ordering::Relaxed);
+        }
+        if let Some(deliver) = delivery {
+            deliver();
+        }
+    }
+}
+
+impl Drop for HashingPool {
+    fn drop(&mut self) {
+        let waiting = {
+            let mut state = self.shared.lock();
+            state.closed = true;
+            self.shared.queued.store(0, Ordering::Relaxed);
+            mem::take(&mut state.jobs)
+        };
+        // Dropping the jobs drops their reply senders: their callers get `Closed`.
+        drop(waiting);
+        self.shared.wakeup.notify_all();
+        for thread in self.threads.drain(..) {
+            if thread.join().is_err() {
+                tracing::error!("password hashing thread panicked");
+            }
+        }
+    }
+}
+
+impl fmt::Debug for HashingPool {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HashingPool")
+            .field("config", &self.config)
+            .field("queue_depth", &self.queue_depth())
+            .field("in_flight", &self.in_flight())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A password copied for a worker thread: never printed, overwritten when dropped.
+///
+/// The overwrite is best effort (no `zeroize` dependency): it clears this copy, not the
+/// caller's, nor what the allocator or argon2 left elsewhere.
+struct OwnedPassword(Vec<u8>);
+
+impl OwnedPassword {
+    /// Refuses too-long passwords here, before they take a slot in the queue.
+    fn new(password: &str) -> Result<Self, PasswordError> {
+        if password.len() > MAX_PASSWORD_BYTES {
+            return Err(PasswordError::TooLong {
+                max: MAX_PASSWORD_BYTES,
+            });
+        }
+        Ok(Self(password.as_bytes().to_vec()))
+    }
+
+    fn as_str(&self) -> &str {
+        // Copied from a `&str`, so always UTF-8; the fallback cannot happen.
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
+}
+
+impl Drop for OwnedPassword {
+    fn drop(&mut self) {
+        self.0.fill(0);
+        std::hint::black_box(&mut self.0);
+    }
+}
+
+impl From<PoolError> for Denied {
+    fn from(error: PoolError) -> Self {
+        match error {
+            PoolError::Busy { retry_after_secs } => Denied::Unavailable {
+                retry_after: retry_after_secs,
+            },
+            PoolError::Closed => Denied::Unavailable { retry_after: 1 },
+            PoolError::Password(error) => error.into(),
+        }
+    }
+}
+
+impl From<PasswordError> for Denied {
+    /// A too-long password is a wrong one (401). An unusable stored hash is the server's
+    /// fault but must not let anyone in nor tell the client more: 401, logged as an error.
+    /// A failing random generator or allocator: 503.
+    fn from(error: PasswordError) -> Self {
+        match error {
+            PasswordError::TooLong { .. } => Denied::InvalidCredentials,
+            PasswordError::Internal(_) => {
+                tracing::error!(%error, "password hashing failed");
+                Denied::Unavailable { retry_after: 1 }
+            }
+            _ => {
+                tracing::error!(%error, "stored password hash unusable");
+                Denied::InvalidCredentials
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::password::Params;
+
+    fn pool(workers: usize, queue_capacity: usize) -> HashingPool {
+        let hasher = PasswordHasher::new(Params {
+            memory_kib: 64,
+            iterations: 1,
+            parallelism: 1,
+        })
+        .unwrap();
+        let config = PoolConfig {
+            workers,
+            queue_capacity,
+            retry_after_secs: 7,
+        };
+        HashingPool::new(hasher, config).unwrap()
+    }
+
+    #[test]
+    fn default_config_scales_with_cpus() {
+        let config = PoolConfig::default();
+        assert!(config.workers >= 1);
+        assert_eq!(config.queue_capacity, 4 * config.workers);
+    }
+
+    #[tokio::test]
+    async fn round_trip_through_the_pool() {
+        let pool = pool(1, 1);
+        let stored = pool.hash("pw").await.unwrap();
+        assert_eq!(
+            pool.verify("pw", &stored).await,
+            Ok(Verified::Valid {
+                needs_rehash: false
+            })
+        );
+        assert_eq!(pool.verify("nope", &stored).await, Ok(Verified::Invalid));
+        assert_eq!(
+            pool.verify_optional("pw", None).await,
+            Ok(Verified::Invalid)
+        );
+        assert_eq!(
+            pool.verify("pw", "plain").await,
+            Err(PoolError::Password(PasswordError::UnknownFormat))
+        );
+        assert_eq!((pool.queue_depth(), pool.in_flight()), (0, 0));
+    }
+
+    #[tokio::test]
+    async fn too_long_is_refused_before_queueing() {
+        let pool = pool(1, 0);
+        let long = "x".repeat(MAX_PASSWORD_BYTES + 1);
+        assert_eq!(
+            pool.hash(&long).await,
+            Err(PoolError::Password(PasswordError::TooLong {
+                max: MAX_PASSWORD_BYTES
+            }))
+        );
+    }
+
+    #[tokio::test]
+    async fn full_pool_sheds_at_once_and_recovers() {
+        let pool = pool(1, 1);
+        // Hold the only worker and the only queue slot with jobs that wait on a signal.
+        let (release, gate) = std::sync::mpsc::channel::<()>();
+        let gate = Arc::new(Mutex::new(gate));
+        let blocked = |gate: Arc<Mutex<std::sync::mpsc::Receiver<()>>>| -> Job {
+            Box::new(move |_| {
+                let _ = gate.lock().unwrap().recv();
+                None
+            })
+        };
+        pool.submit(blocked(Arc::clone(&gate))).unwrap();
+        pool.submit(blocked(Arc::clone(&gate))).unwrap();
+        assert_eq!(
+            pool.hash("pw").await,
+            Err(PoolError::Busy {
+                retry_after_secs: 7
+            })
+        );
+        assert_eq!(
+            Denied::from(PoolError::Busy {
+                retry_after_secs: 7
+            }),
+            Denied::Unavailable { retry_after: 7 }
+        );
+        release.send(()).unwrap();
+        release.send(()).unwrap();
+        // Once the two jobs are done, the pool takes work again.
+        while pool.queue_depth() + pool.in_flight() > 0 {
+            tokio::task::yield_now().await;
+        }
+        assert!(pool.hash("pw").await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn dropping_the_pool_answers_waiting_jobs_closed() {
+        let pool = pool(1, 4);
+        let (release, gate) = std::sync::mpsc::channel::<()>();
+        pool.submit(Box::new(move |_| {
+            let _ = gate.recv();
+            None
+        }))
+        .unwrap();
+        while pool.in_flight() == 0 {
+            tokio::task::yield_now().await; // until the worker holds the first job
+        }
+        let (reply, answer) = oneshot::channel::<()>();
+        pool.submit(Box::new(move |_| {
+            let _ = reply.send(());
+            None
+        }))
+        .unwrap();
+        assert_eq!(pool.queue_depth(), 1);
+        // Drop on another thread: it closes the pool, drops the waiting job, then joins the
+        // worker, which is still held by the first job.
+        let dropper = thread::spawn(move || drop(pool));
+        assert!(answer.await.is_err());
+        release.send(()).unwrap();
+        dropper.join().unwrap();
+    }
+
+    #[test]
+    fn password_errors_map_to_denied() {
+        assert_eq!(
+            Denied::from(PasswordError::TooLong { max: 1 }),
+            Denied::InvalidCredentials
+        );
+        assert_eq!(
+            Denied::from(PasswordError::UnknownFormat),
+            Denied::InvalidCredentials
+        );
+        assert_eq!(
+            Denied::from(PoolError::Closed),
+            Denied::Unavailable { retry_after: 1 }
+        );
+    }
+}
