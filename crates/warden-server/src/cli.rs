@@ -1,0 +1,331 @@
+//! The `warden` command line: the server and its administration, sharing one configuration.
+
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use serde_json::json;
+
+use crate::config::Config;
+use crate::domain::{NewAccount, NewClient, now};
+use crate::storage::{Role, Storage};
+
+/// Warden: authentication and authorization for HTTP APIs.
+#[derive(Debug, Parser)]
+#[command(name = "warden", version, about)]
+pub struct Cli {
+    /// A TOML configuration file; `WARDEN_*` variables override it.
+    #[arg(long, global = true, env = "WARDEN_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Print results as JSON (for scripts).
+    #[arg(long, global = true)]
+    pub json: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server (127.0.0.1:8080, ./warden.db unless configured otherwise).
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage roles.
+    #[command(subcommand)]
+    Role(RoleCommand),
+    /// Manage OAuth 2.0 clients.
+    #[command(subcommand)]
+    Client(ClientCommand),
+    /// Manage signing keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+/// `warden user …`
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user; the password is read from standard input.
+    Create {
+        username: String,
+        #[arg(long)]
+        email: Option<String>,
+        #[arg(long = "role")]
+        roles: Vec<String>,
+        /// Read the password from standard input (required: passwords never go in arguments).
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+    /// List users.
+    List,
+    /// Disable a user: refused everywhere, refresh tokens revoked.
+    Disable { username: String },
+    /// Enable a disabled user.
+    Enable { username: String },
+    /// Replace a user's roles.
+    SetRoles {
+        username: String,
+        roles: Vec<String>,
+    },
+}
+
+/// `warden role …`
+#[derive(Debug, Subcommand)]
+pub enum RoleCommand {
+    /// Create or replace a role and the scopes it grants.
+    Put {
+        name: String,
+        #[arg(long = "scope")]
+        scopes: Vec<String>,
+    },
+    /// List roles.
+    List,
+}
+
+/// `warden client …`
+#[derive(Debug, Subcommand)]
+pub enum ClientCommand {
+    /// Register a client; prints client_id and, for a confidential client, client_secret once.
+    Create(ClientArgs),
+    /// List clients.
+    List,
+}
+
+/// A client to register.
+#[derive(Debug, Args)]
+pub struct ClientArgs {
+    name: String,
+    /// A public client (no secret: SPAs, native apps).
+    #[arg(long)]
+    public: bool,
+    #[arg(long = "redirect-uri")]
+    redirect_uris: Vec<String>,
+    #[arg(long = "grant-type")]
+    grant_types: Vec<String>,
+    #[arg(long = "scope")]
+    scopes: Vec<String>,
+}
+
+/// `warden keys …`
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Rotate the signing keys (the old key keeps verifying until its tokens expire).
+    Rotate,
+}
+
+/// Parses the command line and runs it; the exit code says how it went.
+pub async fn run() -> ExitCode {
+    let cli = Cli::parse();
+    let config = match Config::load(cli.config.as_deref()) {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("warden: configuration error: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    init_logging(&config);
+    match execute(cli, config).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("warden: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(config: &Config) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("WARDEN_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if config.log_format == "json" {
+        let _ = builder.json().try_init();
+    } else {
+        let _ = builder.try_init();
+    }
+}
+
+fn print(json_output: bool, value: serde_json::Value, text: String) {
+    if json_output {
+        println!("{value}");
+    } else {
+        println!("{text}");
+    }
+}
+
+async fn execute(cli: Cli, config: Config) -> Result<(), String> {
+    if let Command::Serve = cli.command {
+        return crate::server::serve(config).await;
+    }
+    let warden = crate::server::open(&config).await?;
+    let storage = warden.storage();
+    let out = cli.json;
+    match cli.command {
+        Command::Serve => unreachable!("handled above"),
+        Command::Migrate => print(out, json!({"migrated": true}), "migrations applied".into()),
+        Command::User(UserCommand::Create {
+            username,
+            email,
+            roles,
+            password_stdin: _,
+        }) => {
+            let mut password = String::new();
+            std::io::stdin()
+                .take(4096)
+                .read_to_string(&mut password)
+                .map_err(|e| format!("reading the password: {e}"))?;
+            let password = password.trim_end_matches(['\n', '\r']).to_owned();
+            let user = warden
+                .create_user(NewAccount {
+                    username,
+                    password,
+                    email,
+                    roles,
+                })
+                .await
+                .map_err(|e| e.to_string())?;
+            print(
+                out,
+                json!({"id": user.id, "username": user.username}),
+                format!("created user {} ({})", user.username, user.id),
+            );
+        }
+        Command::User(UserCommand::List) => {
+            let users = storage
+                .list_users(None, 1000)
+                .await
+                .map_err(|e| e.to_string())?;
+            let rows: Vec<_> = users
+                .iter()
+                .map(|u| json!({"id": u.id, "username": u.username, "email": u.email, "disabled": u.disabled, "roles": u.roles}))
+                .collect();
+            let text = users
+                .iter()
+                .map(|u| {
+                    format!(
+                        "{}\t{}\t{}",
+                        u.username,
+                        if u.disabled { "disabled" } else { "active" },
+                        u.roles.join(",")
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("\n");
+            print(out, json!(rows), text);
+        }
+        Command::User(UserCommand::Disable { username }) => {
+            warden
+                .set_disabled(&username, true)
+                .await
+                .map_err(|e| e.to_string())?;
+            print(
+                out,
+                json!({"username": username, "disabled": true}),
+                format!("disabled {username}"),
+            );
+        }
+        Command::User(UserCommand::Enable { username }) => {
+            warden
+                .set_disabled(&username, false)
+                .await
+                .map_err(|e| e.to_string())?;
+            print(
+                out,
+                json!({"username": username, "disabled": false}),
+                format!("enabled {username}"),
+            );
+        }
+        Command::User(UserCommand::SetRoles { username, roles }) => {
+            warden
+                .set_roles(&username, &roles)
+                .await
+                .map_err(|e| e.to_string())?;
+            print(
+                out,
+                json!({"username": username, "roles": roles}),
+                format!("{username}: {}", roles.join(" ")),
+            );
+        }
+        Command::Role(RoleCommand::Put { name, scopes }) => {
+            storage
+                .put_role(&Role {
+                    name: name.clone(),
+                    scopes: scopes.clone(),
+                })
+                .await
+                .map_err(|e| e.to_string())?;
+            print(
+                out,
+                json!({"name": name, "scopes": scopes}),
+                format!("role {name}: {}", scopes.join(" ")),
+            );
+        }
+        Command::Role(RoleCommand::List) => {
+            let roles = storage.list_roles().await.map_err(|e| e.to_string())?;
+            let rows: Vec<_> = roles
+                .iter()
+                .map(|r| json!({"name": r.name, "scopes": r.scopes}))
+                .collect();
+            let text = roles
+                .iter()
+                .map(|r| format!("{}\t{}", r.name, r.scopes.join(" ")))
+                .collect::<Vec<_>>()
+                .join("\n");
+            print(out, json!(rows), text);
+        }
+        Command::Client(ClientCommand::Create(args)) => {
+            let (client, secret) = warden
+                .create_client(NewClient {
+                    name: args.name,
+                    public: args.public,
+                    redirect_uris: args.redirect_uris,
+                    grant_types: args.grant_types,
+                    scopes: args.scopes,
+                })
+                .await
+                .map_err(|e| e.to_string())?;
+            let text = match &secret {
+                Some(secret) => format!(
+                    "client_id: {}\nclient_secret: {secret}\n(the secret is shown only now)",
+                    client.client_id
+                ),
+                None => format!("client_id: {}", client.client_id),
+            };
+            print(
+                out,
+                json!({"client_id": client.client_id, "client_secret": secret}),
+                text,
+            );
+        }
+        Command::Client(ClientCommand::List) => {
+            let clients = storage.list_clients().await.map_err(|e| e.to_string())?;
+            let rows: Vec<_> = clients
+                .iter()
+                .map(|c| json!({"client_id": c.client_id, "name": c.name, "public": c.public, "grant_types": c.grant_types, "scopes": c.scopes}))
+                .collect();
+            let text = clients
+                .iter()
+                .map(|c| format!("{}\t{}", c.client_id, c.name))
+                .collect::<Vec<_>>()
+                .join("\n");
+            print(out, json!(rows), text);
+        }
+        Command::Keys(KeysCommand::Rotate) => {
+            let master = crate::domain::keys::MasterKey::load(&config.master_key_file)?;
+            let kid = crate::domain::keys::rotate(storage, &master, now(), config.access_token_ttl)
+                .await
+                .map_err(|e| e.to_string())?;
+            print(
+                out,
+                json!({"current_kid": kid}),
+                format!("current signing key: {kid}"),
+            );
+        }
+    }
+    Ok(())
+}

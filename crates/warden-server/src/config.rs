@@ -1,0 +1,191 @@
+//! Configuration: defaults, then a TOML file, then `WARDEN_*` environment variables.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+/// Everything `warden` can be told. Each field is also `WARDEN_<FIELD>` in the environment
+/// (e.g. `WARDEN_DATABASE_URL`), which wins over the file.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Address to listen on.
+    pub bind: SocketAddr,
+    /// The issuer identifier: the `iss` of tokens and the base of every URL in metadata.
+    pub issuer: String,
+    /// `sqlite://path?mode=rwc` (default `./warden.db`) or `postgres://…`.
+    pub database_url: String,
+    /// Access token lifetime, seconds.
+    pub access_token_ttl: u64,
+    /// Refresh token lifetime, seconds.
+    pub refresh_token_ttl: u64,
+    /// How long after a refresh token was rotated a second use is taken for a concurrent
+    /// retry rather than theft, seconds (RFC 9700 §4.14.2 leaves the policy to the server).
+    pub refresh_reuse_grace: u64,
+    /// Whether `grant_type=password` is served (FastAPI's flow; RFC 9700 §2.4 discourages it).
+    pub password_grant: bool,
+    /// Whether anyone may register.
+    pub open_registration: bool,
+    /// Redis for limits shared across instances (`redis://127.0.0.1:6379`).
+    pub redis_url: Option<String>,
+    /// Proxies whose `X-Forwarded-For`/`Forwarded` are believed (IPs or CIDRs).
+    pub trusted_proxies: Vec<String>,
+    /// File holding the key that encrypts signing keys at rest, created (mode 0600) when
+    /// missing. `WARDEN_MASTER_KEY` (base64url, 32 bytes) takes precedence.
+    pub master_key_file: PathBuf,
+    /// `text` or `json`.
+    pub log_format: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            issuer: "http://127.0.0.1:8080".into(),
+            database_url: "sqlite://./warden.db?mode=rwc".into(),
+            access_token_ttl: 15 * 60,
+            refresh_token_ttl: 30 * 24 * 3600,
+            refresh_reuse_grace: 10,
+            password_grant: true,
+            open_registration: false,
+            redis_url: None,
+            trusted_proxies: Vec::new(),
+            master_key_file: PathBuf::from("./warden.key"),
+            log_format: "text".into(),
+        }
+    }
+}
+
+/// A setting that cannot be used, named.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file or an environment variable could not be read as a setting.
+    #[error("{0}")]
+    Load(Box<figment::Error>),
+    /// A setting was read but its value is not acceptable.
+    #[error("invalid setting `{setting}`: {reason}")]
+    Invalid {
+        /// The setting's name.
+        setting: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
+}
+
+impl Config {
+    /// Defaults, then `file` (if given; it must exist), then `WARDEN_*` variables.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(file) = file {
+            if !file.exists() {
+                return Err(ConfigError::Invalid {
+                    setting: "config file",
+                    reason: format!("{} does not exist", file.display()),
+                });
+            }
+            figment = figment.merge(Toml::file(file));
+        }
+        // Only the documented variables: WARDEN_BOOTSTRAP_ADMIN_PASSWORD and WARDEN_MASTER_KEY
+        // are secrets read where they are used, never kept in the configuration.
+        let env = Env::prefixed("WARDEN_").ignore(&[
+            "BOOTSTRAP_ADMIN_PASSWORD",
+            "bootstrap_admin_password",
+            "MASTER_KEY",
+            "master_key",
+            "LOG",
+            "log",
+            "CONFIG",
+            "config",
+        ]);
+        let config: Config = figment
+            .merge(env)
+            .extract()
+            .map_err(|e| ConfigError::Load(Box::new(e)))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks values that parse but make no sense.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |setting, reason: &str| {
+            Err(ConfigError::Invalid {
+                setting,
+                reason: reason.to_owned(),
+            })
+        };
+        let issuer = self.issuer.as_str();
+        if !(issuer.starts_with("https://") || issuer.starts_with("http://")) {
+            return invalid("issuer", "must be an http(s) URL");
+        }
+        if issuer.contains(['?', '#']) || issuer.ends_with('/') {
+            return invalid(
+                "issuer",
+                "must have no query, fragment or trailing slash (RFC 8414 §2)",
+            );
+        }
+        if !(self.database_url.starts_with("sqlite:")
+            || self.database_url.starts_with("postgres://")
+            || self.database_url.starts_with("postgresql://"))
+        {
+            return invalid("database_url", "must start with sqlite: or postgres://");
+        }
+        if !(30..=24 * 3600).contains(&self.access_token_ttl) {
+            return invalid("access_token_ttl", "must be between 30 seconds and one day");
+        }
+        if !(60..=365 * 24 * 3600).contains(&self.refresh_token_ttl) {
+            return invalid(
+                "refresh_token_ttl",
+                "must be between one minute and one year",
+            );
+        }
+        if self.refresh_reuse_grace > 120 {
+            return invalid("refresh_reuse_grace", "must be at most 120 seconds");
+        }
+        if !matches!(self.log_format.as_str(), "text" | "json") {
+            return invalid("log_format", "must be `text` or `json`");
+        }
+        if let Some(url) = &self.redis_url
+            && !(url.starts_with("redis://") || url.starts_with("rediss://"))
+        {
+            return invalid("redis_url", "must start with redis:// or rediss://");
+        }
+        Ok(())
+    }
+
+    /// Whether the database is PostgreSQL.
+    pub fn is_postgres(&self) -> bool {
+        !self.database_url.starts_with("sqlite:")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid() {
+        Config::default().validate().unwrap();
+    }
+
+    #[test]
+    fn bad_values_name_their_setting() {
+        let c = Config {
+            issuer: "auth.example.com".into(),
+            ..Config::default()
+        };
+        assert!(c.validate().unwrap_err().to_string().contains("`issuer`"));
+        let c = Config {
+            access_token_ttl: 5,
+            ..Config::default()
+        };
+        assert!(
+            c.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("`access_token_ttl`")
+        );
+    }
+}

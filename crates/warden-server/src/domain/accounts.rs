@@ -1,0 +1,275 @@
+//! Users: registration, login, roles, passwords.
+
+use std::collections::BTreeSet;
+
+use warden::password::Verified;
+
+use super::{DomainError, Warden, now};
+use crate::storage::{Storage, StorageError, User};
+
+/// Shortest password accepted, in characters (OWASP ASVS 2.1.1).
+pub const MIN_PASSWORD_CHARS: usize = 12;
+/// Longest password accepted, in bytes (ASVS 2.1.2 asks for at least 64 characters; the bound
+/// keeps hashing cost fixed).
+pub const MAX_PASSWORD_BYTES: usize = 1024;
+
+/// Checks the password policy: 12 characters to 1024 bytes, any Unicode, no composition
+/// rules (ASVS 2.1.9).
+pub fn validate_password(password: &str) -> Result<(), DomainError> {
+    if password.chars().count() < MIN_PASSWORD_CHARS {
+        return Err(DomainError::WeakPassword(
+            "password must have at least 12 characters",
+        ));
+    }
+    if password.len() > MAX_PASSWORD_BYTES {
+        return Err(DomainError::WeakPassword(
+            "password must be at most 1024 bytes",
+        ));
+    }
+    Ok(())
+}
+
+/// Usernames: 1 to 64 characters of letters, digits and `.`, `_`, `-`, `@`.
+pub fn validate_username(username: &str) -> Result<(), DomainError> {
+    let ok = !username.is_empty()
+        && username.chars().count() <= 64
+        && username
+            .chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '.' | '_' | '-' | '@'));
+    if ok {
+        Ok(())
+    } else {
+        Err(DomainError::InvalidRequest(
+            "username must be 1 to 64 letters, digits, '.', '_', '-' or '@'",
+        ))
+    }
+}
+
+/// A user to create.
+#[derive(Debug, Clone)]
+pub struct NewAccount {
+    pub username: String,
+    pub password: String,
+    pub email: Option<String>,
+    pub roles: Vec<String>,
+}
+
+impl<S: Storage> Warden<S> {
+    /// Creates a user, hashing the password on the pool.
+    pub async fn create_user(&self, account: NewAccount) -> Result<User, DomainError> {
+        validate_username(&account.username)?;
+        validate_password(&account.password)?;
+        if account
+            .email
+            .as_ref()
+            .is_some_and(|e| e.len() > 254 || !e.contains('@'))
+        {
+            return Err(DomainError::InvalidRequest("email is not an address"));
+        }
+        let hash = self.passwords().hash(&account.password).await?;
+        let at = now();
+        let user = User {
+            id: uuid::Uuid::new_v4().to_string(),
+            username: account.username,
+            email: account.email,
+            password_hash: hash,
+            disabled: false,
+            roles: account.roles,
+            created_at: at,
+            updated_at: at,
+        };
+        match self.storage().create_user(&user).await {
+            Ok(()) => Ok(user),
+            Err(StorageError::Conflict(_)) => Err(DomainError::UsernameTaken),
+            Err(other) => Err(other.into()),
+        }
+    }
+
+    /// Self-service registration, when open.
+    pub async fn register(&self, account: NewAccount) -> Result<User, DomainError> {
+        if !self.config().open_registration {
+            return Err(DomainError::RegistrationClosed);
+        }
+        self.create_user(NewAccount {
+            roles: Vec::new(),
+            ..account
+        })
+        .await
+    }
+
+    /// Checks a username and password. Exactly one hash verification runs whatever the
+    /// outcome, so an unknown user, a wrong password and a disabled account take the same
+    /// time and give the same error. A legacy (bcrypt) or outdated hash is replaced by an
+    /// argon2id one on success.
+    pub async fn login(
+        &self,
+        username: &str,
+        password: &str,
+        client_id: &str,
+        ip: Option<&str>,
+    ) -> Result<User, DomainError> {
+        let user = if username.len() <= 256 {
+            self.storage().user_by_username(username).await?
+        } else {
+            None
+        };
+        let verdict = self
+            .passwords()
+            .verify_optional(password, user.as_ref().map(|u| u.password_hash.as_str()))
+            .await;
+        let verdict = match verdict {
+            Ok(v) => v,
+            // A password over the bound, or an unusable stored hash: a failed login.
+            Err(warden::password::PoolError::Password(_)) => Verified::Invalid,
+            Err(other) => return Err(other.into()),
+        };
+        let Some(mut user) = user.filter(|u| verdict.is_valid() && !u.disabled) else {
+            self.audit(
+                "login.failure",
+                "failure",
+                Some(username),
+                Some(client_id),
+                ip,
+                None,
+            )
+            .await;
+            return Err(DomainError::InvalidGrant);
+        };
+        if verdict.needs_rehash()
+            && let Ok(hash) = self.passwords().hash(password).await
+        {
+            user.password_hash = hash;
+            user.updated_at = now();
+            if let Err(error) = self.storage().update_user(&user).await {
+                tracing::warn!(%error, "could not store the rehashed password");
+            }
+        }
+        self.audit(
+            "login.success",
+            "success",
+            Some(&user.id),
+            Some(client_id),
+            ip,
+            None,
+        )
+        .await;
+        Ok(user)
+    }
+
+    /// The scopes the user's roles grant.
+    pub async fn role_scopes(&self, user: &User) -> Result<BTreeSet<String>, DomainError> {
+        let roles = self.storage().roles(&user.roles).await?;
+        Ok(roles.into_iter().flat_map(|r| r.scopes).collect())
+    }
+
+    /// Changes a password after checking the current one, and revokes the user's refresh
+    /// tokens (a changed password ends every session).
+    pub async fn change_password(
+        &self,
+        user_id: &str,
+        current: &str,
+        new: &str,
+    ) -> Result<(), DomainError> {
+        validate_password(new)?;
+        let mut user = self
+            .storage()
+            .user_by_id(user_id)
+            .await?
+            .ok_or(DomainError::NotFound)?;
+        let ok = self
+            .passwords()
+            .verify(current, &user.password_hash)
+            .await
+            .map(Verified::is_valid)
+            .unwrap_or(false);
+        if !ok {
+            return Err(DomainError::InvalidGrant);
+        }
+        user.password_hash = self.passwords().hash(new).await?;
+        user.updated_at = now();
+        self.storage().update_user(&user).await?;
+        let revoked = self
+            .storage()
+            .revoke_user_refresh_tokens(&user.id, now())
+            .await?;
+        self.audit(
+            "user.password_changed",
+            "success",
+            Some(&user.id),
+            None,
+            None,
+            Some(&format!("{revoked} refresh tokens revoked")),
+        )
+        .await;
+        Ok(())
+    }
+
+    /// Replaces a user's roles.
+    pub async fn set_roles(&self, username: &str, roles: &[String]) -> Result<(), DomainError> {
+        let user = self
+            .storage()
+            .user_by_username(username)
+            .await?
+            .ok_or(DomainError::NotFound)?;
+        self.storage().set_user_roles(&user.id, roles).await?;
+        self.audit(
+            "user.roles_changed",
+            "success",
+            Some(&user.id),
+            None,
+            None,
+            Some(&roles.join(" ")),
+        )
+        .await;
+        Ok(())
+    }
+
+    /// Disables (or re-enables) a user; disabling revokes their refresh tokens.
+    pub async fn set_disabled(&self, username: &str, disabled: bool) -> Result<(), DomainError> {
+        let mut user = self
+            .storage()
+            .user_by_username(username)
+            .await?
+            .ok_or(DomainError::NotFound)?;
+        user.disabled = disabled;
+        user.updated_at = now();
+        self.storage().update_user(&user).await?;
+        if disabled {
+            self.storage()
+                .revoke_user_refresh_tokens(&user.id, now())
+                .await?;
+        }
+        let event = if disabled {
+            "user.disabled"
+        } else {
+            "user.enabled"
+        };
+        self.audit(event, "success", Some(&user.id), None, None, None)
+            .await;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn password_policy() {
+        assert!(validate_password("short").is_err());
+        assert!(validate_password("twelve chars").is_ok());
+        assert!(
+            validate_password("密码密码密码密码密码密码").is_ok(),
+            "any Unicode, counted in characters"
+        );
+        assert!(validate_password(&"a".repeat(1025)).is_err());
+    }
+
+    #[test]
+    fn username_rules() {
+        assert!(validate_username("john.doe@example.com").is_ok());
+        assert!(validate_username("").is_err());
+        assert!(validate_username("a b").is_err());
+        assert!(validate_username(&"a".repeat(65)).is_err());
+    }
+}

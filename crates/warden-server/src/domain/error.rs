@@ -1,0 +1,70 @@
+//! What the domain layer can refuse; mapped to HTTP in `http::error` and to exit codes in the CLI.
+
+use crate::storage::StorageError;
+
+/// A domain failure. Messages are safe to show: they never hold a secret or say whether a
+/// user exists.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DomainError {
+    /// Wrong username or password, unknown or disabled user at login; invalid, expired,
+    /// revoked or reused grant.
+    #[error("invalid grant")]
+    InvalidGrant,
+    /// Client authentication failed.
+    #[error("invalid client")]
+    InvalidClient,
+    /// The client may not use this grant type.
+    #[error("unauthorized client")]
+    UnauthorizedClient,
+    /// The grant type is unknown or switched off.
+    #[error("unsupported grant type")]
+    UnsupportedGrantType,
+    /// A requested scope is unknown or beyond what may be granted.
+    #[error("invalid scope")]
+    InvalidScope,
+    /// The request is malformed (a message for the client).
+    #[error("{0}")]
+    InvalidRequest(&'static str),
+    /// A password that breaks the policy (ASVS 2.1: 12 to 1024 bytes' worth, any characters).
+    #[error("{0}")]
+    WeakPassword(&'static str),
+    /// The username is taken.
+    #[error("username already taken")]
+    UsernameTaken,
+    /// The record does not exist.
+    #[error("not found")]
+    NotFound,
+    /// The principal may not do this.
+    #[error("forbidden")]
+    Forbidden,
+    /// Registration is closed.
+    #[error("registration is closed")]
+    RegistrationClosed,
+    /// Too busy to hash passwords now.
+    #[error("busy")]
+    Busy {
+        /// Seconds.
+        retry_after: u32,
+    },
+    /// Storage failed.
+    #[error("storage failure")]
+    Storage(#[from] StorageError),
+    /// Something that should not happen (a key that will not load, a token that will not sign).
+    #[error("internal error: {0}")]
+    Internal(&'static str),
+}
+
+impl From<warden::password::PoolError> for DomainError {
+    fn from(error: warden::password::PoolError) -> Self {
+        match error {
+            warden::password::PoolError::Busy { retry_after_secs } => DomainError::Busy {
+                retry_after: retry_after_secs,
+            },
+            warden::password::PoolError::Password(warden::password::PasswordError::TooLong {
+                ..
+            }) => DomainError::WeakPassword("password too long"),
+            _ => DomainError::Internal("password hashing failed"),
+        }
+    }
+}

@@ -1,0 +1,208 @@
+//! Signing keys: generated on first start, kept encrypted at rest (AES-256-GCM under a
+//! master key from `WARDEN_MASTER_KEY` or a 0600 file), loaded into a [`KeyRing`], rotated.
+
+use std::io::Write;
+use std::path::Path;
+
+use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use warden::jwt::{Algorithm, KeyRing, KeyState, SigningKey};
+
+use super::DomainError;
+use crate::storage::{KeyStatus, Storage, StoredSigningKey};
+
+/// The key that encrypts signing keys at rest.
+pub struct MasterKey(LessSafeKey);
+
+impl std::fmt::Debug for MasterKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MasterKey([redacted])")
+    }
+}
+
+impl MasterKey {
+    /// From `WARDEN_MASTER_KEY` (base64url of 32 bytes) if set, else from `file`, which is
+    /// created with 32 random bytes and mode 0600 when it does not exist.
+    pub fn load(file: &Path) -> Result<Self, String> {
+        if let Ok(value) = std::env::var("WARDEN_MASTER_KEY") {
+            return Self::from_base64(value.trim()).map_err(|e| format!("WARDEN_MASTER_KEY: {e}"));
+        }
+        if file.exists() {
+            let text =
+                std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?;
+            return Self::from_base64(text.trim()).map_err(|e| format!("{}: {e}", file.display()));
+        }
+        let mut bytes = [0u8; 32];
+        aws_lc_rs::rand::fill(&mut bytes).map_err(|_| "random source failed".to_owned())?;
+        let encoded = URL_SAFE_NO_PAD.encode(bytes);
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        let mut out = options
+            .open(file)
+            .map_err(|e| format!("{}: {e}", file.display()))?;
+        out.write_all(encoded.as_bytes())
+            .map_err(|e| format!("{}: {e}", file.display()))?;
+        Self::from_base64(&encoded)
+    }
+
+    fn from_base64(value: &str) -> Result<Self, String> {
+        let bytes = URL_SAFE_NO_PAD
+            .decode(value)
+            .map_err(|_| "not base64url".to_owned())?;
+        if bytes.len() != 32 {
+            return Err("must be 32 bytes".into());
+        }
+        let key = UnboundKey::new(&AES_256_GCM, &bytes).map_err(|_| "unusable key".to_owned())?;
+        Ok(Self(LessSafeKey::new(key)))
+    }
+
+    /// `nonce ‖ ciphertext ‖ tag`, bound to `kid` as associated data.
+    fn seal(&self, kid: &str, plaintext: &[u8]) -> Result<Vec<u8>, DomainError> {
+        let mut nonce = [0u8; NONCE_LEN];
+        aws_lc_rs::rand::fill(&mut nonce)
+            .map_err(|_| DomainError::Internal("random source failed"))?;
+        let mut data = plaintext.to_vec();
+        self.0
+            .seal_in_place_append_tag(
+                Nonce::assume_unique_for_key(nonce),
+                Aad::from(kid.as_bytes()),
+                &mut data,
+            )
+            .map_err(|_| DomainError::Internal("encryption failed"))?;
+        let mut out = nonce.to_vec();
+        out.extend_from_slice(&data);
+        Ok(out)
+    }
+
+    fn open(&self, kid: &str, sealed: &[u8]) -> Result<Vec<u8>, DomainError> {
+        if sealed.len() < NONCE_LEN {
+            return Err(DomainError::Internal("stored key is truncated"));
+        }
+        let (nonce, data) = sealed.split_at(NONCE_LEN);
+        let nonce = Nonce::try_assume_unique_for_key(nonce)
+            .map_err(|_| DomainError::Internal("bad nonce"))?;
+        let mut data = data.to_vec();
+        let plain = self
+            .0
+            .open_in_place(nonce, Aad::from(kid.as_bytes()), &mut data)
+            .map_err(|_| {
+                DomainError::Internal("a stored signing key does not decrypt with this master key")
+            })?;
+        Ok(plain.to_vec())
+    }
+}
+
+fn to_state(status: KeyStatus) -> KeyState {
+    match status {
+        KeyStatus::Next => KeyState::Next,
+        KeyStatus::Current => KeyState::Current,
+        KeyStatus::Retired(until) => KeyState::Retired {
+            until: u64::try_from(until).unwrap_or(0),
+        },
+    }
+}
+
+fn to_status(state: KeyState) -> KeyStatus {
+    match state {
+        KeyState::Next => KeyStatus::Next,
+        KeyState::Current => KeyStatus::Current,
+        KeyState::Retired { until } => KeyStatus::Retired(i64::try_from(until).unwrap_or(i64::MAX)),
+    }
+}
+
+async fn persist<S: Storage>(
+    storage: &S,
+    master: &MasterKey,
+    key: &SigningKey,
+    status: KeyStatus,
+    now: i64,
+) -> Result<(), DomainError> {
+    let pem = key
+        .to_pkcs8_pem()
+        .ok_or(DomainError::Internal("signing keys are asymmetric"))?;
+    let stored = StoredSigningKey {
+        kid: key.kid().to_owned(),
+        alg: key.algorithm().name().to_owned(),
+        encrypted_private_key: master.seal(key.kid(), pem.as_bytes())?,
+        status,
+        created_at: now,
+    };
+    storage.insert_signing_key(&stored).await?;
+    Ok(())
+}
+
+/// The stored keys as `(key, state)` pairs.
+pub async fn load_keys<S: Storage>(
+    storage: &S,
+    master: &MasterKey,
+) -> Result<Vec<(SigningKey, KeyState)>, DomainError> {
+    let mut out = Vec::new();
+    for stored in storage.signing_keys().await? {
+        let alg = Algorithm::from_name(&stored.alg)
+            .ok_or(DomainError::Internal("stored key has an unknown algorithm"))?;
+        let pem = master.open(&stored.kid, &stored.encrypted_private_key)?;
+        let pem =
+            String::from_utf8(pem).map_err(|_| DomainError::Internal("stored key is not PEM"))?;
+        let key = SigningKey::from_pem(alg, &pem)
+            .map_err(|_| DomainError::Internal("stored key does not parse"))?;
+        out.push((key, to_state(stored.status)));
+    }
+    Ok(out)
+}
+
+/// The ring from storage; on first start, a new EdDSA key is made current and stored.
+pub async fn load_or_create_ring<S: Storage>(
+    storage: &S,
+    master: &MasterKey,
+    now: i64,
+) -> Result<KeyRing, DomainError> {
+    let keys = load_keys(storage, master).await?;
+    if keys.iter().any(|(_, state)| *state == KeyState::Current) {
+        return Ok(KeyRing::from_keys(keys));
+    }
+    let key = SigningKey::generate(Algorithm::EdDSA)
+        .map_err(|_| DomainError::Internal("key generation failed"))?;
+    persist(storage, master, &key, KeyStatus::Current, now).await?;
+    tracing::info!(kid = key.kid(), "generated the first signing key");
+    Ok(KeyRing::from_keys(vec![(key, KeyState::Current)]))
+}
+
+/// Rotates the stored keys: the next key (made now if there is none) becomes current, the
+/// current one retires until every token it signed has expired, and a fresh next key is
+/// published. Returns the new current `kid`.
+pub async fn rotate<S: Storage>(
+    storage: &S,
+    master: &MasterKey,
+    now: i64,
+    max_token_lifetime: u64,
+) -> Result<String, DomainError> {
+    let ring = load_or_create_ring(storage, master, now).await?;
+    let before: Vec<(String, KeyState)> = ring
+        .export()
+        .into_iter()
+        .map(|(kid, _, s)| (kid, s))
+        .collect();
+    if !before.iter().any(|(_, s)| *s == KeyState::Next) {
+        let next = SigningKey::generate(Algorithm::EdDSA)
+            .map_err(|_| DomainError::Internal("key generation failed"))?;
+        persist(storage, master, &next, KeyStatus::Next, now).await?;
+        ring.add_next(next);
+    }
+    let now_u = u64::try_from(now).unwrap_or(0);
+    ring.rotate(now_u, max_token_lifetime);
+    for (kid, _, state) in ring.export() {
+        storage
+            .set_signing_key_status(&kid, to_status(state))
+            .await?;
+    }
+    let upcoming = SigningKey::generate(Algorithm::EdDSA)
+        .map_err(|_| DomainError::Internal("key generation failed"))?;
+    persist(storage, master, &upcoming, KeyStatus::Next, now).await?;
+    Ok(ring.current_kid())
+}

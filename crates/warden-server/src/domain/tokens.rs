@@ -1,0 +1,322 @@
+//! The token endpoint's grants (RFC 6749 §4.3, §4.4, §6) and refresh-token rotation with
+//! reuse detection (RFC 9700 §4.14.2).
+
+use std::collections::BTreeSet;
+
+use serde::Serialize;
+use warden::jwt::Claims;
+
+use super::{DomainError, Warden, now, secrets};
+use crate::storage::{Client, RefreshToken, Storage, User};
+
+/// How the client authenticated at the token endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientAuth {
+    /// `client_secret_basic` or `client_secret_post`.
+    Secret,
+    /// A public client identified by `client_id` alone (or the built-in docs client).
+    None,
+}
+
+/// What the token endpoint returns on success (RFC 6749 §5.1).
+#[derive(Debug, Clone, Serialize)]
+pub struct TokenSet {
+    pub access_token: String,
+    pub token_type: &'static str,
+    pub expires_in: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    pub scope: String,
+}
+
+/// `requested ∩ allowed`; an empty request means everything allowed (RFC 6749 §3.3 lets the
+/// server pick a default).
+fn grant_scopes(requested: &[String], allowed: &BTreeSet<String>) -> BTreeSet<String> {
+    if requested.is_empty() {
+        return allowed.clone();
+    }
+    requested
+        .iter()
+        .filter(|s| allowed.contains(*s))
+        .cloned()
+        .collect()
+}
+
+/// Scopes a client restricts to; an empty list restricts nothing.
+fn within_client(client: &Client, scopes: BTreeSet<String>) -> BTreeSet<String> {
+    if client.scopes.is_empty() {
+        return scopes;
+    }
+    scopes
+        .into_iter()
+        .filter(|s| client.scopes.contains(s))
+        .collect()
+}
+
+fn join(scopes: &BTreeSet<String>) -> String {
+    scopes
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+impl<S: Storage> Warden<S> {
+    fn check_grant_allowed(&self, client: &Client, grant: &str) -> Result<(), DomainError> {
+        if client.grant_types.iter().any(|g| g == grant) {
+            Ok(())
+        } else {
+            Err(DomainError::UnauthorizedClient)
+        }
+    }
+
+    fn access_token(
+        &self,
+        sub: &str,
+        client_id: &str,
+        scopes: &BTreeSet<String>,
+    ) -> Result<String, DomainError> {
+        let claims: Claims = Claims {
+            sub: Some(sub.to_owned()),
+            aud: self.config().issuer.as_str().into(),
+            client_id: Some(client_id.to_owned()),
+            scope: Some(join(scopes)),
+            jti: Some(uuid::Uuid::new_v4().to_string()),
+            ..Claims::default()
+        };
+        self.inner
+            .issuer
+            .access_token(&claims, self.config().access_token_ttl)
+            .map_err(|_| DomainError::Internal("could not sign a token"))
+    }
+
+    async fn new_refresh_token(
+        &self,
+        family_id: &str,
+        user: &User,
+        client: &Client,
+        scopes: &BTreeSet<String>,
+    ) -> Result<String, DomainError> {
+        let value = secrets::random(32)?;
+        let at = now();
+        let record = RefreshToken {
+            id: uuid::Uuid::new_v4().to_string(),
+            family_id: family_id.to_owned(),
+            token_hash: secrets::digest(&value),
+            user_id: Some(user.id.clone()),
+            client_id: client.client_id.clone(),
+            scope: join(scopes),
+            issued_at: at,
+            expires_at: at
+                .saturating_add(i64::try_from(self.config().refresh_token_ttl).unwrap_or(i64::MAX)),
+            used_at: None,
+            revoked_at: None,
+        };
+        self.storage().insert_refresh_token(&record).await?;
+        Ok(value)
+    }
+
+    fn token_set(
+        &self,
+        access_token: String,
+        refresh_token: Option<String>,
+        scopes: &BTreeSet<String>,
+    ) -> TokenSet {
+        TokenSet {
+            access_token,
+            token_type: "bearer",
+            expires_in: self.config().access_token_ttl,
+            refresh_token,
+            scope: join(scopes),
+        }
+    }
+
+    /// `grant_type=password`: the user's credentials for tokens. Granted scopes are the
+    /// requested ones that the user's roles and the client allow.
+    pub async fn password_grant(
+        &self,
+        client: &Client,
+        username: &str,
+        password: &str,
+        requested: &[String],
+        ip: Option<&str>,
+    ) -> Result<TokenSet, DomainError> {
+        if !self.config().password_grant {
+            return Err(DomainError::UnsupportedGrantType);
+        }
+        self.check_grant_allowed(client, "password")?;
+        let user = self
+            .login(username, password, &client.client_id, ip)
+            .await?;
+        let scopes = within_client(
+            client,
+            grant_scopes(requested, &self.role_scopes(&user).await?),
+        );
+        let access = self.access_token(&user.id, &client.client_id, &scopes)?;
+        let refresh = if client.grant_types.iter().any(|g| g == "refresh_token") {
+            let family = uuid::Uuid::new_v4().to_string();
+            Some(
+                self.new_refresh_token(&family, &user, client, &scopes)
+                    .await?,
+            )
+        } else {
+            None
+        };
+        self.audit(
+            "token.issued",
+            "success",
+            Some(&user.id),
+            Some(&client.client_id),
+            ip,
+            Some("password"),
+        )
+        .await;
+        Ok(self.token_set(access, refresh, &scopes))
+    }
+
+    /// `grant_type=client_credentials`: a confidential client acting for itself (RFC 6749
+    /// §4.4; no refresh token, §4.4.3).
+    pub async fn client_credentials_grant(
+        &self,
+        client: &Client,
+        auth: ClientAuth,
+        requested: &[String],
+        ip: Option<&str>,
+    ) -> Result<TokenSet, DomainError> {
+        if client.public || auth != ClientAuth::Secret {
+            return Err(DomainError::UnauthorizedClient);
+        }
+        self.check_grant_allowed(client, "client_credentials")?;
+        let allowed: BTreeSet<String> = client.scopes.iter().cloned().collect();
+        let scopes = grant_scopes(requested, &allowed);
+        let access = self.access_token(&client.client_id, &client.client_id, &scopes)?;
+        self.audit(
+            "token.issued",
+            "success",
+            Some(&client.client_id),
+            Some(&client.client_id),
+            ip,
+            Some("client_credentials"),
+        )
+        .await;
+        Ok(self.token_set(access, None, &scopes))
+    }
+
+    /// `grant_type=refresh_token` with rotation: the presented token is used up and a new one
+    /// of the same family returned. A second use of a used token after the grace window is
+    /// treated as theft and revokes the whole family (RFC 9700 §4.14.2); within it (two tabs
+    /// refreshing at once) a sibling token is issued instead. Scopes never widen (RFC 6749
+    /// §6), and shrink if the user's roles did.
+    pub async fn refresh_grant(
+        &self,
+        client: &Client,
+        value: &str,
+        requested: &[String],
+        ip: Option<&str>,
+    ) -> Result<TokenSet, DomainError> {
+        self.check_grant_allowed(client, "refresh_token")?;
+        if value.is_empty() || value.len() > 256 {
+            return Err(DomainError::InvalidGrant);
+        }
+        let at = now();
+        let token = self
+            .storage()
+            .refresh_token_by_hash(&secrets::digest(value))
+            .await?
+            .ok_or(DomainError::InvalidGrant)?;
+        // A refresh token is bound to the client it was issued to (RFC 6749 §6).
+        if token.client_id != client.client_id
+            || token.revoked_at.is_some()
+            || token.expires_at <= at
+        {
+            return Err(DomainError::InvalidGrant);
+        }
+        if !self
+            .storage()
+            .mark_refresh_token_used(&token.id, at)
+            .await?
+        {
+            let current = self
+                .storage()
+                .refresh_token_by_hash(&token.token_hash)
+                .await?
+                .ok_or(DomainError::InvalidGrant)?;
+            let grace = i64::try_from(self.config().refresh_reuse_grace).unwrap_or(0);
+            let within_grace = current.revoked_at.is_none()
+                && current.used_at.is_some_and(|used| at - used <= grace);
+            if !within_grace {
+                let revoked = self
+                    .storage()
+                    .revoke_refresh_family(&token.family_id, at)
+                    .await?;
+                let actor = token.user_id.as_deref();
+                self.audit(
+                    "token.reuse_detected",
+                    "failure",
+                    actor,
+                    Some(&client.client_id),
+                    ip,
+                    Some(&format!("family revoked ({revoked} tokens)")),
+                )
+                .await;
+                return Err(DomainError::InvalidGrant);
+            }
+        }
+        let user_id = token.user_id.as_deref().ok_or(DomainError::InvalidGrant)?;
+        let user = self
+            .storage()
+            .user_by_id(user_id)
+            .await?
+            .ok_or(DomainError::InvalidGrant)?;
+        if user.disabled {
+            return Err(DomainError::InvalidGrant);
+        }
+        let held: BTreeSet<String> = token
+            .scope
+            .split(' ')
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect();
+        if requested.iter().any(|s| !held.contains(s)) {
+            return Err(DomainError::InvalidScope);
+        }
+        let still_allowed = self.role_scopes(&user).await?;
+        let scopes: BTreeSet<String> = grant_scopes(requested, &held)
+            .into_iter()
+            .filter(|s| still_allowed.contains(s))
+            .collect();
+        let access = self.access_token(&user.id, &client.client_id, &scopes)?;
+        let refresh = self
+            .new_refresh_token(&token.family_id, &user, client, &scopes)
+            .await?;
+        self.audit(
+            "token.refreshed",
+            "success",
+            Some(&user.id),
+            Some(&client.client_id),
+            ip,
+            None,
+        )
+        .await;
+        Ok(self.token_set(access, Some(refresh), &scopes))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set(items: &[&str]) -> BTreeSet<String> {
+        items.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn granted_scopes_are_the_intersection() {
+        let allowed = set(&["me", "items"]);
+        assert_eq!(
+            grant_scopes(&["items".into(), "admin".into()], &allowed),
+            set(&["items"])
+        );
+        assert_eq!(grant_scopes(&[], &allowed), allowed);
+    }
+}

@@ -1,0 +1,100 @@
+//! Domain errors as HTTP answers: the one place where that mapping lives.
+
+use axum::Json;
+use axum::response::{IntoResponse, Response};
+use http::{HeaderValue, StatusCode, header};
+use serde_json::json;
+use warden::{TokenError, TokenErrorCode};
+
+use crate::domain::DomainError;
+
+/// A domain error met at the token endpoint: RFC 6749 §5.2 bodies.
+pub struct TokenEndpointError(pub DomainError);
+
+impl From<DomainError> for TokenEndpointError {
+    fn from(error: DomainError) -> Self {
+        Self(error)
+    }
+}
+
+impl IntoResponse for TokenEndpointError {
+    fn into_response(self) -> Response {
+        let (code, description) = match self.0 {
+            DomainError::InvalidGrant => (
+                TokenErrorCode::InvalidGrant,
+                "The grant is invalid, expired or revoked",
+            ),
+            DomainError::InvalidClient => (
+                TokenErrorCode::InvalidClient,
+                "Client authentication failed",
+            ),
+            DomainError::UnauthorizedClient => (
+                TokenErrorCode::UnauthorizedClient,
+                "The client may not use this grant type",
+            ),
+            DomainError::UnsupportedGrantType => (
+                TokenErrorCode::UnsupportedGrantType,
+                "Unsupported grant type",
+            ),
+            DomainError::InvalidScope => (TokenErrorCode::InvalidScope, "Invalid scope"),
+            DomainError::InvalidRequest(message) => (TokenErrorCode::InvalidRequest, message),
+            other => return ApiError(other).into_response(),
+        };
+        TokenError::new(code, description).into_response()
+    }
+}
+
+/// A domain error met anywhere else: FastAPI's `{"detail": …}`.
+pub struct ApiError(pub DomainError);
+
+impl From<DomainError> for ApiError {
+    fn from(error: DomainError) -> Self {
+        Self(error)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, detail): (StatusCode, std::borrow::Cow<'static, str>) = match &self.0 {
+            DomainError::InvalidRequest(m) | DomainError::WeakPassword(m) => {
+                (StatusCode::UNPROCESSABLE_ENTITY, (*m).into())
+            }
+            DomainError::UsernameTaken => (StatusCode::CONFLICT, "Username already taken".into()),
+            DomainError::NotFound => (StatusCode::NOT_FOUND, "Not found".into()),
+            DomainError::Forbidden => (StatusCode::FORBIDDEN, "Forbidden".into()),
+            DomainError::RegistrationClosed => {
+                (StatusCode::FORBIDDEN, "Registration is closed".into())
+            }
+            DomainError::InvalidGrant => (StatusCode::BAD_REQUEST, "Incorrect password".into()),
+            DomainError::Busy { .. } => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Too busy, retry later".into(),
+            ),
+            DomainError::InvalidClient
+            | DomainError::UnauthorizedClient
+            | DomainError::UnsupportedGrantType
+            | DomainError::InvalidScope => (StatusCode::BAD_REQUEST, "Bad request".into()),
+            DomainError::Storage(error) => {
+                tracing::error!(%error, "storage failure");
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "Service unavailable".into(),
+                )
+            }
+            DomainError::Internal(what) => {
+                tracing::error!(what, "internal error");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Internal server error".into(),
+                )
+            }
+        };
+        let mut response = (status, Json(json!({ "detail": detail }))).into_response();
+        if let DomainError::Busy { retry_after } = self.0 {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+        }
+        response
+    }
+}

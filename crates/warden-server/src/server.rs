@@ -1,0 +1,142 @@
+//! `warden serve`: migrations, keys, the bootstrap administrator, the HTTP server, periodic
+//! clean-up and graceful shutdown.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use crate::config::Config;
+use crate::domain::keys::MasterKey;
+use crate::domain::{DomainError, NewAccount, Warden, now};
+use crate::http::{AppState, router};
+use crate::storage::{AnyStorage, Storage};
+
+/// Opens storage, migrates, and starts the domain.
+pub async fn open(config: &Config) -> Result<Warden<AnyStorage>, String> {
+    let storage = AnyStorage::connect(&config.database_url)
+        .await
+        .map_err(|e| format!("database_url: cannot open the database ({e})"))?;
+    storage
+        .migrate()
+        .await
+        .map_err(|e| format!("migrations failed: {e}"))?;
+    let master =
+        MasterKey::load(&config.master_key_file).map_err(|e| format!("master key: {e}"))?;
+    Warden::start(storage, config.clone(), &master)
+        .await
+        .map_err(|e| format!("start-up failed: {e}"))
+}
+
+/// Creates the first administrator from `WARDEN_BOOTSTRAP_ADMIN_PASSWORD` when there are no
+/// users; otherwise says how to create one.
+async fn bootstrap(warden: &Warden<AnyStorage>) -> Result<(), String> {
+    if warden
+        .storage()
+        .count_users()
+        .await
+        .map_err(|e| e.to_string())?
+        > 0
+    {
+        return Ok(());
+    }
+    match std::env::var("WARDEN_BOOTSTRAP_ADMIN_PASSWORD") {
+        Ok(password) if !password.is_empty() => {
+            warden
+                .storage()
+                .put_role(&crate::storage::Role {
+                    name: "admin".into(),
+                    scopes: vec!["admin".into(), "me".into()],
+                })
+                .await
+                .map_err(|e| e.to_string())?;
+            match warden
+                .create_user(NewAccount {
+                    username: "admin".into(),
+                    password,
+                    email: None,
+                    roles: vec!["admin".into()],
+                })
+                .await
+            {
+                Ok(_) => tracing::info!(
+                    "created the administrator `admin` from WARDEN_BOOTSTRAP_ADMIN_PASSWORD"
+                ),
+                Err(DomainError::WeakPassword(reason)) => {
+                    return Err(format!("WARDEN_BOOTSTRAP_ADMIN_PASSWORD: {reason}"));
+                }
+                Err(other) => return Err(other.to_string()),
+            }
+        }
+        _ => tracing::info!(
+            "no users yet: create one with `warden user create admin --role admin --password-stdin`, \
+             or set WARDEN_BOOTSTRAP_ADMIN_PASSWORD"
+        ),
+    }
+    Ok(())
+}
+
+/// Runs the server until Ctrl-C or SIGTERM, then finishes in-flight requests.
+pub async fn serve(config: Config) -> Result<(), String> {
+    let started = std::time::Instant::now();
+    let warden = open(&config).await?;
+    bootstrap(&warden).await?;
+    let listener = tokio::net::TcpListener::bind(config.bind)
+        .await
+        .map_err(|e| format!("bind: cannot listen on {} ({e})", config.bind))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    spawn_cleanup(warden.clone());
+    let app = router(AppState {
+        warden: warden.clone(),
+    });
+    tracing::info!(%addr, backend = warden.storage().backend(), ready_in_ms = started.elapsed().as_millis() as u64, "listening");
+    println!("listening on http://{addr}");
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+    .map_err(|e| e.to_string())
+}
+
+/// Deletes expired refresh tokens, retired keys and old audit events every ten minutes, so
+/// tables do not grow without bound.
+fn spawn_cleanup(warden: Warden<AnyStorage>) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(600));
+        loop {
+            tick.tick().await;
+            let at = now();
+            match warden
+                .storage()
+                .purge_expired(at, at - 90 * 24 * 3600)
+                .await
+            {
+                Ok(0) => {}
+                Ok(rows) => tracing::info!(rows, "purged expired records"),
+                Err(error) => tracing::warn!(%error, "clean-up failed"),
+            }
+        }
+    });
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down; finishing in-flight requests");
+}

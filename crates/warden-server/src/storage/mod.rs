@@ -1,0 +1,286 @@
+//! Storage: one interface, two implementations (SQLite, the embedded default, and
+//! PostgreSQL), passing one test suite (`tests/storage.rs`).
+//!
+//! The domain layer only sees [`Storage`] and the records below. Identifiers are UUID v4
+//! strings, times are Unix seconds (`i64`), lists are JSON arrays in a text column. Secrets
+//! are never stored in clear: passwords as argon2id/bcrypt PHC strings, client secrets, API
+//! keys and refresh tokens as SHA-256 hex digests.
+
+use std::future::Future;
+
+mod any;
+pub mod postgres;
+mod rows;
+pub mod sqlite;
+
+pub use any::AnyStorage;
+pub use postgres::PostgresStorage;
+pub use sqlite::SqliteStorage;
+
+/// A user account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    /// UUID v4.
+    pub id: String,
+    /// Unique, case-sensitive.
+    pub username: String,
+    pub email: Option<String>,
+    /// A PHC string (argon2id) or a legacy bcrypt hash.
+    pub password_hash: String,
+    pub disabled: bool,
+    /// Role names, in the order they were set.
+    pub roles: Vec<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// A role and the scopes it grants (RBAC).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Role {
+    /// Unique.
+    pub name: String,
+    pub scopes: Vec<String>,
+}
+
+/// An OAuth 2.0 client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Client {
+    /// Unique, random (public).
+    pub client_id: String,
+    pub name: String,
+    /// SHA-256 hex of the secret; `None` for public clients.
+    pub secret_hash: Option<String>,
+    pub public: bool,
+    pub redirect_uris: Vec<String>,
+    pub grant_types: Vec<String>,
+    pub scopes: Vec<String>,
+    pub created_at: i64,
+}
+
+/// A refresh token, stored by the hash of its value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefreshToken {
+    /// UUID v4.
+    pub id: String,
+    /// Every token obtained by rotating one original grant shares its family (RFC 9700
+    /// §4.14.2: reuse of a rotated token revokes the family).
+    pub family_id: String,
+    /// SHA-256 hex of the token value; unique.
+    pub token_hash: String,
+    pub user_id: Option<String>,
+    pub client_id: String,
+    /// Space-separated granted scopes.
+    pub scope: String,
+    pub issued_at: i64,
+    pub expires_at: i64,
+    /// When it was exchanged for a new one.
+    pub used_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+}
+
+/// An API key record (the key itself is shown once and never stored).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKey {
+    /// The public identifier embedded in the key; unique.
+    pub id: String,
+    pub user_id: String,
+    pub name: String,
+    /// SHA-256 (or HMAC-SHA-256) hex of the secret part.
+    pub hash: String,
+    pub scopes: Vec<String>,
+    pub created_at: i64,
+    pub expires_at: Option<i64>,
+    pub last_used_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+}
+
+/// Lifecycle of a stored signing key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyStatus {
+    Next,
+    Current,
+    /// Verifies until the given time, then is deleted.
+    Retired(i64),
+}
+
+/// A signing key as stored: the private key encrypted at rest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredSigningKey {
+    /// Unique.
+    pub kid: String,
+    /// `EdDSA`, `ES256`, `RS256`.
+    pub alg: String,
+    /// The PKCS#8 PEM, encrypted by the domain layer (opaque bytes here).
+    pub encrypted_private_key: Vec<u8>,
+    pub status: KeyStatus,
+    pub created_at: i64,
+}
+
+/// An authentication event. Never holds a secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEvent {
+    /// UUID v4.
+    pub id: String,
+    pub at: i64,
+    /// e.g. `login.success`, `login.failure`, `token.issued`, `token.refreshed`,
+    /// `token.revoked`, `token.reuse_detected`, `apikey.created`, `apikey.revoked`,
+    /// `user.roles_changed`, `user.disabled`.
+    pub event: String,
+    /// The user or client acting, when known.
+    pub actor: Option<String>,
+    pub client_id: Option<String>,
+    pub ip: Option<String>,
+    /// `success` or `failure`.
+    pub outcome: String,
+    /// Free text without secrets.
+    pub detail: Option<String>,
+}
+
+/// Which audit events to list, newest first.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditFilter {
+    pub actor: Option<String>,
+    pub event: Option<String>,
+    pub since: Option<i64>,
+    /// At most this many (the implementation caps it at 1000).
+    pub limit: u32,
+}
+
+/// What went wrong in storage. Never carries a value that was stored (it may be secret).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StorageError {
+    /// A unique constraint was violated (the string names the entity, e.g. `username`).
+    #[error("already exists: {0}")]
+    Conflict(&'static str),
+    /// The referenced record does not exist (e.g. setting roles of a missing user).
+    #[error("not found: {0}")]
+    NotFound(&'static str),
+    /// The database could not be reached or failed.
+    #[error("database error")]
+    Database(#[source] sqlx::Error),
+    /// Migrations failed.
+    #[error("migration failed")]
+    Migration(#[source] sqlx::migrate::MigrateError),
+}
+
+/// Results of storage calls.
+pub type Result<T> = std::result::Result<T, StorageError>;
+
+/// The one storage interface. Implementations are cheap to clone (a pool inside).
+///
+/// Every method is one short transaction at most; none holds a lock across calls.
+pub trait Storage: Clone + Send + Sync + 'static {
+    /// Runs pending migrations of this backend.
+    fn migrate(&self) -> impl Future<Output = Result<()>> + Send;
+    /// Whether the database answers (`SELECT 1`).
+    fn ping(&self) -> impl Future<Output = Result<()>> + Send;
+
+    // --- users
+    /// Inserts `user` (its `roles` too). `Conflict("username")` when taken.
+    fn create_user(&self, user: &User) -> impl Future<Output = Result<()>> + Send;
+    fn user_by_id(&self, id: &str) -> impl Future<Output = Result<Option<User>>> + Send;
+    fn user_by_username(&self, username: &str)
+    -> impl Future<Output = Result<Option<User>>> + Send;
+    /// Users ordered by username, after `after` (keyset pagination), at most `limit` (≤ 1000).
+    fn list_users(
+        &self,
+        after: Option<&str>,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<User>>> + Send;
+    fn count_users(&self) -> impl Future<Output = Result<u64>> + Send;
+    /// Updates email, password_hash, disabled and updated_at of `user.id` (not roles).
+    /// `NotFound("user")` when missing.
+    fn update_user(&self, user: &User) -> impl Future<Output = Result<()>> + Send;
+    /// Replaces the user's roles. `NotFound("user")` when missing.
+    fn set_user_roles(
+        &self,
+        user_id: &str,
+        roles: &[String],
+    ) -> impl Future<Output = Result<()>> + Send;
+    /// Deletes the user and, with them, their refresh tokens and API keys. Whether it existed.
+    fn delete_user(&self, id: &str) -> impl Future<Output = Result<bool>> + Send;
+
+    // --- roles
+    /// Inserts or replaces the role's scopes.
+    fn put_role(&self, role: &Role) -> impl Future<Output = Result<()>> + Send;
+    /// The roles among `names` that exist.
+    fn roles(&self, names: &[String]) -> impl Future<Output = Result<Vec<Role>>> + Send;
+    fn list_roles(&self) -> impl Future<Output = Result<Vec<Role>>> + Send;
+    fn delete_role(&self, name: &str) -> impl Future<Output = Result<bool>> + Send;
+
+    // --- clients
+    /// `Conflict("client_id")` when taken.
+    fn create_client(&self, client: &Client) -> impl Future<Output = Result<()>> + Send;
+    fn client(&self, client_id: &str) -> impl Future<Output = Result<Option<Client>>> + Send;
+    fn list_clients(&self) -> impl Future<Output = Result<Vec<Client>>> + Send;
+    fn delete_client(&self, client_id: &str) -> impl Future<Output = Result<bool>> + Send;
+
+    // --- refresh tokens
+    /// `Conflict("refresh_token")` on a duplicate hash.
+    fn insert_refresh_token(&self, token: &RefreshToken)
+    -> impl Future<Output = Result<()>> + Send;
+    fn refresh_token_by_hash(
+        &self,
+        token_hash: &str,
+    ) -> impl Future<Output = Result<Option<RefreshToken>>> + Send;
+    /// Atomically marks the token used at `at` if it is neither used nor revoked; whether
+    /// this call did it (exactly one of concurrent callers gets `true`).
+    fn mark_refresh_token_used(
+        &self,
+        id: &str,
+        at: i64,
+    ) -> impl Future<Output = Result<bool>> + Send;
+    /// Revokes every unrevoked token of the family; how many.
+    fn revoke_refresh_family(
+        &self,
+        family_id: &str,
+        at: i64,
+    ) -> impl Future<Output = Result<u64>> + Send;
+    /// Revokes every unrevoked token of the user; how many.
+    fn revoke_user_refresh_tokens(
+        &self,
+        user_id: &str,
+        at: i64,
+    ) -> impl Future<Output = Result<u64>> + Send;
+
+    // --- API keys
+    /// `Conflict("api_key")` when the id is taken.
+    fn insert_api_key(&self, key: &ApiKey) -> impl Future<Output = Result<()>> + Send;
+    fn api_key(&self, id: &str) -> impl Future<Output = Result<Option<ApiKey>>> + Send;
+    /// The user's keys, newest first.
+    fn list_api_keys(&self, user_id: &str) -> impl Future<Output = Result<Vec<ApiKey>>> + Send;
+    fn list_all_api_keys(&self, limit: u32) -> impl Future<Output = Result<Vec<ApiKey>>> + Send;
+    /// Sets revoked_at if unset; whether it did.
+    fn revoke_api_key(&self, id: &str, at: i64) -> impl Future<Output = Result<bool>> + Send;
+    /// Sets last_used_at.
+    fn touch_api_key(&self, id: &str, at: i64) -> impl Future<Output = Result<()>> + Send;
+
+    // --- signing keys
+    fn insert_signing_key(&self, key: &StoredSigningKey)
+    -> impl Future<Output = Result<()>> + Send;
+    /// All keys, oldest first.
+    fn signing_keys(&self) -> impl Future<Output = Result<Vec<StoredSigningKey>>> + Send;
+    /// Sets the status of `kid`. `NotFound("signing_key")` when missing.
+    fn set_signing_key_status(
+        &self,
+        kid: &str,
+        status: KeyStatus,
+    ) -> impl Future<Output = Result<()>> + Send;
+
+    // --- audit
+    fn append_audit(&self, event: &AuditEvent) -> impl Future<Output = Result<()>> + Send;
+    fn list_audit(
+        &self,
+        filter: &AuditFilter,
+    ) -> impl Future<Output = Result<Vec<AuditEvent>>> + Send;
+
+    // --- housekeeping
+    /// Deletes refresh tokens expired before `now` (used, revoked or not), retired signing
+    /// keys whose time has passed, and audit events older than `audit_before`; how many rows.
+    fn purge_expired(
+        &self,
+        now: i64,
+        audit_before: i64,
+    ) -> impl Future<Output = Result<u64>> + Send;
+}

@@ -1,0 +1,315 @@
+//! What the two backends share: row shapes, their conversion to records, JSON list
+//! columns, error mapping and limits. The SQL itself lives in each backend.
+//!
+//! Both schemas give a column the same Rust type on both backends (TEXT, 64-bit integers,
+//! booleans, bytes), so one `FromRow` derive per row serves SQLite and PostgreSQL.
+
+use sqlx::error::DatabaseError;
+
+use super::{
+    ApiKey, AuditEvent, Client, KeyStatus, RefreshToken, Result, StorageError, StoredSigningKey,
+    User,
+};
+
+/// The most rows any listing returns, whatever the caller asks for.
+pub(super) const MAX_LIMIT: u32 = 1000;
+
+/// `limit` capped at [`MAX_LIMIT`], as a SQL integer.
+pub(super) fn cap(limit: u32) -> i64 {
+    i64::from(limit.min(MAX_LIMIT))
+}
+
+/// Any database failure that has no more specific meaning.
+pub(super) fn db(e: sqlx::Error) -> StorageError {
+    StorageError::Database(e)
+}
+
+/// Maps a unique violation to `Conflict(entity)`, a foreign-key violation to
+/// `NotFound(missing)` when given, anything else to `Database`.
+pub(super) fn constraint(
+    entity: &'static str,
+    missing: Option<&'static str>,
+) -> impl FnOnce(sqlx::Error) -> StorageError {
+    move |e| match database_error(&e) {
+        Some(d) if d.is_unique_violation() => StorageError::Conflict(entity),
+        Some(d) if d.is_foreign_key_violation() => match missing {
+            Some(missing) => StorageError::NotFound(missing),
+            None => StorageError::Database(e),
+        },
+        _ => StorageError::Database(e),
+    }
+}
+
+/// Inserting a user: a taken username is `Conflict("username")`; any other unique
+/// violation (only the primary key is left) is `Conflict("user")`.
+pub(super) fn user_insert_error(e: sqlx::Error) -> StorageError {
+    match database_error(&e) {
+        Some(d) if d.is_unique_violation() => {
+            // PostgreSQL names the constraint (`users_username_key`); SQLite only says
+            // `UNIQUE constraint failed: users.username` in the message.
+            let on_username = d.constraint().is_some_and(|c| c.contains("username"))
+                || d.message().contains("users.username");
+            StorageError::Conflict(if on_username { "username" } else { "user" })
+        }
+        _ => StorageError::Database(e),
+    }
+}
+
+fn database_error(e: &sqlx::Error) -> Option<&dyn DatabaseError> {
+    match e {
+        sqlx::Error::Database(d) => Some(&**d),
+        _ => None,
+    }
+}
+
+/// A list as stored: a JSON array of strings.
+pub(super) fn to_json(list: &[String]) -> String {
+    serde_json::Value::Array(
+        list.iter()
+            .cloned()
+            .map(serde_json::Value::String)
+            .collect(),
+    )
+    .to_string()
+}
+
+/// Parses a JSON list column. The error names the column, never its content.
+pub(super) fn from_json(column: &str, text: &str) -> Result<Vec<String>> {
+    serde_json::from_str(text).map_err(|_| decode_error(column, "not a JSON array of strings"))
+}
+
+fn decode_error(column: &str, what: &'static str) -> StorageError {
+    StorageError::Database(sqlx::Error::ColumnDecode {
+        index: column.to_owned(),
+        source: what.into(),
+    })
+}
+
+/// `names` without repetitions, first occurrence kept (a user's roles keep their order).
+pub(super) fn unique_roles(names: &[String]) -> Vec<String> {
+    let mut unique: Vec<String> = Vec::with_capacity(names.len());
+    for name in names {
+        if !unique.contains(name) {
+            unique.push(name.clone());
+        }
+    }
+    unique
+}
+
+/// How a [`KeyStatus`] is stored: the `status` column and the `retired_until` column.
+pub(super) fn key_status_columns(status: KeyStatus) -> (&'static str, Option<i64>) {
+    match status {
+        KeyStatus::Next => ("next", None),
+        KeyStatus::Current => ("current", None),
+        KeyStatus::Retired(until) => ("retired", Some(until)),
+    }
+}
+
+/// A `users` row with its roles aggregated into a JSON array (in position order).
+#[derive(sqlx::FromRow)]
+pub(super) struct UserRow {
+    id: String,
+    username: String,
+    email: Option<String>,
+    password_hash: String,
+    disabled: bool,
+    roles: String,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl TryFrom<UserRow> for User {
+    type Error = StorageError;
+
+    fn try_from(row: UserRow) -> Result<Self> {
+        Ok(User {
+            roles: from_json("roles", &row.roles)?,
+            id: row.id,
+            username: row.username,
+            email: row.email,
+            password_hash: row.password_hash,
+            disabled: row.disabled,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        })
+    }
+}
+
+/// A `roles` row.
+#[derive(sqlx::FromRow)]
+pub(super) struct RoleRow {
+    name: String,
+    scopes: String,
+}
+
+impl TryFrom<RoleRow> for super::Role {
+    type Error = StorageError;
+
+    fn try_from(row: RoleRow) -> Result<Self> {
+        Ok(super::Role {
+            scopes: from_json("scopes", &row.scopes)?,
+            name: row.name,
+        })
+    }
+}
+
+/// A `clients` row.
+#[derive(sqlx::FromRow)]
+pub(super) struct ClientRow {
+    client_id: String,
+    name: String,
+    secret_hash: Option<String>,
+    public: bool,
+    redirect_uris: String,
+    grant_types: String,
+    scopes: String,
+    created_at: i64,
+}
+
+impl TryFrom<ClientRow> for Client {
+    type Error = StorageError;
+
+    fn try_from(row: ClientRow) -> Result<Self> {
+        Ok(Client {
+            redirect_uris: from_json("redirect_uris", &row.redirect_uris)?,
+            grant_types: from_json("grant_types", &row.grant_types)?,
+            scopes: from_json("scopes", &row.scopes)?,
+            client_id: row.client_id,
+            name: row.name,
+            secret_hash: row.secret_hash,
+            public: row.public,
+            created_at: row.created_at,
+        })
+    }
+}
+
+/// A `refresh_tokens` row (no list column: the record is the row).
+#[derive(sqlx::FromRow)]
+pub(super) struct RefreshTokenRow {
+    id: String,
+    family_id: String,
+    token_hash: String,
+    user_id: Option<String>,
+    client_id: String,
+    scope: String,
+    issued_at: i64,
+    expires_at: i64,
+    used_at: Option<i64>,
+    revoked_at: Option<i64>,
+}
+
+impl From<RefreshTokenRow> for RefreshToken {
+    fn from(row: RefreshTokenRow) -> Self {
+        RefreshToken {
+            id: row.id,
+            family_id: row.family_id,
+            token_hash: row.token_hash,
+            user_id: row.user_id,
+            client_id: row.client_id,
+            scope: row.scope,
+            issued_at: row.issued_at,
+            expires_at: row.expires_at,
+            used_at: row.used_at,
+            revoked_at: row.revoked_at,
+        }
+    }
+}
+
+/// An `api_keys` row.
+#[derive(sqlx::FromRow)]
+pub(super) struct ApiKeyRow {
+    id: String,
+    user_id: String,
+    name: String,
+    hash: String,
+    scopes: String,
+    created_at: i64,
+    expires_at: Option<i64>,
+    last_used_at: Option<i64>,
+    revoked_at: Option<i64>,
+}
+
+impl TryFrom<ApiKeyRow> for ApiKey {
+    type Error = StorageError;
+
+    fn try_from(row: ApiKeyRow) -> Result<Self> {
+        Ok(ApiKey {
+            scopes: from_json("scopes", &row.scopes)?,
+            id: row.id,
+            user_id: row.user_id,
+            name: row.name,
+            hash: row.hash,
+            created_at: row.created_at,
+            expires_at: row.expires_at,
+            last_used_at: row.last_used_at,
+            revoked_at: row.revoked_at,
+        })
+    }
+}
+
+/// A `signing_keys` row.
+#[derive(sqlx::FromRow)]
+pub(super) struct SigningKeyRow {
+    kid: String,
+    alg: String,
+    encrypted_private_key: Vec<u8>,
+    status: String,
+    retired_until: Option<i64>,
+    created_at: i64,
+}
+
+impl TryFrom<SigningKeyRow> for StoredSigningKey {
+    type Error = StorageError;
+
+    fn try_from(row: SigningKeyRow) -> Result<Self> {
+        let status = match (row.status.as_str(), row.retired_until) {
+            ("next", _) => KeyStatus::Next,
+            ("current", _) => KeyStatus::Current,
+            ("retired", Some(until)) => KeyStatus::Retired(until),
+            _ => return Err(decode_error("status", "not a signing key status")),
+        };
+        Ok(StoredSigningKey {
+            kid: row.kid,
+            alg: row.alg,
+            encrypted_private_key: row.encrypted_private_key,
+            status,
+            created_at: row.created_at,
+        })
+    }
+}
+
+/// An `audit_events` row.
+#[derive(sqlx::FromRow)]
+pub(super) struct AuditEventRow {
+    id: String,
+    at: i64,
+    event: String,
+    actor: Option<String>,
+    client_id: Option<String>,
+    ip: Option<String>,
+    outcome: String,
+    detail: Option<String>,
+}
+
+impl From<AuditEventRow> for AuditEvent {
+    fn from(row: AuditEventRow) -> Self {
+        AuditEvent {
+            id: row.id,
+            at: row.at,
+            event: row.event,
+            actor: row.actor,
+            client_id: row.client_id,
+            ip: row.ip,
+            outcome: row.outcome,
+            detail: row.detail,
+        }
+    }
+}
+
+/// Converts every row, failing on the first that does not convert.
+pub(super) fn convert<R, T>(rows: Vec<R>) -> Result<Vec<T>>
+where
+    T: TryFrom<R, Error = StorageError>,
+{
+    rows.into_iter().map(T::try_from).collect()
+}

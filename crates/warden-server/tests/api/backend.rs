@@ -1,0 +1,195 @@
+//! A server on 127.0.0.1:0 over a fresh SQLite file or a fresh PostgreSQL database.
+
+use std::net::SocketAddr;
+
+use warden_server::config::Config;
+use warden_server::domain::{NewAccount, NewClient, Warden};
+use warden_server::http::{AppState, router};
+use warden_server::storage::{AnyStorage, Role, Storage};
+
+pub struct Server {
+    pub base: String,
+    pub warden: Warden<AnyStorage>,
+    pub client: reqwest::Client,
+    cleanup: Cleanup,
+}
+
+enum Cleanup {
+    File(std::path::PathBuf),
+    Database(String),
+}
+
+/// Overrides of the defaults for one test.
+#[derive(Default, Clone)]
+pub struct Options {
+    pub refresh_reuse_grace: Option<u64>,
+}
+
+fn admin_url() -> String {
+    std::env::var("WARDEN_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+impl Server {
+    pub async fn sqlite(options: Options) -> Self {
+        let dir = std::env::temp_dir().join(format!("warden-api-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let url = format!("sqlite://{}?mode=rwc", dir.join("warden.db").display());
+        Self::start(url, &dir, options, Cleanup::File(dir.clone())).await
+    }
+
+    pub async fn postgres(options: Options) -> Option<Self> {
+        use sqlx::Connection;
+        let admin = admin_url();
+        let mut conn = match sqlx::PgConnection::connect(&admin).await {
+            Ok(conn) => conn,
+            Err(error) => {
+                if std::env::var("CI").is_ok_and(|v| v == "true") {
+                    panic!("PostgreSQL at {admin} is unreachable under CI=true: {error}");
+                }
+                eprintln!("skipping: PostgreSQL unreachable ({error})");
+                return None;
+            }
+        };
+        let name = format!("warden_api_{}", uuid::Uuid::new_v4().simple());
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        let url = match admin.rsplit_once('/') {
+            Some((base, _)) => format!("{base}/{name}"),
+            None => panic!("bad admin URL"),
+        };
+        let dir = std::env::temp_dir().join(format!("warden-api-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        Some(Self::start(url, &dir, options, Cleanup::Database(name)).await)
+    }
+
+    async fn start(
+        database_url: String,
+        dir: &std::path::Path,
+        options: Options,
+        cleanup: Cleanup,
+    ) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let config = Config {
+            bind: addr,
+            issuer: format!("http://{addr}"),
+            database_url,
+            master_key_file: dir.join("warden.key"),
+            refresh_reuse_grace: options.refresh_reuse_grace.unwrap_or(5),
+            ..Config::default()
+        };
+        let warden = warden_server::server::open(&config).await.unwrap();
+        let app = router(AppState {
+            warden: warden.clone(),
+        });
+        tokio::spawn(async move {
+            axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .await
+            .unwrap();
+        });
+        Self {
+            base: format!("http://{addr}"),
+            warden,
+            client: reqwest::Client::new(),
+            cleanup,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// A user with `roles`; the password is returned.
+    pub async fn user(&self, username: &str, roles: &[&str]) -> String {
+        let password = format!("pw-{}", uuid::Uuid::new_v4());
+        self.warden
+            .create_user(NewAccount {
+                username: username.into(),
+                password: password.clone(),
+                email: None,
+                roles: roles.iter().map(|r| (*r).to_owned()).collect(),
+            })
+            .await
+            .unwrap();
+        password
+    }
+
+    pub async fn role(&self, name: &str, scopes: &[&str]) {
+        self.warden
+            .storage()
+            .put_role(&Role {
+                name: name.into(),
+                scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
+            })
+            .await
+            .unwrap();
+    }
+
+    /// A confidential client; returns (id, secret).
+    pub async fn confidential_client(&self, grants: &[&str], scopes: &[&str]) -> (String, String) {
+        let (client, secret) = self
+            .warden
+            .create_client(NewClient {
+                name: "test".into(),
+                public: false,
+                redirect_uris: vec![],
+                grant_types: grants.iter().map(|g| (*g).to_owned()).collect(),
+                scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
+            })
+            .await
+            .unwrap();
+        (client.client_id, secret.unwrap())
+    }
+
+    /// POSTs a form to /token; (status, JSON body).
+    pub async fn token(&self, form: &[(&str, &str)]) -> (u16, serde_json::Value) {
+        let response = self
+            .client
+            .post(self.url("/token"))
+            .form(form)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        (
+            status,
+            response.json().await.unwrap_or(serde_json::Value::Null),
+        )
+    }
+
+    pub async fn me(&self, token: &str) -> u16 {
+        self.client
+            .get(self.url("/users/me"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    }
+
+    pub async fn finish(self) {
+        match self.cleanup {
+            Cleanup::File(dir) => {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+            Cleanup::Database(name) => {
+                use sqlx::Connection;
+                drop(self.warden);
+                if let Ok(mut conn) = sqlx::PgConnection::connect(&admin_url()).await {
+                    let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                    )))
+                    .execute(&mut conn)
+                    .await;
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,284 @@
+//! Logging in, the current user, scopes, clients, password change.
+
+use serde_json::json;
+
+use crate::backend::Server;
+
+pub async fn password_flow_and_current_user(s: &Server) {
+    let password = s.user("alice", &[]).await;
+    let (status, body) = s
+        .token(&[
+            ("grant_type", "password"),
+            ("username", "alice"),
+            ("password", &password),
+        ])
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["token_type"], "bearer");
+    assert!(body["refresh_token"].is_string());
+    let token = body["access_token"].as_str().unwrap();
+    let me = s
+        .client
+        .get(s.url("/users/me"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), 200);
+    let me: serde_json::Value = me.json().await.unwrap();
+    assert_eq!(me["username"], "alice");
+    assert!(
+        me.get("password_hash").is_none(),
+        "the hash never leaves the server"
+    );
+    assert_eq!(s.me("forged.token.value").await, 401);
+    let missing = s.client.get(s.url("/users/me")).send().await.unwrap();
+    assert_eq!(missing.status(), 401);
+    assert_eq!(missing.headers()["www-authenticate"], "Bearer");
+}
+
+pub async fn failed_logins_look_alike(s: &Server) {
+    let password = s.user("bob", &[]).await;
+    let wrong = [
+        ("grant_type", "password"),
+        ("username", "bob"),
+        ("password", "not-the-password"),
+    ];
+    let unknown = [
+        ("grant_type", "password"),
+        ("username", "nobody-here"),
+        ("password", password.as_str()),
+    ];
+    let (a, body_a) = s.token(&wrong).await;
+    let (b, body_b) = s.token(&unknown).await;
+    assert_eq!((a, b), (400, 400));
+    assert_eq!(
+        body_a, body_b,
+        "same answer for an unknown user and a wrong password"
+    );
+    assert_eq!(body_a["error"], "invalid_grant");
+
+    // That both also take the same time is checked alone, in `tests/enumeration_timing.rs`.
+}
+
+pub async fn disabled_user_is_refused_everywhere(s: &Server) {
+    let password = s.user("carol", &[]).await;
+    let (_, body) = s
+        .token(&[
+            ("grant_type", "password"),
+            ("username", "carol"),
+            ("password", &password),
+        ])
+        .await;
+    let token = body["access_token"].as_str().unwrap().to_owned();
+    let refresh = body["refresh_token"].as_str().unwrap().to_owned();
+    s.warden.set_disabled("carol", true).await.unwrap();
+    assert_eq!(
+        s.me(&token).await,
+        401,
+        "an access token of a disabled user stops working"
+    );
+    let (status, body) = s
+        .token(&[
+            ("grant_type", "password"),
+            ("username", "carol"),
+            ("password", &password),
+        ])
+        .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+    let (status, _) = s
+        .token(&[("grant_type", "refresh_token"), ("refresh_token", &refresh)])
+        .await;
+    assert_eq!(status, 400);
+}
+
+pub async fn scopes_are_what_roles_and_clients_allow(s: &Server) {
+    s.role("reader", &["me", "items"]).await;
+    let password = s.user("dave", &["reader"]).await;
+    let login = |scope: &'static str| {
+        let password = password.clone();
+        async move {
+            s.token(&[
+                ("grant_type", "password"),
+                ("username", "dave"),
+                ("password", &password),
+                ("scope", scope),
+            ])
+            .await
+        }
+    };
+    let (_, body) = login("items admin").await;
+    assert_eq!(body["scope"], "items", "requested ∩ allowed");
+    let (_, body) = login("").await;
+    assert_eq!(
+        body["scope"], "items me",
+        "no request: everything the roles allow"
+    );
+    let (_, body) = login("admin").await;
+    assert_eq!(body["scope"], "");
+}
+
+pub async fn client_credentials_with_both_auth_methods(s: &Server) {
+    let (id, secret) = s
+        .confidential_client(&["client_credentials"], &["reports"])
+        .await;
+    let basic = s
+        .client
+        .post(s.url("/token"))
+        .basic_auth(&id, Some(&secret))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(basic.status(), 200);
+    assert_eq!(basic.headers()["cache-control"], "no-store");
+    let body: serde_json::Value = basic.json().await.unwrap();
+    assert_eq!(body["scope"], "reports");
+    assert!(
+        body.get("refresh_token").is_none(),
+        "RFC 6749 §4.4.3: no refresh token"
+    );
+
+    let (status, _) = s
+        .token(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", &id),
+            ("client_secret", &secret),
+        ])
+        .await;
+    assert_eq!(status, 200, "client_secret_post");
+
+    let wrong = s
+        .client
+        .post(s.url("/token"))
+        .basic_auth(&id, Some("wrong"))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 401);
+    assert_eq!(wrong.headers()["www-authenticate"], "Basic");
+    let body: serde_json::Value = wrong.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_client");
+
+    let (status, body) = s
+        .token(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", "unknown"),
+            ("client_secret", "x"),
+        ])
+        .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("invalid_client"))
+    );
+    // The docs client is public: no client credentials grant for it.
+    let (status, body) = s.token(&[("grant_type", "client_credentials")]).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("unauthorized_client"))
+    );
+}
+
+pub async fn password_change_revokes_refresh_tokens(s: &Server) {
+    let password = s.user("erin", &[]).await;
+    let (_, body) = s
+        .token(&[
+            ("grant_type", "password"),
+            ("username", "erin"),
+            ("password", &password),
+        ])
+        .await;
+    let token = body["access_token"].as_str().unwrap().to_owned();
+    let refresh = body["refresh_token"].as_str().unwrap().to_owned();
+    let change = |current: &str, new: &str| {
+        s.client
+            .post(s.url("/users/me/password"))
+            .bearer_auth(&token)
+            .json(&json!({"current_password": current, "new_password": new}))
+            .send()
+    };
+    assert_eq!(
+        change("wrong-password!", "a new long password")
+            .await
+            .unwrap()
+            .status(),
+        400
+    );
+    assert_eq!(change(&password, "short").await.unwrap().status(), 422);
+    assert_eq!(
+        change(&password, "a new long password")
+            .await
+            .unwrap()
+            .status(),
+        204
+    );
+    let (status, _) = s
+        .token(&[("grant_type", "refresh_token"), ("refresh_token", &refresh)])
+        .await;
+    assert_eq!(status, 400, "refresh tokens die with the old password");
+    let (status, _) = s
+        .token(&[
+            ("grant_type", "password"),
+            ("username", "erin"),
+            ("password", "a new long password"),
+        ])
+        .await;
+    assert_eq!(status, 200);
+}
+
+pub async fn discovery_and_docs(s: &Server) {
+    let metadata: serde_json::Value = s
+        .client
+        .get(s.url("/.well-known/oauth-authorization-server"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(metadata["issuer"], s.base);
+    assert_eq!(metadata["token_endpoint"], s.url("/token"));
+    let jwks: serde_json::Value = s
+        .client
+        .get(s.url("/.well-known/jwks.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let keys = jwks["keys"].as_array().unwrap();
+    assert_eq!(keys.len(), 1);
+    assert!(keys[0].get("d").is_none(), "public members only");
+    let doc: serde_json::Value = s
+        .client
+        .get(s.url("/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        doc["paths"]["/users/me"]["get"]["security"],
+        json!([{"OAuth2PasswordBearer": []}])
+    );
+    assert!(doc["paths"]["/token"]["post"]["security"].is_null());
+    assert_eq!(
+        doc["components"]["securitySchemes"]["OAuth2PasswordBearer"]["flows"]["password"]["tokenUrl"],
+        "/token"
+    );
+    assert_eq!(
+        s.client
+            .get(s.url("/readyz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+}

@@ -1,0 +1,1385 @@
+//! One storage test suite, run against both backends.
+//!
+//! Every test is a generic `async fn(S: Storage)`; [`backend_tests!`] instantiates the
+//! whole list for SQLite (a fresh temporary file per test) and for PostgreSQL (a fresh
+//! database per test on the server at `WARDEN_TEST_POSTGRES_URL`, default
+//! `postgres://postgres@127.0.0.1:5432/postgres`, dropped afterwards even when the test
+//! fails). When PostgreSQL is unreachable its tests are skipped with a note on stderr, or
+//! fail when `CI=true`.
+//!
+//! `cargo test -p warden-server --test storage`
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::sqlite::SqlitePool;
+use sqlx::{AssertSqlSafe, Connection, PgConnection};
+use uuid::Uuid;
+use warden_server::storage::{
+    ApiKey, AuditEvent, AuditFilter, Client, KeyStatus, PostgresStorage, RefreshToken, Role,
+    SqliteStorage, Storage, StorageError, StoredSigningKey, User,
+};
+
+// ---------------------------------------------------------------------------------------
+// Harness
+// ---------------------------------------------------------------------------------------
+
+const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+/// What to tear down after a test.
+enum Cleanup {
+    Sqlite {
+        path: PathBuf,
+        pool: SqlitePool,
+    },
+    Postgres {
+        admin_url: String,
+        database: String,
+        pool: Option<PgPool>,
+    },
+}
+
+impl Cleanup {
+    async fn run(self) {
+        match self {
+            Cleanup::Sqlite { path, pool } => {
+                pool.close().await;
+                for suffix in ["", "-wal", "-shm"] {
+                    let mut file = path.clone().into_os_string();
+                    file.push(suffix);
+                    match std::fs::remove_file(&file) {
+                        Ok(()) => {}
+                        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                        Err(e) => eprintln!("could not remove {}: {e}", path.display()),
+                    }
+                }
+            }
+            Cleanup::Postgres {
+                admin_url,
+                database,
+                pool,
+            } => {
+                if let Some(pool) = pool {
+                    pool.close().await;
+                }
+                let dropped = async {
+                    let mut admin = PgConnection::connect(&admin_url).await?;
+                    sqlx::query(AssertSqlSafe(format!(
+                        "DROP DATABASE IF EXISTS {database} WITH (FORCE)"
+                    )))
+                    .execute(&mut admin)
+                    .await?;
+                    admin.close().await
+                };
+                if let Err(e) = dropped.await {
+                    eprintln!("could not drop test database {database}: {e}");
+                }
+            }
+        }
+    }
+}
+
+/// A migrated SQLite database in a fresh temporary file, opened by URL.
+async fn fresh_sqlite() -> Option<(SqliteStorage, Cleanup)> {
+    let path = std::env::temp_dir().join(format!("warden-test-{}.db", Uuid::new_v4().simple()));
+    let url = format!("sqlite://{}?mode=rwc", path.display());
+    let storage = SqliteStorage::connect(&url)
+        .await
+        .expect("open the SQLite file");
+    storage.migrate().await.expect("migrate SQLite");
+    let cleanup = Cleanup::Sqlite {
+        path,
+        pool: storage.pool().clone(),
+    };
+    Some((storage, cleanup))
+}
+
+fn postgres_admin_url() -> String {
+    std::env::var("WARDEN_TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_POSTGRES_URL.to_owned())
+}
+
+/// A migrated PostgreSQL database of its own, or `None` (skip) when the server is
+/// unreachable outside CI.
+async fn fresh_postgres() -> Option<(PostgresStorage, Cleanup)> {
+    let admin_url = postgres_admin_url();
+    let options = PgConnectOptions::from_str(&admin_url).expect("WARDEN_TEST_POSTGRES_URL");
+    // The URL may hold a password: name only the host.
+    let server = format!("{}:{}", options.get_host(), options.get_port());
+    let connected = tokio::time::timeout(
+        Duration::from_secs(10),
+        PgConnection::connect_with(&options),
+    )
+    .await;
+    let mut admin = match connected {
+        Ok(Ok(admin)) => admin,
+        failed => {
+            let why = match failed {
+                Ok(Err(e)) => e.to_string(),
+                _ => "timed out".to_owned(),
+            };
+            if std::env::var("CI").is_ok_and(|ci| ci == "true") {
+                panic!(
+                    "PostgreSQL unreachable at {server} ({why}); CI=true requires it \
+                     (set WARDEN_TEST_POSTGRES_URL)"
+                );
+            }
+            eprintln!("skipping PostgreSQL test: unreachable at {server} ({why})");
+            return None;
+        }
+    };
+    let database = format!("warden_test_{}", Uuid::new_v4().simple());
+    sqlx::query(AssertSqlSafe(format!("CREATE DATABASE {database}")))
+        .execute(&mut admin)
+        .await
+        .expect("create the test database");
+    admin.close().await.expect("close the admin connection");
+
+    let cleanup = |pool: Option<PgPool>| Cleanup::Postgres {
+        admin_url: admin_url.clone(),
+        database: database.clone(),
+        pool,
+    };
+    let connected = PgPoolOptions::new()
+        .max_connections(8)
+        .connect_with(options.database(&database))
+        .await;
+    let pool = match connected {
+        Ok(pool) => pool,
+        Err(e) => {
+            cleanup(None).run().await;
+            panic!("connect to the test database: {e}");
+        }
+    };
+    let storage = PostgresStorage::from_pool(pool.clone());
+    if let Err(e) = storage.migrate().await {
+        cleanup(Some(pool)).run().await;
+        panic!("migrate PostgreSQL: {e}");
+    }
+    Some((storage, cleanup(Some(pool))))
+}
+
+/// Runs `test` on the fixture's storage, always cleans up, then reports the test's panic.
+async fn run<S, F, Fut>(fixture: Option<(S, Cleanup)>, test: F)
+where
+    S: Storage,
+    F: FnOnce(S) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let Some((storage, cleanup)) = fixture else {
+        return;
+    };
+    // A task of its own, so a panic comes back as a value and the cleanup still runs.
+    let outcome = tokio::spawn(test(storage)).await;
+    cleanup.run().await;
+    if let Err(e) = outcome {
+        match e.try_into_panic() {
+            Ok(panic) => std::panic::resume_unwind(panic),
+            Err(e) => panic!("test task failed: {e}"),
+        }
+    }
+}
+
+/// Instantiates every test of the suite for one backend, in a module named after it.
+macro_rules! backend_tests {
+    ($backend:ident, $fresh:expr) => {
+        mod $backend {
+            use super::*;
+
+            backend_tests!(@each $fresh;
+                migrations_are_idempotent,
+                ping_answers,
+                users_roundtrip,
+                username_conflict,
+                user_roles_set_and_replace,
+                role_scopes,
+                list_users_paginates_by_username,
+                usernames_sort_bytewise,
+                disabled_flag,
+                delete_user_cascades,
+                clients_crud,
+                refresh_token_insert_and_lookup,
+                mark_refresh_token_used_once,
+                mark_used_exactly_once_under_concurrency,
+                concurrent_transactions_all_succeed,
+                revoke_refresh_family,
+                revoke_user_refresh_tokens,
+                revoked_token_cannot_be_marked_used,
+                api_keys_lifecycle,
+                signing_keys_lifecycle,
+                audit_filters_newest_first,
+                listings_are_capped,
+                purge_expired_deletes_only_expired,
+            );
+        }
+    };
+    (@each $fresh:expr; $($test:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $test() {
+                run($fresh, super::$test).await;
+            }
+        )*
+    };
+}
+
+backend_tests!(sqlite, fresh_sqlite().await);
+backend_tests!(postgres, fresh_postgres().await);
+
+// ---------------------------------------------------------------------------------------
+// Records
+// ---------------------------------------------------------------------------------------
+
+const T0: i64 = 1_700_000_000;
+
+fn new_id() -> String {
+    Uuid::new_v4().to_string()
+}
+
+fn strings(items: &[&str]) -> Vec<String> {
+    items.iter().map(|s| (*s).to_owned()).collect()
+}
+
+fn user(username: &str) -> User {
+    User {
+        id: new_id(),
+        username: username.to_owned(),
+        email: Some(format!("{username}@example.com")),
+        password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo".to_owned(),
+        disabled: false,
+        roles: Vec::new(),
+        created_at: T0,
+        updated_at: T0,
+    }
+}
+
+fn client(client_id: &str, created_at: i64) -> Client {
+    Client {
+        client_id: client_id.to_owned(),
+        name: format!("Client {client_id}"),
+        secret_hash: Some(
+            "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08".into(),
+        ),
+        public: false,
+        redirect_uris: strings(&["https://app.example.com/cb", "http://127.0.0.1:8080/cb"]),
+        grant_types: strings(&["authorization_code", "refresh_token"]),
+        scopes: strings(&["openid", "profile", "users:read"]),
+        created_at,
+    }
+}
+
+fn token(user_id: Option<&str>, family_id: &str, expires_at: i64) -> RefreshToken {
+    RefreshToken {
+        id: new_id(),
+        family_id: family_id.to_owned(),
+        token_hash: format!("{:064x}", Uuid::new_v4().as_u128()),
+        user_id: user_id.map(str::to_owned),
+        client_id: "web".to_owned(),
+        scope: "openid profile".to_owned(),
+        issued_at: T0,
+        expires_at,
+        used_at: None,
+        revoked_at: None,
+    }
+}
+
+fn api_key(user_id: &str, created_at: i64) -> ApiKey {
+    ApiKey {
+        id: Uuid::new_v4().simple().to_string(),
+        user_id: user_id.to_owned(),
+        name: "ci".to_owned(),
+        hash: format!("{:064x}", Uuid::new_v4().as_u128()),
+        scopes: strings(&["deploy", "read"]),
+        created_at,
+        expires_at: Some(created_at + 86_400),
+        last_used_at: None,
+        revoked_at: None,
+    }
+}
+
+fn signing_key(kid: &str, status: KeyStatus, created_at: i64) -> StoredSigningKey {
+    StoredSigningKey {
+        kid: kid.to_owned(),
+        alg: "EdDSA".to_owned(),
+        encrypted_private_key: vec![0, 1, 2, 0xfe, 0xff, 0, b'k', b'e', b'y'],
+        status,
+        created_at,
+    }
+}
+
+fn event(at: i64, name: &str, actor: Option<&str>) -> AuditEvent {
+    AuditEvent {
+        id: new_id(),
+        at,
+        event: name.to_owned(),
+        actor: actor.map(str::to_owned),
+        client_id: Some("web".to_owned()),
+        ip: Some("203.0.113.7".to_owned()),
+        outcome: if name.ends_with("failure") {
+            "failure"
+        } else {
+            "success"
+        }
+        .to_owned(),
+        detail: None,
+    }
+}
+
+fn usernames(users: &[User]) -> Vec<&str> {
+    users.iter().map(|u| u.username.as_str()).collect()
+}
+
+fn audit_ids(events: &[AuditEvent]) -> Vec<&str> {
+    events.iter().map(|e| e.id.as_str()).collect()
+}
+
+fn key_ids(keys: &[ApiKey]) -> Vec<&str> {
+    keys.iter().map(|k| k.id.as_str()).collect()
+}
+
+// ---------------------------------------------------------------------------------------
+// The suite
+// ---------------------------------------------------------------------------------------
+
+async fn migrations_are_idempotent<S: Storage>(s: S) {
+    // The fixture migrated once already.
+    s.migrate().await.unwrap();
+    s.migrate().await.unwrap();
+    let u = user("after-migrations");
+    s.create_user(&u).await.unwrap();
+    assert_eq!(s.user_by_id(&u.id).await.unwrap(), Some(u));
+}
+
+async fn ping_answers<S: Storage>(s: S) {
+    s.ping().await.unwrap();
+}
+
+async fn users_roundtrip<S: Storage>(s: S) {
+    let mut alice = user("alice");
+    alice.roles = strings(&["admin", "viewer"]);
+    s.create_user(&alice).await.unwrap();
+    let mut no_email = user("bob");
+    no_email.email = None;
+    s.create_user(&no_email).await.unwrap();
+
+    assert_eq!(
+        s.user_by_id(&alice.id).await.unwrap().as_ref(),
+        Some(&alice)
+    );
+    assert_eq!(
+        s.user_by_username("alice").await.unwrap().as_ref(),
+        Some(&alice)
+    );
+    assert_eq!(
+        s.user_by_username("bob").await.unwrap().as_ref(),
+        Some(&no_email)
+    );
+    assert_eq!(s.user_by_id(&new_id()).await.unwrap(), None);
+    assert_eq!(
+        s.user_by_username("Alice").await.unwrap(),
+        None,
+        "case-sensitive"
+    );
+    assert_eq!(s.count_users().await.unwrap(), 2);
+
+    // update_user changes email, password hash, disabled, updated_at; not username or roles.
+    let mut changed = alice.clone();
+    changed.email = None;
+    changed.password_hash = "$2b$12$legacylegacylegacylegacyleOTKAxrDo0bVvm6WsNlkmpV9wsN6".into();
+    changed.disabled = true;
+    changed.updated_at = T0 + 60;
+    changed.username = "mallory".into();
+    changed.roles = strings(&["root"]);
+    changed.created_at = T0 + 60;
+    s.update_user(&changed).await.unwrap();
+    let stored = s.user_by_id(&alice.id).await.unwrap().unwrap();
+    assert_eq!(
+        stored,
+        User {
+            email: None,
+            password_hash: changed.password_hash.clone(),
+            disabled: true,
+            updated_at: T0 + 60,
+            ..alice.clone()
+        }
+    );
+    assert_eq!(s.user_by_username("mallory").await.unwrap(), None);
+
+    let missing = user("ghost");
+    assert!(matches!(
+        s.update_user(&missing).await,
+        Err(StorageError::NotFound("user"))
+    ));
+}
+
+async fn username_conflict<S: Storage>(s: S) {
+    let mut first = user("carol");
+    first.roles = strings(&["viewer"]);
+    s.create_user(&first).await.unwrap();
+
+    // Same username, other id: refused, and none of its roles land anywhere.
+    let mut second = user("carol");
+    second.roles = strings(&["admin"]);
+    assert!(matches!(
+        s.create_user(&second).await,
+        Err(StorageError::Conflict("username"))
+    ));
+    assert_eq!(s.user_by_id(&second.id).await.unwrap(), None);
+    assert_eq!(
+        s.user_by_id(&first.id).await.unwrap().unwrap().roles,
+        strings(&["viewer"])
+    );
+
+    // Same id, other username: also a conflict.
+    let mut same_id = user("dave");
+    same_id.id = first.id.clone();
+    assert!(matches!(
+        s.create_user(&same_id).await,
+        Err(StorageError::Conflict(_))
+    ));
+    assert_eq!(s.user_by_username("dave").await.unwrap(), None);
+    assert_eq!(s.count_users().await.unwrap(), 1);
+}
+
+async fn user_roles_set_and_replace<S: Storage>(s: S) {
+    let mut u = user("erin");
+    u.roles = strings(&["viewer", "admin"]);
+    s.create_user(&u).await.unwrap();
+    let roles = |s: S, id: String| async move { s.user_by_id(&id).await.unwrap().unwrap().roles };
+    assert_eq!(
+        roles(s.clone(), u.id.clone()).await,
+        strings(&["viewer", "admin"]),
+        "order kept"
+    );
+
+    // Replaced, duplicates dropped (first occurrence kept), order kept.
+    s.set_user_roles(&u.id, &strings(&["ops", "admin", "ops", "auditor"]))
+        .await
+        .unwrap();
+    assert_eq!(
+        roles(s.clone(), u.id.clone()).await,
+        strings(&["ops", "admin", "auditor"])
+    );
+
+    s.set_user_roles(&u.id, &[]).await.unwrap();
+    assert_eq!(roles(s.clone(), u.id.clone()).await, Vec::<String>::new());
+
+    s.set_user_roles(&u.id, &strings(&["viewer"]))
+        .await
+        .unwrap();
+    assert_eq!(roles(s.clone(), u.id.clone()).await, strings(&["viewer"]));
+
+    // Another user's roles are untouched.
+    let mut other = user("frank");
+    other.roles = strings(&["admin"]);
+    s.create_user(&other).await.unwrap();
+    s.set_user_roles(&u.id, &strings(&["ops"])).await.unwrap();
+    assert_eq!(
+        roles(s.clone(), other.id.clone()).await,
+        strings(&["admin"])
+    );
+
+    assert!(matches!(
+        s.set_user_roles(&new_id(), &strings(&["admin"])).await,
+        Err(StorageError::NotFound("user"))
+    ));
+    // Roles come back on every read path.
+    let listed = s.list_users(None, 10).await.unwrap();
+    assert_eq!(listed[0].roles, strings(&["ops"]));
+    assert_eq!(listed[1].roles, strings(&["admin"]));
+    assert_eq!(
+        s.user_by_username("erin").await.unwrap().unwrap().roles,
+        strings(&["ops"])
+    );
+}
+
+async fn role_scopes<S: Storage>(s: S) {
+    let admin = Role {
+        name: "admin".into(),
+        scopes: strings(&["users:read", "users:write"]),
+    };
+    let viewer = Role {
+        name: "viewer".into(),
+        scopes: strings(&["users:read"]),
+    };
+    let empty = Role {
+        name: "nobody".into(),
+        scopes: Vec::new(),
+    };
+    s.put_role(&admin).await.unwrap();
+    s.put_role(&viewer).await.unwrap();
+    s.put_role(&empty).await.unwrap();
+    assert_eq!(
+        s.list_roles().await.unwrap(),
+        vec![admin.clone(), empty.clone(), viewer.clone()]
+    );
+
+    // put_role replaces the scopes.
+    let admin = Role {
+        name: "admin".into(),
+        scopes: strings(&["*", "users:write"]),
+    };
+    s.put_role(&admin).await.unwrap();
+    assert_eq!(
+        s.roles(&strings(&["viewer", "ghost", "admin"]))
+            .await
+            .unwrap(),
+        vec![admin.clone(), viewer.clone()],
+        "the existing ones, by name"
+    );
+    assert_eq!(s.roles(&[]).await.unwrap(), Vec::<Role>::new());
+    assert_eq!(
+        s.roles(&strings(&["ghost"])).await.unwrap(),
+        Vec::<Role>::new()
+    );
+
+    // A user may hold a role not (yet) defined; deleting a role takes it from its users.
+    let mut u = user("grace");
+    u.roles = strings(&["admin", "viewer", "undefined"]);
+    s.create_user(&u).await.unwrap();
+    assert!(s.delete_role("admin").await.unwrap());
+    assert!(!s.delete_role("admin").await.unwrap());
+    assert_eq!(s.list_roles().await.unwrap(), vec![empty, viewer]);
+    assert_eq!(
+        s.user_by_id(&u.id).await.unwrap().unwrap().roles,
+        strings(&["viewer", "undefined"])
+    );
+}
+
+async fn list_users_paginates_by_username<S: Storage>(s: S) {
+    // Inserted out of order.
+    let names: Vec<String> = (0..25)
+        .map(|i| format!("user-{:02}", (i * 7) % 25))
+        .collect();
+    for name in &names {
+        s.create_user(&user(name)).await.unwrap();
+    }
+    assert_eq!(s.count_users().await.unwrap(), 25);
+
+    let mut seen = Vec::new();
+    let mut after: Option<String> = None;
+    let mut pages = 0;
+    loop {
+        let page = s.list_users(after.as_deref(), 10).await.unwrap();
+        if page.is_empty() {
+            break;
+        }
+        assert!(page.len() <= 10);
+        pages += 1;
+        after = page.last().map(|u| u.username.clone());
+        seen.extend(page.into_iter().map(|u| u.username));
+    }
+    assert_eq!(pages, 3);
+    let expected: Vec<String> = (0..25).map(|i| format!("user-{i:02}")).collect();
+    assert_eq!(seen, expected);
+
+    let page = s.list_users(Some("user-09"), 3).await.unwrap();
+    assert_eq!(usernames(&page), ["user-10", "user-11", "user-12"]);
+    // `after` need not be an existing username.
+    let page = s.list_users(Some("user-095"), 2).await.unwrap();
+    assert_eq!(usernames(&page), ["user-10", "user-11"]);
+    assert!(s.list_users(Some("user-24"), 10).await.unwrap().is_empty());
+    assert!(s.list_users(None, 0).await.unwrap().is_empty());
+    assert_eq!(s.list_users(None, u32::MAX).await.unwrap().len(), 25);
+}
+
+async fn usernames_sort_bytewise<S: Storage>(s: S) {
+    // Byte order on both backends, whatever PostgreSQL's locale: upper case before lower
+    // case, UTF-8 multi-byte characters last.
+    for name in ["émile", "alice", "Zed", "bob", "Bob"] {
+        s.create_user(&user(name)).await.unwrap();
+    }
+    let all = s.list_users(None, 10).await.unwrap();
+    assert_eq!(usernames(&all), ["Bob", "Zed", "alice", "bob", "émile"]);
+    let rest = s.list_users(Some("Zed"), 10).await.unwrap();
+    assert_eq!(usernames(&rest), ["alice", "bob", "émile"]);
+    for name in ["viewer", "Admin", "admin"] {
+        let role = Role {
+            name: name.into(),
+            scopes: Vec::new(),
+        };
+        s.put_role(&role).await.unwrap();
+    }
+    let roles: Vec<String> = s
+        .list_roles()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.name)
+        .collect();
+    assert_eq!(roles, ["Admin", "admin", "viewer"]);
+}
+
+async fn disabled_flag<S: Storage>(s: S) {
+    let mut enabled = user("henry");
+    let mut disabled = user("irene");
+    disabled.disabled = true;
+    s.create_user(&enabled).await.unwrap();
+    s.create_user(&disabled).await.unwrap();
+    assert!(!s.user_by_username("henry").await.unwrap().unwrap().disabled);
+    assert!(s.user_by_username("irene").await.unwrap().unwrap().disabled);
+
+    enabled.disabled = true;
+    enabled.updated_at = T0 + 1;
+    s.update_user(&enabled).await.unwrap();
+    disabled.disabled = false;
+    disabled.updated_at = T0 + 1;
+    s.update_user(&disabled).await.unwrap();
+
+    let listed = s.list_users(None, 10).await.unwrap();
+    let flags: Vec<(&str, bool)> = listed
+        .iter()
+        .map(|u| (u.username.as_str(), u.disabled))
+        .collect();
+    assert_eq!(flags, [("henry", true), ("irene", false)]);
+}
+
+async fn delete_user_cascades<S: Storage>(s: S) {
+    let mut gone = user("jack");
+    gone.roles = strings(&["admin"]);
+    let kept = user("kate");
+    s.create_user(&gone).await.unwrap();
+    s.create_user(&kept).await.unwrap();
+
+    let gone_tokens = [
+        token(Some(&gone.id), "f1", T0 + 100),
+        token(Some(&gone.id), "f2", T0 + 100),
+    ];
+    let kept_token = token(Some(&kept.id), "f3", T0 + 100);
+    for t in gone_tokens.iter().chain([&kept_token]) {
+        s.insert_refresh_token(t).await.unwrap();
+    }
+    let gone_keys = [api_key(&gone.id, T0), api_key(&gone.id, T0 + 1)];
+    let kept_key = api_key(&kept.id, T0);
+    for k in gone_keys.iter().chain([&kept_key]) {
+        s.insert_api_key(k).await.unwrap();
+    }
+
+    assert!(s.delete_user(&gone.id).await.unwrap());
+    assert!(!s.delete_user(&gone.id).await.unwrap());
+    assert_eq!(s.user_by_id(&gone.id).await.unwrap(), None);
+    assert_eq!(s.count_users().await.unwrap(), 1);
+
+    for t in &gone_tokens {
+        assert_eq!(s.refresh_token_by_hash(&t.token_hash).await.unwrap(), None);
+    }
+    for k in &gone_keys {
+        assert_eq!(s.api_key(&k.id).await.unwrap(), None);
+    }
+    assert!(s.list_api_keys(&gone.id).await.unwrap().is_empty());
+    assert_eq!(s.revoke_user_refresh_tokens(&gone.id, T0).await.unwrap(), 0);
+
+    // The other user keeps everything.
+    assert_eq!(
+        s.refresh_token_by_hash(&kept_token.token_hash)
+            .await
+            .unwrap(),
+        Some(kept_token)
+    );
+    assert_eq!(s.api_key(&kept_key.id).await.unwrap(), Some(kept_key));
+
+    // The roles went too: a user re-created with the same id starts with none.
+    let mut again = user("jack");
+    again.id = gone.id.clone();
+    s.create_user(&again).await.unwrap();
+    assert!(
+        s.user_by_id(&gone.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .roles
+            .is_empty()
+    );
+}
+
+async fn clients_crud<S: Storage>(s: S) {
+    let confidential = client("web", T0);
+    let public = Client {
+        secret_hash: None,
+        public: true,
+        redirect_uris: strings(&["com.example.app:/cb"]),
+        grant_types: strings(&["authorization_code"]),
+        scopes: Vec::new(),
+        ..client("mobile", T0 + 1)
+    };
+    s.create_client(&confidential).await.unwrap();
+    s.create_client(&public).await.unwrap();
+
+    assert_eq!(s.client("web").await.unwrap().as_ref(), Some(&confidential));
+    assert_eq!(s.client("mobile").await.unwrap().as_ref(), Some(&public));
+    assert_eq!(s.client("ghost").await.unwrap(), None);
+    assert_eq!(
+        s.list_clients().await.unwrap(),
+        vec![confidential.clone(), public.clone()]
+    );
+
+    let duplicate = Client {
+        name: "Other".into(),
+        ..client("web", T0 + 2)
+    };
+    assert!(matches!(
+        s.create_client(&duplicate).await,
+        Err(StorageError::Conflict("client_id"))
+    ));
+    assert_eq!(s.client("web").await.unwrap(), Some(confidential));
+
+    assert!(s.delete_client("web").await.unwrap());
+    assert!(!s.delete_client("web").await.unwrap());
+    assert_eq!(s.client("web").await.unwrap(), None);
+    assert_eq!(s.list_clients().await.unwrap(), vec![public]);
+}
+
+async fn refresh_token_insert_and_lookup<S: Storage>(s: S) {
+    let u = user("liam");
+    s.create_user(&u).await.unwrap();
+    let t = token(Some(&u.id), "family", T0 + 3600);
+    s.insert_refresh_token(&t).await.unwrap();
+    assert_eq!(
+        s.refresh_token_by_hash(&t.token_hash)
+            .await
+            .unwrap()
+            .as_ref(),
+        Some(&t)
+    );
+    assert_eq!(
+        s.refresh_token_by_hash(&"0".repeat(64)).await.unwrap(),
+        None
+    );
+
+    // A token without a user (e.g. a client's own grant) round-trips too.
+    let mut clients_own = token(None, "other-family", T0 + 3600);
+    clients_own.used_at = Some(T0 + 5);
+    clients_own.revoked_at = Some(T0 + 6);
+    s.insert_refresh_token(&clients_own).await.unwrap();
+    assert_eq!(
+        s.refresh_token_by_hash(&clients_own.token_hash)
+            .await
+            .unwrap(),
+        Some(clients_own)
+    );
+
+    // Same hash, other id.
+    let duplicate = RefreshToken {
+        id: new_id(),
+        ..t.clone()
+    };
+    assert!(matches!(
+        s.insert_refresh_token(&duplicate).await,
+        Err(StorageError::Conflict("refresh_token"))
+    ));
+    // Unknown user.
+    let orphan = token(Some(&new_id()), "family", T0 + 3600);
+    assert!(matches!(
+        s.insert_refresh_token(&orphan).await,
+        Err(StorageError::NotFound("user"))
+    ));
+    assert_eq!(
+        s.refresh_token_by_hash(&t.token_hash).await.unwrap(),
+        Some(t)
+    );
+}
+
+async fn mark_refresh_token_used_once<S: Storage>(s: S) {
+    let t = token(None, "family", T0 + 3600);
+    s.insert_refresh_token(&t).await.unwrap();
+    assert!(s.mark_refresh_token_used(&t.id, T0 + 10).await.unwrap());
+    assert!(!s.mark_refresh_token_used(&t.id, T0 + 20).await.unwrap());
+    let stored = s
+        .refresh_token_by_hash(&t.token_hash)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.used_at, Some(T0 + 10), "the first use is kept");
+    assert_eq!(stored.revoked_at, None);
+    assert!(!s.mark_refresh_token_used(&new_id(), T0).await.unwrap());
+}
+
+async fn mark_used_exactly_once_under_concurrency<S: Storage>(s: S) {
+    const CALLERS: usize = 16;
+    for round in 0..5 {
+        let t = token(None, "family", T0 + 3600);
+        s.insert_refresh_token(&t).await.unwrap();
+        let start = Arc::new(tokio::sync::Barrier::new(CALLERS));
+        let callers: Vec<_> = (0..CALLERS)
+            .map(|i| {
+                let (s, id, start) = (s.clone(), t.id.clone(), start.clone());
+                tokio::spawn(async move {
+                    start.wait().await;
+                    let at = T0 + 100 + i64::try_from(i).unwrap();
+                    (at, s.mark_refresh_token_used(&id, at).await.unwrap())
+                })
+            })
+            .collect();
+        let mut winners = Vec::new();
+        for caller in callers {
+            let (at, won) = caller.await.unwrap();
+            if won {
+                winners.push(at);
+            }
+        }
+        assert_eq!(
+            winners.len(),
+            1,
+            "round {round}: exactly one caller marks the token used"
+        );
+        let stored = s
+            .refresh_token_by_hash(&t.token_hash)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            stored.used_at,
+            Some(winners[0]),
+            "the winner's time is stored"
+        );
+    }
+}
+
+async fn concurrent_transactions_all_succeed<S: Storage>(s: S) {
+    // Multi-statement writes from many tasks at once: none fails for a lock (SQLite waits
+    // for the write lock instead of answering SQLITE_BUSY), none is lost.
+    let shared = user("shared");
+    s.create_user(&shared).await.unwrap();
+    let tasks: Vec<_> = (0..16)
+        .map(|i| {
+            let (s, shared_id) = (s.clone(), shared.id.clone());
+            tokio::spawn(async move {
+                let mut u = user(&format!("writer-{i:02}"));
+                u.roles = strings(&["a", "b"]);
+                s.create_user(&u).await.unwrap();
+                s.set_user_roles(&u.id, &[format!("role-{i}")])
+                    .await
+                    .unwrap();
+                s.set_user_roles(&shared_id, &[format!("role-{i}"), "common".into()])
+                    .await
+                    .unwrap();
+                s.purge_expired(T0, T0).await.unwrap();
+                u.id
+            })
+        })
+        .collect();
+    for (i, task) in tasks.into_iter().enumerate() {
+        let id = task.await.unwrap();
+        let stored = s.user_by_id(&id).await.unwrap().unwrap();
+        assert_eq!(stored.roles, [format!("role-{i}")]);
+    }
+    assert_eq!(s.count_users().await.unwrap(), 17);
+    let shared_roles = s.user_by_id(&shared.id).await.unwrap().unwrap().roles;
+    assert_eq!(
+        shared_roles.len(),
+        2,
+        "one replacement won whole: {shared_roles:?}"
+    );
+    assert_eq!(shared_roles[1], "common");
+}
+
+async fn revoke_refresh_family<S: Storage>(s: S) {
+    let a = token(None, "family-a", T0 + 3600);
+    let b = token(None, "family-a", T0 + 3600);
+    let mut already = token(None, "family-a", T0 + 3600);
+    already.revoked_at = Some(T0 + 1);
+    let other = token(None, "family-b", T0 + 3600);
+    for t in [&a, &b, &already, &other] {
+        s.insert_refresh_token(t).await.unwrap();
+    }
+
+    assert_eq!(
+        s.revoke_refresh_family("family-a", T0 + 50).await.unwrap(),
+        2
+    );
+    for t in [&a, &b] {
+        let stored = s
+            .refresh_token_by_hash(&t.token_hash)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(stored.revoked_at, Some(T0 + 50));
+    }
+    let stored = s
+        .refresh_token_by_hash(&already.token_hash)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        stored.revoked_at,
+        Some(T0 + 1),
+        "an earlier revocation is kept"
+    );
+    let stored = s
+        .refresh_token_by_hash(&other.token_hash)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.revoked_at, None, "other families are untouched");
+
+    assert_eq!(
+        s.revoke_refresh_family("family-a", T0 + 60).await.unwrap(),
+        0
+    );
+    assert_eq!(
+        s.revoke_refresh_family("no-such-family", T0).await.unwrap(),
+        0
+    );
+}
+
+async fn revoke_user_refresh_tokens<S: Storage>(s: S) {
+    let (mia, noah) = (user("mia"), user("noah"));
+    s.create_user(&mia).await.unwrap();
+    s.create_user(&noah).await.unwrap();
+    let mine = [
+        token(Some(&mia.id), "f1", T0 + 10),
+        token(Some(&mia.id), "f2", T0 + 10),
+    ];
+    let theirs = token(Some(&noah.id), "f3", T0 + 10);
+    let no_user = token(None, "f4", T0 + 10);
+    for t in mine.iter().chain([&theirs, &no_user]) {
+        s.insert_refresh_token(t).await.unwrap();
+    }
+
+    assert_eq!(
+        s.revoke_user_refresh_tokens(&mia.id, T0 + 5).await.unwrap(),
+        2
+    );
+    for t in &mine {
+        let stored = s
+            .refresh_token_by_hash(&t.token_hash)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(stored.revoked_at, Some(T0 + 5));
+    }
+    for t in [&theirs, &no_user] {
+        let stored = s
+            .refresh_token_by_hash(&t.token_hash)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(stored.revoked_at, None);
+    }
+    assert_eq!(
+        s.revoke_user_refresh_tokens(&mia.id, T0 + 6).await.unwrap(),
+        0
+    );
+}
+
+async fn revoked_token_cannot_be_marked_used<S: Storage>(s: S) {
+    let t = token(None, "family", T0 + 3600);
+    s.insert_refresh_token(&t).await.unwrap();
+    assert_eq!(s.revoke_refresh_family("family", T0 + 1).await.unwrap(), 1);
+    assert!(!s.mark_refresh_token_used(&t.id, T0 + 2).await.unwrap());
+    let stored = s
+        .refresh_token_by_hash(&t.token_hash)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.used_at, None);
+    assert_eq!(stored.revoked_at, Some(T0 + 1));
+
+    // Inserted already revoked: the same.
+    let mut revoked = token(None, "family-2", T0 + 3600);
+    revoked.revoked_at = Some(T0);
+    s.insert_refresh_token(&revoked).await.unwrap();
+    assert!(
+        !s.mark_refresh_token_used(&revoked.id, T0 + 2)
+            .await
+            .unwrap()
+    );
+}
+
+async fn api_keys_lifecycle<S: Storage>(s: S) {
+    let (olga, paul) = (user("olga"), user("paul"));
+    s.create_user(&olga).await.unwrap();
+    s.create_user(&paul).await.unwrap();
+    let k1 = api_key(&olga.id, T0);
+    let k2 = api_key(&olga.id, T0 + 10);
+    let k3 = ApiKey {
+        expires_at: None,
+        scopes: Vec::new(),
+        ..api_key(&olga.id, T0 + 10)
+    };
+    let k4 = api_key(&paul.id, T0 + 5);
+    for k in [&k1, &k2, &k3, &k4] {
+        s.insert_api_key(k).await.unwrap();
+    }
+
+    assert_eq!(s.api_key(&k1.id).await.unwrap().as_ref(), Some(&k1));
+    assert_eq!(s.api_key(&k3.id).await.unwrap().as_ref(), Some(&k3));
+    assert_eq!(s.api_key("nope").await.unwrap(), None);
+    // Newest first; k3 was created in the same second as k2, after it.
+    let olgas = s.list_api_keys(&olga.id).await.unwrap();
+    assert_eq!(olgas, vec![k3.clone(), k2.clone(), k1.clone()]);
+    assert!(s.list_api_keys(&new_id()).await.unwrap().is_empty());
+    let all = s.list_all_api_keys(10).await.unwrap();
+    assert_eq!(key_ids(&all), [&k3.id, &k2.id, &k4.id, &k1.id]);
+    let two = s.list_all_api_keys(2).await.unwrap();
+    assert_eq!(key_ids(&two), [&k3.id, &k2.id]);
+
+    s.touch_api_key(&k1.id, T0 + 100).await.unwrap();
+    s.touch_api_key(&k1.id, T0 + 200).await.unwrap();
+    s.touch_api_key("nope", T0).await.unwrap();
+    assert_eq!(
+        s.api_key(&k1.id).await.unwrap().unwrap().last_used_at,
+        Some(T0 + 200)
+    );
+    assert_eq!(s.api_key(&k2.id).await.unwrap().unwrap().last_used_at, None);
+
+    assert!(s.revoke_api_key(&k1.id, T0 + 300).await.unwrap());
+    assert!(!s.revoke_api_key(&k1.id, T0 + 400).await.unwrap());
+    assert!(!s.revoke_api_key("nope", T0).await.unwrap());
+    let revoked = s.api_key(&k1.id).await.unwrap().unwrap();
+    assert_eq!(
+        revoked.revoked_at,
+        Some(T0 + 300),
+        "the first revocation is kept"
+    );
+    assert_eq!(s.api_key(&k2.id).await.unwrap().unwrap().revoked_at, None);
+
+    let duplicate = ApiKey {
+        name: "other".into(),
+        ..api_key(&paul.id, T0)
+    };
+    let duplicate = ApiKey {
+        id: k1.id.clone(),
+        ..duplicate
+    };
+    assert!(matches!(
+        s.insert_api_key(&duplicate).await,
+        Err(StorageError::Conflict("api_key"))
+    ));
+    let orphan = api_key(&new_id(), T0);
+    assert!(matches!(
+        s.insert_api_key(&orphan).await,
+        Err(StorageError::NotFound("user"))
+    ));
+}
+
+async fn signing_keys_lifecycle<S: Storage>(s: S) {
+    let current = signing_key("k-2024", KeyStatus::Current, T0);
+    let next = signing_key("k-2025", KeyStatus::Next, T0 + 1);
+    let retired = StoredSigningKey {
+        alg: "ES256".into(),
+        encrypted_private_key: Vec::new(),
+        ..signing_key("k-2023", KeyStatus::Retired(T0 + 500), T0 + 1)
+    };
+    for k in [&current, &next, &retired] {
+        s.insert_signing_key(k).await.unwrap();
+    }
+    // Oldest first; same second: in insertion order.
+    assert_eq!(
+        s.signing_keys().await.unwrap(),
+        vec![current.clone(), next.clone(), retired.clone()]
+    );
+
+    // Rotation.
+    s.set_signing_key_status("k-2025", KeyStatus::Current)
+        .await
+        .unwrap();
+    s.set_signing_key_status("k-2024", KeyStatus::Retired(T0 + 1000))
+        .await
+        .unwrap();
+    s.set_signing_key_status("k-2023", KeyStatus::Next)
+        .await
+        .unwrap();
+    let statuses: Vec<(String, KeyStatus)> = s
+        .signing_keys()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|k| (k.kid, k.status))
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            ("k-2024".to_owned(), KeyStatus::Retired(T0 + 1000)),
+            ("k-2025".to_owned(), KeyStatus::Current),
+            ("k-2023".to_owned(), KeyStatus::Next),
+        ]
+    );
+
+    assert!(matches!(
+        s.set_signing_key_status("ghost", KeyStatus::Current).await,
+        Err(StorageError::NotFound("signing_key"))
+    ));
+    let duplicate = signing_key("k-2024", KeyStatus::Next, T0 + 2);
+    assert!(matches!(
+        s.insert_signing_key(&duplicate).await,
+        Err(StorageError::Conflict("signing_key"))
+    ));
+}
+
+async fn audit_filters_newest_first<S: Storage>(s: S) {
+    let e1 = event(T0, "login.success", Some("alice"));
+    let e2 = event(T0, "login.failure", Some("bob"));
+    let e3 = event(T0 + 1, "token.issued", Some("alice"));
+    // Same second as e3, appended after it: newer.
+    let e4 = AuditEvent {
+        detail: Some("bad password".into()),
+        ..event(T0 + 1, "login.failure", Some("alice"))
+    };
+    let e5 = AuditEvent {
+        ip: None,
+        client_id: None,
+        ..event(T0 + 2, "token.issued", None)
+    };
+    for e in [&e1, &e2, &e3, &e4, &e5] {
+        s.append_audit(e).await.unwrap();
+    }
+    let list = |filter: AuditFilter| {
+        let s = s.clone();
+        async move { s.list_audit(&filter).await.unwrap() }
+    };
+    let filter = |limit: u32| AuditFilter {
+        limit,
+        ..AuditFilter::default()
+    };
+
+    let all = list(filter(100)).await;
+    assert_eq!(
+        all,
+        vec![e5.clone(), e4.clone(), e3.clone(), e2.clone(), e1.clone()]
+    );
+    assert_eq!(audit_ids(&list(filter(2)).await), [&e5.id, &e4.id]);
+    assert!(list(filter(0)).await.is_empty());
+
+    let alice = AuditFilter {
+        actor: Some("alice".into()),
+        ..filter(100)
+    };
+    assert_eq!(
+        audit_ids(&list(alice.clone()).await),
+        [&e4.id, &e3.id, &e1.id]
+    );
+    let failures = AuditFilter {
+        event: Some("login.failure".into()),
+        ..filter(100)
+    };
+    assert_eq!(audit_ids(&list(failures).await), [&e4.id, &e2.id]);
+    let since = AuditFilter {
+        since: Some(T0 + 1),
+        ..filter(100)
+    };
+    assert_eq!(
+        audit_ids(&list(since).await),
+        [&e5.id, &e4.id, &e3.id],
+        "since is inclusive"
+    );
+    let all_three = AuditFilter {
+        actor: Some("alice".into()),
+        event: Some("login.failure".into()),
+        since: Some(T0 + 1),
+        limit: 100,
+    };
+    assert_eq!(list(all_three).await, vec![e4.clone()]);
+    let alice_one = AuditFilter { limit: 1, ..alice };
+    assert_eq!(audit_ids(&list(alice_one).await), [&e4.id]);
+    let nobody = AuditFilter {
+        actor: Some("nobody".into()),
+        ..filter(100)
+    };
+    assert!(list(nobody).await.is_empty());
+
+    let duplicate = AuditEvent {
+        id: e1.id.clone(),
+        ..event(T0 + 3, "x", None)
+    };
+    assert!(matches!(
+        s.append_audit(&duplicate).await,
+        Err(StorageError::Conflict("audit_event"))
+    ));
+}
+
+async fn listings_are_capped<S: Storage>(s: S) {
+    let mut appends = tokio::task::JoinSet::new();
+    for i in 0..1001 {
+        let s = s.clone();
+        appends.spawn(async move { s.append_audit(&event(T0 + i, "token.issued", None)).await });
+        // Keep the number in flight small (pools are small).
+        if appends.len() >= 8 {
+            appends.join_next().await.unwrap().unwrap().unwrap();
+        }
+    }
+    while let Some(done) = appends.join_next().await {
+        done.unwrap().unwrap();
+    }
+    let listed = s
+        .list_audit(&AuditFilter {
+            limit: u32::MAX,
+            ..AuditFilter::default()
+        })
+        .await;
+    let listed = listed.unwrap();
+    assert_eq!(listed.len(), 1000);
+    assert_eq!(listed[0].at, T0 + 1000, "newest first");
+    assert_eq!(
+        s.list_audit(&AuditFilter {
+            limit: 1000,
+            ..AuditFilter::default()
+        })
+        .await
+        .unwrap()
+        .len(),
+        1000
+    );
+    assert!(s.list_all_api_keys(u32::MAX).await.unwrap().is_empty());
+}
+
+async fn purge_expired_deletes_only_expired<S: Storage>(s: S) {
+    let now = T0 + 1000;
+
+    let expired = token(None, "f", now - 1);
+    let expired_used = RefreshToken {
+        used_at: Some(T0),
+        ..token(None, "f", now - 100)
+    };
+    let expired_revoked = RefreshToken {
+        revoked_at: Some(T0),
+        ..token(None, "f", now - 100)
+    };
+    let at_now = token(None, "f", now);
+    let live = token(None, "f", now + 3600);
+    let live_revoked = RefreshToken {
+        revoked_at: Some(T0),
+        ..token(None, "g", now + 3600)
+    };
+    for t in [
+        &expired,
+        &expired_used,
+        &expired_revoked,
+        &at_now,
+        &live,
+        &live_revoked,
+    ] {
+        s.insert_refresh_token(t).await.unwrap();
+    }
+
+    let gone_key = signing_key("retired-past", KeyStatus::Retired(now - 1), T0);
+    let still_verifying = signing_key("retired-future", KeyStatus::Retired(now + 1), T0 + 1);
+    let current = signing_key("current", KeyStatus::Current, T0 + 2);
+    let next = signing_key("next", KeyStatus::Next, T0 + 3);
+    for k in [&gone_key, &still_verifying, &current, &next] {
+        s.insert_signing_key(k).await.unwrap();
+    }
+
+    let audit_before = now - 500;
+    let old = event(audit_before - 1, "login.success", Some("alice"));
+    let boundary = event(audit_before, "login.success", Some("alice"));
+    let recent = event(now, "login.success", Some("alice"));
+    for e in [&old, &boundary, &recent] {
+        s.append_audit(e).await.unwrap();
+    }
+
+    assert_eq!(s.purge_expired(now, audit_before).await.unwrap(), 3 + 1 + 1);
+
+    for t in [&expired, &expired_used, &expired_revoked] {
+        assert_eq!(s.refresh_token_by_hash(&t.token_hash).await.unwrap(), None);
+    }
+    for t in [&at_now, &live, &live_revoked] {
+        assert_eq!(
+            s.refresh_token_by_hash(&t.token_hash)
+                .await
+                .unwrap()
+                .as_ref(),
+            Some(t)
+        );
+    }
+    assert_eq!(
+        s.signing_keys().await.unwrap(),
+        vec![still_verifying, current, next]
+    );
+    let events = s
+        .list_audit(&AuditFilter {
+            limit: 10,
+            ..AuditFilter::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(events, vec![recent, boundary]);
+
+    assert_eq!(
+        s.purge_expired(now, audit_before).await.unwrap(),
+        0,
+        "nothing left to purge"
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// Backend-specific
+// ---------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn sqlite_file_pragmas() {
+    let (s, cleanup) = fresh_sqlite().await.unwrap();
+    let checked = tokio::spawn({
+        let pool = s.pool().clone();
+        async move {
+            let journal: String = sqlx::query_scalar("PRAGMA journal_mode")
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+            assert_eq!(journal, "wal");
+            let foreign_keys: i64 = sqlx::query_scalar("PRAGMA foreign_keys")
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+            assert_eq!(foreign_keys, 1);
+            let busy_timeout: i64 = sqlx::query_scalar("PRAGMA busy_timeout")
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+            assert_eq!(busy_timeout, 5000);
+            let synchronous: i64 = sqlx::query_scalar("PRAGMA synchronous")
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+            assert_eq!(synchronous, 1, "NORMAL");
+        }
+    })
+    .await;
+    cleanup.run().await;
+    checked.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_in_memory_is_one_database() {
+    let s = SqliteStorage::connect("sqlite::memory:").await.unwrap();
+    s.migrate().await.unwrap();
+    let u = user("memory");
+    s.create_user(&u).await.unwrap();
+    // Concurrent callers all see the same database.
+    let readers: Vec<_> = (0..8)
+        .map(|_| {
+            let (s, id) = (s.clone(), u.id.clone());
+            tokio::spawn(async move { s.user_by_id(&id).await.unwrap() })
+        })
+        .collect();
+    for reader in readers {
+        assert_eq!(reader.await.unwrap().as_ref(), Some(&u));
+    }
+    // Another in-memory storage is another database.
+    let other = SqliteStorage::connect("sqlite::memory:").await.unwrap();
+    other.migrate().await.unwrap();
+    assert_eq!(other.count_users().await.unwrap(), 0);
+    s.close().await;
+    other.close().await;
+}
+
+#[tokio::test]
+async fn postgres_connect_by_url() {
+    // The admin database is enough to check that a URL connects; nothing is written.
+    let Some((_, cleanup)) = fresh_postgres().await else {
+        return;
+    };
+    let connected = PostgresStorage::connect_with(&postgres_admin_url(), 2).await;
+    let pinged = match &connected {
+        Ok(s) => s.ping().await.map_err(|e| e.to_string()),
+        Err(e) => Err(e.to_string()),
+    };
+    if let Ok(s) = connected {
+        s.close().await;
+    }
+    cleanup.run().await;
+    pinged.unwrap();
+}
