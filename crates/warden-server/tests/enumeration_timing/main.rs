@@ -2,7 +2,8 @@
 //! timing, ASVS 2.2 / FastAPI PR #14908). Alone in its own test binary so no other test
 //! competes for the CPU while it measures; both backends, one after the other.
 
-#[allow(dead_code)]
+#[allow(dead_code)] // the API suite uses the rest of it
+#[path = "../api/backend.rs"]
 mod backend;
 
 use std::time::{Duration, Instant};
