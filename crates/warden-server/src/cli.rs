@@ -44,6 +44,12 @@ pub enum Command {
     /// Manage signing keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Manage API keys.
+    #[command(subcommand)]
+    Apikey(ApiKeyCommand),
+    /// Read the audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
 }
 
 /// `warden user …`
@@ -115,6 +121,51 @@ pub struct ClientArgs {
 pub enum KeysCommand {
     /// Rotate the signing keys (the old key keeps verifying until its tokens expire).
     Rotate,
+}
+
+/// `warden apikey …`
+#[derive(Debug, Subcommand)]
+pub enum ApiKeyCommand {
+    /// Create an API key for a user; the key is printed once and never stored.
+    Create {
+        /// The owner's username.
+        #[arg(long)]
+        user: String,
+        /// A label for the key.
+        #[arg(long, default_value = "cli")]
+        name: String,
+        /// A scope the key grants (repeatable); each must be granted by the user's roles.
+        #[arg(long = "scope")]
+        scopes: Vec<String>,
+        /// Lifetime, e.g. `90m`, `12h`, `30d`, `2w` (default: until revoked).
+        #[arg(long, value_parser = parse_duration)]
+        expires_in: Option<u64>,
+    },
+    /// List API keys (no key material), of one user or of everyone.
+    List {
+        /// Only this user's keys.
+        #[arg(long)]
+        user: Option<String>,
+    },
+    /// Revoke an API key by its id.
+    Revoke { id: String },
+}
+
+/// `warden audit …`
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// List audit events, newest first.
+    List {
+        /// The acting user's id (for a failed login: the username tried).
+        #[arg(long)]
+        actor: Option<String>,
+        /// The event, e.g. `login.failure`, `apikey.created`.
+        #[arg(long)]
+        event: Option<String>,
+        /// At most this many (up to 1000).
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+    },
 }
 
 /// Parses the command line and runs it; the exit code says how it went.
@@ -315,6 +366,8 @@ async fn execute(cli: Cli, config: Config) -> Result<(), String> {
                 .join("\n");
             print(out, json!(rows), text);
         }
+        Command::Apikey(command) => api_key_command(&warden, command, out).await?,
+        Command::Audit(command) => audit_command(&warden, command, out).await?,
         Command::Keys(KeysCommand::Rotate) => {
             let master = crate::domain::keys::MasterKey::load(&config.master_key_file)?;
             let kid = crate::domain::keys::rotate(storage, &master, now(), config.access_token_ttl)
@@ -328,4 +381,186 @@ async fn execute(cli: Cli, config: Config) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// A lifetime such as `90m`, `12h`, `30d` or `2w` (also `s`), in seconds.
+pub fn parse_duration(text: &str) -> Result<u64, String> {
+    let invalid = || format!("`{text}` is not a duration like 90m, 12h, 30d or 2w");
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .ok_or_else(invalid)?;
+    let (number, unit) = text.split_at(split);
+    let number: u64 = number.parse().map_err(|_| invalid())?;
+    let unit: u64 = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 24 * 3600,
+        "w" => 7 * 24 * 3600,
+        _ => return Err(invalid()),
+    };
+    number.checked_mul(unit).ok_or_else(invalid)
+}
+
+/// `warden apikey …`.
+async fn api_key_command(
+    warden: &crate::domain::Warden<crate::storage::AnyStorage>,
+    command: ApiKeyCommand,
+    out: bool,
+) -> Result<(), String> {
+    match command {
+        ApiKeyCommand::Create {
+            user,
+            name,
+            scopes,
+            expires_in,
+        } => {
+            let owner = warden.user(&user).await.map_err(|e| e.to_string())?;
+            let created = warden
+                .create_api_key(
+                    &owner,
+                    crate::domain::NewApiKey {
+                        name,
+                        scopes,
+                        expires_in,
+                    },
+                    None,
+                )
+                .await
+                .map_err(|e| e.to_string())?;
+            let record = &created.record;
+            print(
+                out,
+                json!({
+                    "id": record.id,
+                    "key": created.key.as_str(),
+                    "user": owner.username,
+                    "name": record.name,
+                    "scopes": record.scopes,
+                    "expires_at": record.expires_at,
+                }),
+                format!(
+                    "key: {}\nid: {}\n(the key is shown only now)",
+                    created.key.as_str(),
+                    record.id
+                ),
+            );
+        }
+        ApiKeyCommand::List { user } => {
+            let keys = match user {
+                Some(username) => {
+                    let owner = warden.user(&username).await.map_err(|e| e.to_string())?;
+                    warden.list_api_keys(&owner).await
+                }
+                None => warden.list_all_api_keys(1000).await,
+            }
+            .map_err(|e| e.to_string())?;
+            let rows: Vec<_> = keys
+                .iter()
+                .map(|k| {
+                    json!({
+                        "id": k.id, "user_id": k.user_id, "name": k.name, "scopes": k.scopes,
+                        "created_at": k.created_at, "expires_at": k.expires_at,
+                        "last_used_at": k.last_used_at, "revoked_at": k.revoked_at,
+                    })
+                })
+                .collect();
+            let text = keys
+                .iter()
+                .map(|k| {
+                    let state = if k.revoked_at.is_some() {
+                        "revoked"
+                    } else if k.expires_at.is_some_and(|e| e <= now()) {
+                        "expired"
+                    } else {
+                        "active"
+                    };
+                    format!(
+                        "{}\t{}\t{state}\t{}\t{}",
+                        k.id,
+                        k.user_id,
+                        k.name,
+                        k.scopes.join(" ")
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("\n");
+            print(out, json!(rows), text);
+        }
+        ApiKeyCommand::Revoke { id } => {
+            warden
+                .revoke_api_key(crate::domain::KeyRevoker::Administrator(None), &id)
+                .await
+                .map_err(|e| e.to_string())?;
+            print(
+                out,
+                json!({"id": id, "revoked": true}),
+                format!("revoked {id}"),
+            );
+        }
+    }
+    Ok(())
+}
+
+/// `warden audit …`.
+async fn audit_command(
+    warden: &crate::domain::Warden<crate::storage::AnyStorage>,
+    command: AuditCommand,
+    out: bool,
+) -> Result<(), String> {
+    let AuditCommand::List {
+        actor,
+        event,
+        limit,
+    } = command;
+    let events = warden
+        .audit_events(crate::storage::AuditFilter {
+            actor,
+            event,
+            since: None,
+            limit: limit.max(1),
+        })
+        .await
+        .map_err(|e| e.to_string())?;
+    let rows: Vec<_> = events
+        .iter()
+        .map(|e| {
+            json!({
+                "id": e.id, "at": e.at, "event": e.event, "actor": e.actor,
+                "client_id": e.client_id, "ip": e.ip, "outcome": e.outcome, "detail": e.detail,
+            })
+        })
+        .collect();
+    let text = events
+        .iter()
+        .map(|e| {
+            format!(
+                "{}\t{}\t{}\t{}\t{}",
+                e.at,
+                e.event,
+                e.outcome,
+                e.actor.as_deref().unwrap_or("-"),
+                e.detail.as_deref().unwrap_or("")
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    print(out, json!(rows), text);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_duration;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("90m"), Ok(5400));
+        assert_eq!(parse_duration("12h"), Ok(43_200));
+        assert_eq!(parse_duration("30d"), Ok(2_592_000));
+        assert_eq!(parse_duration("2w"), Ok(1_209_600));
+        for bad in ["", "30", "d", "3x", "-1d", "1.5d", "99999999999999999999d"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+    }
 }

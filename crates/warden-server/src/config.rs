@@ -31,6 +31,14 @@ pub struct Config {
     pub open_registration: bool,
     /// Redis for limits shared across instances (`redis://127.0.0.1:6379`).
     pub redis_url: Option<String>,
+    /// Prefix of every Redis key Warden writes (instances sharing limits share it).
+    pub redis_prefix: String,
+    /// Login attempts per account: this many at once, then one per `600 / n` seconds
+    /// (so at most `n` per ten minutes in the long run); 0 turns the limit off.
+    pub login_attempts_per_account: u32,
+    /// Login attempts per client IP: this many at once, then one per `60 / n` seconds;
+    /// 0 turns the limit off.
+    pub login_attempts_per_ip: u32,
     /// Proxies whose `X-Forwarded-For`/`Forwarded` are believed (IPs or CIDRs).
     pub trusted_proxies: Vec<String>,
     /// File holding the key that encrypts signing keys at rest, created (mode 0600) when
@@ -52,6 +60,9 @@ impl Default for Config {
             password_grant: true,
             open_registration: false,
             redis_url: None,
+            redis_prefix: "warden:".into(),
+            login_attempts_per_account: 10,
+            login_attempts_per_ip: 60,
             trusted_proxies: Vec::new(),
             master_key_file: PathBuf::from("./warden.key"),
             log_format: "text".into(),

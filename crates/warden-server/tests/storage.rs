@@ -213,6 +213,8 @@ macro_rules! backend_tests {
                 audit_filters_newest_first,
                 listings_are_capped,
                 purge_expired_deletes_only_expired,
+                access_token_denylist,
+                purge_expired_deletes_expired_denylist_entries,
             );
         }
     };
@@ -1300,6 +1302,40 @@ async fn purge_expired_deletes_only_expired<S: Storage>(s: S) {
 
     assert_eq!(
         s.purge_expired(now, audit_before).await.unwrap(),
+        0,
+        "nothing left to purge"
+    );
+}
+
+async fn access_token_denylist<S: Storage>(s: S) {
+    let jti = new_id();
+    assert!(!s.is_access_token_revoked(&jti).await.unwrap());
+    s.revoke_access_token(&jti, T0 + 900).await.unwrap();
+    assert!(s.is_access_token_revoked(&jti).await.unwrap());
+    // Idempotent, and keeps the later expiry: an earlier one does not shorten the entry.
+    s.revoke_access_token(&jti, T0 + 900).await.unwrap();
+    s.revoke_access_token(&jti, T0 + 10).await.unwrap();
+    assert!(s.is_access_token_revoked(&jti).await.unwrap());
+    assert_eq!(s.purge_expired(T0 + 899, 0).await.unwrap(), 0);
+    assert!(s.is_access_token_revoked(&jti).await.unwrap());
+    // Other tokens are unaffected.
+    assert!(!s.is_access_token_revoked(&new_id()).await.unwrap());
+    assert!(!s.is_access_token_revoked("").await.unwrap());
+}
+
+async fn purge_expired_deletes_expired_denylist_entries<S: Storage>(s: S) {
+    let now = T0 + 1000;
+    let (expired, at_now, live) = (new_id(), new_id(), new_id());
+    s.revoke_access_token(&expired, now - 1).await.unwrap();
+    s.revoke_access_token(&at_now, now).await.unwrap();
+    s.revoke_access_token(&live, now + 3600).await.unwrap();
+
+    assert_eq!(s.purge_expired(now, 0).await.unwrap(), 1);
+    assert!(!s.is_access_token_revoked(&expired).await.unwrap());
+    assert!(s.is_access_token_revoked(&at_now).await.unwrap());
+    assert!(s.is_access_token_revoked(&live).await.unwrap());
+    assert_eq!(
+        s.purge_expired(now, 0).await.unwrap(),
         0,
         "nothing left to purge"
     );

@@ -108,6 +108,8 @@ impl<S: Storage> Warden<S> {
         client_id: &str,
         ip: Option<&str>,
     ) -> Result<User, DomainError> {
+        // Throttled before any work, keyed by the name as typed: unknown users alike.
+        self.inner.throttle.check(username, ip).await?;
         let user = if username.len() <= 256 {
             self.storage().user_by_username(username).await?
         } else {

@@ -47,6 +47,12 @@ pub enum DomainError {
         /// Seconds.
         retry_after: u32,
     },
+    /// Too many login attempts for this account or address.
+    #[error("throttled")]
+    Throttled {
+        /// Seconds.
+        retry_after: u32,
+    },
     /// Storage failed.
     #[error("storage failure")]
     Storage(#[from] StorageError),

@@ -4,11 +4,17 @@
 //! commands call its methods and map [`DomainError`] to their own answers.
 
 mod accounts;
+mod administration;
+mod api_keys;
 mod audit;
 mod clients;
 mod error;
+mod import;
+mod introspection;
 pub mod keys;
+mod revocation;
 mod secrets;
+mod throttle;
 mod tokens;
 
 use std::sync::Arc;
@@ -17,8 +23,16 @@ use warden::jwt::{Issuer, KeyRing, Validation, Verifier};
 use warden::password::{HashingPool, Params, PasswordHasher, PoolConfig};
 
 pub use accounts::{NewAccount, validate_password, validate_username};
+pub use administration::{MAX_AUDIT_EVENTS, MAX_USERS_PAGE, UserUpdate};
+pub use api_keys::{
+    API_KEY_PREFIX, ApiKeyPrincipal, CreatedApiKey, KeyRevoker, MAX_KEY_LIFETIME_SECS,
+    MIN_KEY_LIFETIME_SECS, NewApiKey,
+};
 pub use clients::{DOCS_CLIENT_ID, NewClient};
 pub use error::DomainError;
+pub use import::{ImportReport, ImportedUser, parse_import};
+pub use introspection::Introspection;
+pub use revocation::TokenTypeHint;
 pub use tokens::{ClientAuth, TokenSet};
 
 use crate::config::Config;
@@ -37,6 +51,9 @@ struct Inner<S> {
     ring: KeyRing,
     issuer: Issuer,
     verifier: Verifier,
+    /// The API key format (`wdn_…`) and hashing, built once.
+    api_keys: warden::api_keys::ApiKeys,
+    throttle: throttle::LoginThrottle,
 }
 
 impl<S: Storage> Warden<S> {
@@ -51,6 +68,9 @@ impl<S: Storage> Warden<S> {
             .map_err(|_| DomainError::Internal("password parameters"))?;
         let passwords = HashingPool::new(hasher, PoolConfig::default())
             .map_err(|_| DomainError::Internal("cannot start the hashing threads"))?;
+        let throttle = throttle::LoginThrottle::new(&config)
+            .map_err(|_| DomainError::Internal("cannot set up login throttling"))?;
+        let api_keys = api_keys::api_key_format()?;
         let issuer = Issuer::new(ring.clone(), config.issuer.clone());
         let verifier = Verifier::with_ring(
             ring.clone(),
@@ -67,6 +87,8 @@ impl<S: Storage> Warden<S> {
                 ring,
                 issuer,
                 verifier,
+                api_keys,
+                throttle,
             }),
         };
         warden.ensure_docs_client().await?;

@@ -38,6 +38,18 @@ impl IntoResponse for TokenEndpointError {
             ),
             DomainError::InvalidScope => (TokenErrorCode::InvalidScope, "Invalid scope"),
             DomainError::InvalidRequest(message) => (TokenErrorCode::InvalidRequest, message),
+            DomainError::Throttled { retry_after } => {
+                // RFC 6749 has no code for this; 429 and Retry-After say it (RFC 6585 §4).
+                let mut response = (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    Json(json!({"error": "temporarily_unavailable", "error_description": "Too many login attempts; retry later"})),
+                )
+                    .into_response();
+                let headers = response.headers_mut();
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+                headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+                return response;
+            }
             other => return ApiError(other).into_response(),
         };
         TokenError::new(code, description).into_response()
@@ -66,14 +78,19 @@ impl IntoResponse for ApiError {
                 (StatusCode::FORBIDDEN, "Registration is closed".into())
             }
             DomainError::InvalidGrant => (StatusCode::BAD_REQUEST, "Incorrect password".into()),
+            DomainError::Throttled { .. } => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "Too many attempts, retry later".into(),
+            ),
             DomainError::Busy { .. } => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "Too busy, retry later".into(),
             ),
+            // A key asking for scopes beyond the owner's roles or the caller's credential.
+            DomainError::InvalidScope => (StatusCode::BAD_REQUEST, "Scope not granted".into()),
             DomainError::InvalidClient
             | DomainError::UnauthorizedClient
-            | DomainError::UnsupportedGrantType
-            | DomainError::InvalidScope => (StatusCode::BAD_REQUEST, "Bad request".into()),
+            | DomainError::UnsupportedGrantType => (StatusCode::BAD_REQUEST, "Bad request".into()),
             DomainError::Storage(error) => {
                 tracing::error!(%error, "storage failure");
                 (
@@ -90,7 +107,7 @@ impl IntoResponse for ApiError {
             }
         };
         let mut response = (status, Json(json!({ "detail": detail }))).into_response();
-        if let DomainError::Busy { retry_after } = self.0 {
+        if let DomainError::Busy { retry_after } | DomainError::Throttled { retry_after } = self.0 {
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));

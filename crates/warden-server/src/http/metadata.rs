@@ -25,6 +25,12 @@ pub async fn authorization_server(State(state): State<AppState>) -> Json<Value> 
         "grant_types_supported": grants,
         "response_types_supported": [],
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        // Public clients may revoke their own tokens by `client_id` (RFC 7009 §2.1); only
+        // confidential clients may introspect.
+        "revocation_endpoint": format!("{issuer}/revoke"),
+        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "introspection_endpoint": format!("{issuer}/introspect"),
+        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
         "scopes_supported": [],
         "service_documentation": format!("{issuer}/docs"),
     }))

@@ -1,8 +1,13 @@
 //! The HTTP API: thin handlers over the domain layer.
 
+mod admin;
+mod api_keys;
+mod client_auth;
 mod error;
 mod health;
+mod introspection;
 mod metadata;
+mod revocation;
 mod token;
 mod users;
 
@@ -13,11 +18,15 @@ use axum::extract::DefaultBodyLimit;
 use http::{HeaderName, HeaderValue, header};
 use tower::ServiceBuilder;
 use warden::openapi::{ApiRouter, Docs};
-use warden::{Denied, OAuth2Bearer, OAuth2Flow, OAuth2Scheme, Principal, SecurityScopes, routes};
+use warden::{
+    ApiKeyHeader, ApiKeyScheme, Denied, Either, OAuth2Bearer, OAuth2Flow, OAuth2Scheme, Principal,
+    SecurityScopes, routes,
+};
 
+pub use admin::Admin;
 pub use error::{ApiError, TokenEndpointError};
 
-use crate::domain::Warden;
+use crate::domain::{DomainError, Warden};
 use crate::storage::{AnyStorage, Storage, User};
 
 /// What every handler shares.
@@ -36,23 +45,52 @@ impl OAuth2Scheme for WardenOAuth2 {
     const FLOWS: &'static [OAuth2Flow] = &[OAuth2Flow::password("/token")];
 }
 
-/// A user authenticated by one of this server's access tokens, still enabled.
+/// The server's own API-key scheme: a `wdn_…` key (created at `/users/me/api-keys`) in the
+/// `X-API-Key` header. Keys in a query parameter or a cookie are not accepted: URLs end up in
+/// logs, and cookies would need CSRF protection.
+pub struct WardenApiKey;
+
+impl ApiKeyScheme for WardenApiKey {
+    const SCHEME_NAME: &'static str = "APIKeyHeader";
+    const NAME: &'static str = "X-API-Key";
+    const DESCRIPTION: Option<&'static str> =
+        Some("An API key (`wdn_…`) created at `/users/me/api-keys`; it grants its own scopes.");
+}
+
+/// A user authenticated by one of this server's access tokens or by one of their API keys,
+/// still enabled. Its scopes are the token's, or the key's that the user's roles still grant.
 pub struct CurrentUser {
     /// The user.
     pub user: User,
     scope: String,
+    /// The id of the API key the request was authenticated with; `None` for an access token.
+    pub api_key_id: Option<String>,
 }
 
-impl Principal<AppState> for CurrentUser {
-    type Credentials = OAuth2Bearer<WardenOAuth2>;
+impl CurrentUser {
+    /// The scopes granted to this request.
+    pub fn scopes(&self) -> std::collections::BTreeSet<String> {
+        self.scope
+            .split(' ')
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect()
+    }
 
-    async fn authenticate(
-        bearer: Self::Credentials,
-        _: &SecurityScopes,
-        state: &AppState,
-    ) -> Result<Self, Denied> {
-        let claims: warden::jwt::Claims = state.warden.verifier().verify(&bearer.token).await?;
+    async fn from_access_token(token: &str, state: &AppState) -> Result<Self, Denied> {
+        let claims: warden::jwt::Claims = state.warden.verifier().verify(token).await?;
         let id = claims.sub.as_deref().ok_or(Denied::InvalidCredentials)?;
+        // Revoked at `/revoke` (RFC 7009): denylisted by `jti`, which RFC 9068 §2.2 requires.
+        let jti = claims.jti.as_deref().ok_or(Denied::InvalidCredentials)?;
+        let revoked = state
+            .warden
+            .storage()
+            .is_access_token_revoked(jti)
+            .await
+            .map_err(|_| Denied::Unavailable { retry_after: 1 })?;
+        if revoked {
+            return Err(Denied::InvalidCredentials);
+        }
         let user = state
             .warden
             .storage()
@@ -66,7 +104,38 @@ impl Principal<AppState> for CurrentUser {
         Ok(Self {
             user,
             scope: claims.scope.unwrap_or_default(),
+            api_key_id: None,
         })
+    }
+
+    async fn from_api_key(key: &str, state: &AppState) -> Result<Self, Denied> {
+        match state.warden.authenticate_api_key(key).await {
+            Ok(principal) => Ok(Self {
+                user: principal.user,
+                scope: principal.scopes.into_iter().collect::<Vec<_>>().join(" "),
+                api_key_id: Some(principal.key_id),
+            }),
+            Err(DomainError::InvalidGrant) => Err(Denied::InvalidCredentials),
+            Err(error) => {
+                tracing::error!(%error, "could not check an API key");
+                Err(Denied::Unavailable { retry_after: 1 })
+            }
+        }
+    }
+}
+
+impl Principal<AppState> for CurrentUser {
+    type Credentials = Either<OAuth2Bearer<WardenOAuth2>, ApiKeyHeader<WardenApiKey>>;
+
+    async fn authenticate(
+        credentials: Self::Credentials,
+        _: &SecurityScopes,
+        state: &AppState,
+    ) -> Result<Self, Denied> {
+        match credentials {
+            Either::Left(bearer) => Self::from_access_token(&bearer.token, state).await,
+            Either::Right(key) => Self::from_api_key(&key.key, state).await,
+        }
     }
 
     fn has_scope(&self, scope: &str) -> bool {
@@ -79,11 +148,26 @@ pub fn router(state: AppState) -> Router {
     let api = ApiRouter::new()
         .info("Warden", env!("CARGO_PKG_VERSION"))
         .routes(routes!(token::token))
+        .routes(routes!(revocation::revoke))
+        .routes(routes!(introspection::introspect))
         .routes(routes!(metadata::authorization_server))
         .routes(routes!(metadata::jwks))
         .routes(routes!(users::me))
         .routes(routes!(users::register))
         .routes(routes!(users::change_password))
+        .routes(routes!(api_keys::create_api_key, api_keys::list_api_keys))
+        .routes(routes!(api_keys::revoke_api_key))
+        .routes(routes!(admin::list_users))
+        .routes(routes!(
+            admin::get_user,
+            admin::update_user,
+            admin::delete_user
+        ))
+        .routes(routes!(admin::list_roles))
+        .routes(routes!(admin::put_role))
+        .routes(routes!(admin::list_api_keys))
+        .routes(routes!(admin::revoke_api_key))
+        .routes(routes!(admin::list_audit))
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))
         .with_state(state);

@@ -193,6 +193,20 @@ impl Storage for AnyStorage {
         }
     }
 
+    async fn revoke_access_token(&self, jti: &str, expires_at: i64) -> Result<()> {
+        match self {
+            Self::Sqlite(s) => s.revoke_access_token(jti, expires_at).await,
+            Self::Postgres(s) => s.revoke_access_token(jti, expires_at).await,
+        }
+    }
+
+    async fn is_access_token_revoked(&self, jti: &str) -> Result<bool> {
+        match self {
+            Self::Sqlite(s) => s.is_access_token_revoked(jti).await,
+            Self::Postgres(s) => s.is_access_token_revoked(jti).await,
+        }
+    }
+
     async fn insert_api_key(&self, key: &ApiKey) -> Result<()> {
         match self {
             Self::Sqlite(s) => s.insert_api_key(key).await,

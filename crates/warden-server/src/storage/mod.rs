@@ -244,6 +244,18 @@ pub trait Storage: Clone + Send + Sync + 'static {
         at: i64,
     ) -> impl Future<Output = Result<u64>> + Send;
 
+    // --- revoked access tokens
+    /// Denylists the access token `jti` until `expires_at` (after which it no longer
+    /// verifies anyway, and [`Storage::purge_expired`] deletes the row). Idempotent: revoking
+    /// twice keeps the later expiry.
+    fn revoke_access_token(
+        &self,
+        jti: &str,
+        expires_at: i64,
+    ) -> impl Future<Output = Result<()>> + Send;
+    /// Whether the access token `jti` is denylisted.
+    fn is_access_token_revoked(&self, jti: &str) -> impl Future<Output = Result<bool>> + Send;
+
     // --- API keys
     /// `Conflict("api_key")` when the id is taken.
     fn insert_api_key(&self, key: &ApiKey) -> impl Future<Output = Result<()>> + Send;
@@ -276,8 +288,9 @@ pub trait Storage: Clone + Send + Sync + 'static {
     ) -> impl Future<Output = Result<Vec<AuditEvent>>> + Send;
 
     // --- housekeeping
-    /// Deletes refresh tokens expired before `now` (used, revoked or not), retired signing
-    /// keys whose time has passed, and audit events older than `audit_before`; how many rows.
+    /// Deletes refresh tokens expired before `now` (used, revoked or not), revoked access
+    /// tokens whose `expires_at` is before `now`, retired signing keys whose time has passed,
+    /// and audit events older than `audit_before`; how many rows.
     fn purge_expired(
         &self,
         now: i64,

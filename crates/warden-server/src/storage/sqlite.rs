@@ -451,6 +451,32 @@ impl Storage for SqliteStorage {
         Ok(done.rows_affected())
     }
 
+    // --- revoked access tokens
+
+    async fn revoke_access_token(&self, jti: &str, expires_at: i64) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO revoked_access_tokens (jti, expires_at) VALUES (?, ?) \
+             ON CONFLICT (jti) DO UPDATE \
+             SET expires_at = max(revoked_access_tokens.expires_at, excluded.expires_at)",
+        )
+        .bind(jti)
+        .bind(expires_at)
+        .execute(&self.pool)
+        .await
+        .map_err(db)?;
+        Ok(())
+    }
+
+    async fn is_access_token_revoked(&self, jti: &str) -> Result<bool> {
+        let found: Option<i64> =
+            sqlx::query_scalar("SELECT 1 FROM revoked_access_tokens WHERE jti = ?")
+                .bind(jti)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db)?;
+        Ok(found.is_some())
+    }
+
     // --- API keys
 
     /// `NotFound("user")` when `user_id` names no user.
@@ -645,13 +671,21 @@ impl Storage for SqliteStorage {
                 .execute(&mut *tx)
                 .await
                 .map_err(db)?;
+        let revoked = sqlx::query("DELETE FROM revoked_access_tokens WHERE expires_at < ?")
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
         let events = sqlx::query("DELETE FROM audit_events WHERE at < ?")
             .bind(audit_before)
             .execute(&mut *tx)
             .await
             .map_err(db)?;
         tx.commit().await.map_err(db)?;
-        Ok(tokens.rows_affected() + keys.rows_affected() + events.rows_affected())
+        Ok(tokens.rows_affected()
+            + revoked.rows_affected()
+            + keys.rows_affected()
+            + events.rows_affected())
     }
 }
 

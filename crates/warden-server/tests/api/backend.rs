@@ -23,6 +23,10 @@ enum Cleanup {
 #[derive(Default, Clone)]
 pub struct Options {
     pub refresh_reuse_grace: Option<u64>,
+    pub login_attempts_per_account: Option<u32>,
+    pub login_attempts_per_ip: Option<u32>,
+    /// Redis URL and key prefix for shared limits.
+    pub redis: Option<(String, String)>,
 }
 
 fn admin_url() -> String {
@@ -79,6 +83,13 @@ impl Server {
             database_url,
             master_key_file: dir.join("warden.key"),
             refresh_reuse_grace: options.refresh_reuse_grace.unwrap_or(5),
+            login_attempts_per_account: options.login_attempts_per_account.unwrap_or(10),
+            login_attempts_per_ip: options.login_attempts_per_ip.unwrap_or(60),
+            redis_url: options.redis.as_ref().map(|(url, _)| url.clone()),
+            redis_prefix: options
+                .redis
+                .as_ref()
+                .map_or_else(|| "warden:".to_owned(), |(_, p)| p.clone()),
             ..Config::default()
         };
         let warden = warden_server::server::open(&config).await.unwrap();

@@ -2,6 +2,8 @@
 
 use serde_json::json;
 
+use warden_server::storage::Storage;
+
 use crate::backend::Server;
 
 pub async fn password_flow_and_current_user(s: &Server) {
@@ -265,7 +267,7 @@ pub async fn discovery_and_docs(s: &Server) {
         .unwrap();
     assert_eq!(
         doc["paths"]["/users/me"]["get"]["security"],
-        json!([{"OAuth2PasswordBearer": []}])
+        json!([{"OAuth2PasswordBearer": []}, {"APIKeyHeader": []}])
     );
     assert!(doc["paths"]["/token"]["post"]["security"].is_null());
     assert_eq!(
@@ -281,4 +283,142 @@ pub async fn discovery_and_docs(s: &Server) {
             .status(),
         200
     );
+}
+
+pub async fn logins_are_throttled_per_account(s: &Server) {
+    let password = s.user("throttled", &[]).await;
+    // Ten attempts pass through (wrong ones fail as usual)…
+    for _ in 0..10 {
+        let (status, _) = s
+            .token(&[
+                ("grant_type", "password"),
+                ("username", "throttled"),
+                ("password", "wrong-password"),
+            ])
+            .await;
+        assert_eq!(status, 400);
+    }
+    // …then even the right password waits.
+    let response = s
+        .client
+        .post(s.url("/token"))
+        .form(&[
+            ("grant_type", "password"),
+            ("username", "throttled"),
+            ("password", password.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 429);
+    let retry_after: u64 = response.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(retry_after >= 1);
+    // An unknown name is throttled exactly alike, so throttling reveals nothing.
+    for _ in 0..10 {
+        assert_eq!(
+            s.token(&[
+                ("grant_type", "password"),
+                ("username", "ghost"),
+                ("password", "x")
+            ])
+            .await
+            .0,
+            400
+        );
+    }
+    assert_eq!(
+        s.token(&[
+            ("grant_type", "password"),
+            ("username", "ghost"),
+            ("password", "x")
+        ])
+        .await
+        .0,
+        429
+    );
+    // Other accounts are unaffected.
+    let other = s.user("unthrottled", &[]).await;
+    assert_eq!(
+        s.token(&[
+            ("grant_type", "password"),
+            ("username", "unthrottled"),
+            ("password", &other)
+        ])
+        .await
+        .0,
+        200
+    );
+}
+
+/// A FastAPI app's users arrive with the bcrypt hashes passlib/pwdlib wrote (the fixtures were
+/// produced by Python's `bcrypt` and `pwdlib`); they log in unchanged, and their hash is
+/// replaced by argon2id on that first success.
+pub async fn imported_bcrypt_users_log_in_and_are_rehashed(s: &Server) {
+    let fixtures: serde_json::Value = serde_json::from_str(include_str!(
+        "../../../warden/tests/fixtures/python_password_hashes.json"
+    ))
+    .unwrap();
+    let mut users = Vec::new();
+    let mut passwords = Vec::new();
+    for (i, f) in fixtures["fixtures"].as_array().unwrap().iter().enumerate() {
+        let hash = f["hash"].as_str().unwrap();
+        let password = f["password"].as_str().unwrap();
+        if !hash.starts_with("$2") || password.len() > 72 {
+            continue;
+        }
+        let username = format!("legacy{i}");
+        users.push(warden_server::domain::ImportedUser {
+            username: username.clone(),
+            password_hash: hash.to_owned(),
+            email: None,
+            roles: Vec::new(),
+            disabled: false,
+        });
+        passwords.push((username, password.to_owned()));
+    }
+    assert!(passwords.len() >= 3, "the fixtures hold bcrypt hashes");
+    let report = s.warden.import_users(users).await.unwrap();
+    assert_eq!(report.imported, passwords.len());
+    for (username, password) in &passwords {
+        let before = s
+            .warden
+            .storage()
+            .user_by_username(username)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(before.password_hash.starts_with("$2"));
+        let (status, body) = s
+            .token(&[
+                ("grant_type", "password"),
+                ("username", username),
+                ("password", password),
+            ])
+            .await;
+        assert_eq!(status, 200, "{username}: {body}");
+        let after = s
+            .warden
+            .storage()
+            .user_by_username(username)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(
+            after.password_hash.starts_with("$argon2id$"),
+            "{username} rehashed"
+        );
+        // And the new hash works.
+        let (status, _) = s
+            .token(&[
+                ("grant_type", "password"),
+                ("username", username),
+                ("password", password),
+            ])
+            .await;
+        assert_eq!(status, 200);
+    }
 }

@@ -2,8 +2,11 @@
 //! and on PostgreSQL (a fresh database on 127.0.0.1:5432; under `CI=true` an unreachable
 //! PostgreSQL fails the run instead of skipping).
 
+mod admin;
+mod api_keys;
 mod backend;
 mod flows;
+mod oauth;
 mod refresh;
 mod requests;
 
@@ -33,11 +36,32 @@ macro_rules! both_backends {
     };
 }
 
+use admin::*;
+use api_keys::*;
 use flows::*;
+use oauth::*;
 use refresh::*;
 use requests::*;
 
 both_backends!(
+    api_key_authenticates_and_is_listed_without_secret,
+    api_key_scopes_stay_within_roles_and_the_caller,
+    revoked_and_expired_keys_are_refused,
+    malformed_and_unknown_keys_are_refused,
+    disabled_users_keys_are_refused,
+    admin_routes_need_the_admin_scope,
+    admins_manage_users_and_roles,
+    audit_log_has_logins_and_keys_but_no_secrets,
+    openapi_documents_both_schemes_and_the_admin_scope,
+    revoking_a_refresh_token_kills_its_family,
+    revoking_an_access_token_denylists_it,
+    revoking_another_clients_token_does_nothing,
+    revoking_unknown_tokens_succeeds,
+    revocation_and_introspection_require_client_auth,
+    introspection_describes_active_tokens,
+    introspection_of_inactive_tokens_says_only_that,
+    malformed_revocation_and_introspection_requests_are_400,
+    discovery_lists_revocation_and_introspection,
     password_flow_and_current_user,
     failed_logins_look_alike,
     disabled_user_is_refused_everywhere,
@@ -48,4 +72,6 @@ both_backends!(
     concurrent_refreshes_never_fail_the_server,
     malformed_token_requests_are_4xx,
     discovery_and_docs,
+    logins_are_throttled_per_account,
+    imported_bcrypt_users_log_in_and_are_rehashed,
 );

@@ -1,0 +1,195 @@
+//! What only administrators do: list, change and delete users, define roles, read the audit
+//! log. Over HTTP these need the `admin` scope; the CLI's operator does them too.
+//!
+//! Events of an administrator's action name the administrator as `actor` (the operator at
+//! the CLI is no user: then the user acted upon is named, as `set_disabled` does) and the
+//! user acted upon in `detail`.
+
+use super::api_keys::is_scope_token;
+use super::{DomainError, Warden, now, validate_username};
+use crate::storage::{AuditEvent, AuditFilter, Role, Storage, User};
+
+/// The most users one page lists.
+pub const MAX_USERS_PAGE: u32 = 200;
+/// The most audit events one query returns.
+pub const MAX_AUDIT_EVENTS: u32 = 1000;
+/// The most scopes one role grants.
+pub const MAX_ROLE_SCOPES: usize = 64;
+
+/// Changes to a user; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct UserUpdate {
+    /// Disable (refused everywhere, refresh tokens revoked) or re-enable.
+    pub disabled: Option<bool>,
+    /// Replace the roles; each must exist.
+    pub roles: Option<Vec<String>>,
+}
+
+impl<S: Storage> Warden<S> {
+    /// Users ordered by username, after `after`, at most `limit` (capped at 200).
+    pub async fn list_users(
+        &self,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<User>, DomainError> {
+        let limit = limit.clamp(1, MAX_USERS_PAGE);
+        Ok(self.storage().list_users(after, limit).await?)
+    }
+
+    /// The user named `username`.
+    pub async fn user(&self, username: &str) -> Result<User, DomainError> {
+        if username.len() > 256 {
+            return Err(DomainError::NotFound);
+        }
+        self.storage()
+            .user_by_username(username)
+            .await?
+            .ok_or(DomainError::NotFound)
+    }
+
+    /// Applies `update` to `username`, on behalf of administrator `by` (`None`: the CLI).
+    /// An administrator cannot disable themselves (nobody would be left to undo it). Roles
+    /// that do not exist are refused. Returns the user as now stored.
+    pub async fn update_user(
+        &self,
+        username: &str,
+        update: UserUpdate,
+        by: Option<&User>,
+    ) -> Result<User, DomainError> {
+        let mut user = self.user(username).await?;
+        if update.disabled == Some(true) && by.is_some_and(|admin| admin.id == user.id) {
+            return Err(DomainError::InvalidRequest(
+                "administrators cannot disable themselves",
+            ));
+        }
+        let actor = by.map_or(user.id.clone(), |admin| admin.id.clone());
+        if let Some(roles) = update.roles {
+            self.check_roles_exist(&roles).await?;
+            self.storage().set_user_roles(&user.id, &roles).await?;
+            let detail = format!("user {}: [{}]", user.id, roles.join(" "));
+            self.audit(
+                "user.roles_changed",
+                "success",
+                Some(&actor),
+                None,
+                None,
+                Some(&detail),
+            )
+            .await;
+            user.roles = roles;
+        }
+        if let Some(disabled) = update.disabled.filter(|d| *d != user.disabled) {
+            user.disabled = disabled;
+            user.updated_at = now();
+            self.storage().update_user(&user).await?;
+            if disabled {
+                self.storage()
+                    .revoke_user_refresh_tokens(&user.id, now())
+                    .await?;
+            }
+            let event = if disabled {
+                "user.disabled"
+            } else {
+                "user.enabled"
+            };
+            let detail = format!("user {}", user.id);
+            self.audit(event, "success", Some(&actor), None, None, Some(&detail))
+                .await;
+        }
+        // As stored: roles are kept in their set order, without repetitions.
+        self.user(username).await
+    }
+
+    /// Deletes `username` with their refresh tokens and API keys. An administrator cannot
+    /// delete themselves.
+    pub async fn delete_user(&self, username: &str, by: Option<&User>) -> Result<(), DomainError> {
+        let user = self.user(username).await?;
+        if by.is_some_and(|admin| admin.id == user.id) {
+            return Err(DomainError::InvalidRequest(
+                "administrators cannot delete themselves",
+            ));
+        }
+        if !self.storage().delete_user(&user.id).await? {
+            return Err(DomainError::NotFound);
+        }
+        let actor = by.map_or(user.id.clone(), |admin| admin.id.clone());
+        let detail = format!("user {} ({})", user.id, user.username);
+        self.audit(
+            "user.deleted",
+            "success",
+            Some(&actor),
+            None,
+            None,
+            Some(&detail),
+        )
+        .await;
+        Ok(())
+    }
+
+    /// Every role.
+    pub async fn list_roles(&self) -> Result<Vec<Role>, DomainError> {
+        Ok(self.storage().list_roles().await?)
+    }
+
+    /// Creates or replaces role `name` with `scopes` (RFC 6749 scope tokens, at most 64).
+    pub async fn put_role(
+        &self,
+        name: &str,
+        scopes: Vec<String>,
+        by: Option<&User>,
+    ) -> Result<Role, DomainError> {
+        validate_username(name)
+            .map_err(|_| DomainError::InvalidRequest("role names follow the username rules"))?;
+        if scopes.len() > MAX_ROLE_SCOPES || !scopes.iter().all(|s| is_scope_token(s)) {
+            return Err(DomainError::InvalidRequest(
+                "scopes must be at most 64 RFC 6749 scope tokens",
+            ));
+        }
+        let mut unique: Vec<String> = Vec::with_capacity(scopes.len());
+        for scope in scopes {
+            if !unique.contains(&scope) {
+                unique.push(scope);
+            }
+        }
+        let role = Role {
+            name: name.to_owned(),
+            scopes: unique,
+        };
+        self.storage().put_role(&role).await?;
+        let detail = format!("role {}: [{}]", role.name, role.scopes.join(" "));
+        self.audit(
+            "role.updated",
+            "success",
+            by.map(|admin| admin.id.as_str()),
+            None,
+            None,
+            Some(&detail),
+        )
+        .await;
+        Ok(role)
+    }
+
+    /// Audit events matching `filter`, newest first; the limit is capped at 1000 (0: 100).
+    pub async fn audit_events(
+        &self,
+        mut filter: AuditFilter,
+    ) -> Result<Vec<AuditEvent>, DomainError> {
+        filter.limit = match filter.limit {
+            0 => 100,
+            n => n.min(MAX_AUDIT_EVENTS),
+        };
+        Ok(self.storage().list_audit(&filter).await?)
+    }
+
+    async fn check_roles_exist(&self, roles: &[String]) -> Result<(), DomainError> {
+        if roles.len() > 64 {
+            return Err(DomainError::InvalidRequest("at most 64 roles"));
+        }
+        let known = self.storage().roles(roles).await?;
+        if roles.iter().all(|r| known.iter().any(|k| &k.name == r)) {
+            Ok(())
+        } else {
+            Err(DomainError::InvalidRequest("unknown role"))
+        }
+    }
+}
