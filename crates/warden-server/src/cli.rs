@@ -68,6 +68,13 @@ pub enum UserCommand {
     },
     /// List users.
     List,
+    /// Import users with their existing password hashes (bcrypt `$2a$/$2b$/$2y$` from
+    /// passlib/pwdlib, or argon2), from a JSON array or a CSV with a header
+    /// `username,password_hash[,email]`; rehashed to argon2id at each user's next login.
+    Import {
+        /// The file (`-` for standard input).
+        file: PathBuf,
+    },
     /// Disable a user: refused everywhere, refresh tokens revoked.
     Disable { username: String },
     /// Enable a disabled user.
@@ -245,6 +252,33 @@ async fn execute(cli: Cli, config: Config) -> Result<(), String> {
                 json!({"id": user.id, "username": user.username}),
                 format!("created user {} ({})", user.username, user.id),
             );
+        }
+        Command::User(UserCommand::Import { file }) => {
+            let mut text = String::new();
+            let limit = 64 * 1024 * 1024;
+            if file.as_os_str() == "-" {
+                std::io::stdin().take(limit).read_to_string(&mut text)
+            } else {
+                std::fs::File::open(&file).and_then(|f| f.take(limit).read_to_string(&mut text))
+            }
+            .map_err(|e| format!("{}: {e}", file.display()))?;
+            let users = crate::domain::parse_import(&text)?;
+            let report = warden
+                .import_users(users)
+                .await
+                .map_err(|e| e.to_string())?;
+            let text = format!(
+                "imported {}; skipped (already present) {}; rejected {}{}",
+                report.imported,
+                report.skipped.len(),
+                report.rejected.len(),
+                report
+                    .rejected
+                    .iter()
+                    .map(|(u, why)| format!("\n  {u}: {why}"))
+                    .collect::<String>()
+            );
+            print(out, serde_json::to_value(&report).unwrap_or_default(), text);
         }
         Command::User(UserCommand::List) => {
             let users = storage

@@ -5,6 +5,7 @@
 mod admin;
 mod api_keys;
 mod backend;
+mod cli;
 mod flows;
 mod oauth;
 mod refresh;
