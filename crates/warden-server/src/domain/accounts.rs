@@ -233,9 +233,21 @@ impl<S: Storage> Warden<S> {
             .user_by_username(username)
             .await?
             .ok_or(DomainError::NotFound)?;
+        let actor = user.id.clone();
+        self.apply_disabled(&mut user, disabled, &actor).await
+    }
+
+    /// Stores `disabled` on `user`, revokes their refresh tokens when disabling, and records
+    /// who did it. The one place an account is switched off or on.
+    pub(super) async fn apply_disabled(
+        &self,
+        user: &mut User,
+        disabled: bool,
+        actor: &str,
+    ) -> Result<(), DomainError> {
         user.disabled = disabled;
         user.updated_at = now();
-        self.storage().update_user(&user).await?;
+        self.storage().update_user(user).await?;
         if disabled {
             self.storage()
                 .revoke_user_refresh_tokens(&user.id, now())
@@ -246,7 +258,8 @@ impl<S: Storage> Warden<S> {
         } else {
             "user.enabled"
         };
-        self.audit(event, "success", Some(&user.id), None, None, None)
+        let detail = format!("user {}", user.id);
+        self.audit(event, "success", Some(actor), None, None, Some(&detail))
             .await;
         Ok(())
     }

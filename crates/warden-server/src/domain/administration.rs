@@ -6,7 +6,7 @@
 //! user acted upon in `detail`.
 
 use super::api_keys::is_scope_token;
-use super::{DomainError, Warden, now, validate_username};
+use super::{DomainError, Warden, validate_username};
 use crate::storage::{AuditEvent, AuditFilter, Role, Storage, User};
 
 /// The most users one page lists.
@@ -79,22 +79,7 @@ impl<S: Storage> Warden<S> {
             user.roles = roles;
         }
         if let Some(disabled) = update.disabled.filter(|d| *d != user.disabled) {
-            user.disabled = disabled;
-            user.updated_at = now();
-            self.storage().update_user(&user).await?;
-            if disabled {
-                self.storage()
-                    .revoke_user_refresh_tokens(&user.id, now())
-                    .await?;
-            }
-            let event = if disabled {
-                "user.disabled"
-            } else {
-                "user.enabled"
-            };
-            let detail = format!("user {}", user.id);
-            self.audit(event, "success", Some(&actor), None, None, Some(&detail))
-                .await;
+            self.apply_disabled(&mut user, disabled, &actor).await?;
         }
         // As stored: roles are kept in their set order, without repetitions.
         self.user(username).await

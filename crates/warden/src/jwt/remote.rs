@@ -141,26 +141,15 @@ impl RemoteJwks {
         &self,
         kid: Option<&str>,
     ) -> Result<Arc<[VerifyingKey]>, JwtError> {
-        let (keys, fresh, may_fetch) = self.inner.snapshot();
-        let known = kid.is_none_or(|kid| keys.iter().any(|k| k.kid() == Some(kid)));
-        if (known && fresh) || !may_fetch {
-            return if keys.is_empty() {
-                Err(JwtError::KeysUnavailable)
-            } else {
-                Ok(keys)
-            };
+        if let Some(answer) = self.inner.from_cache(kid) {
+            return answer;
         }
         let _one_fetch_at_a_time = self.inner.fetching.lock().await;
         // Another task may have fetched while this one waited.
-        let (keys, fresh, may_fetch) = self.inner.snapshot();
-        let known = kid.is_none_or(|kid| keys.iter().any(|k| k.kid() == Some(kid)));
-        if (known && fresh) || !may_fetch {
-            return if keys.is_empty() {
-                Err(JwtError::KeysUnavailable)
-            } else {
-                Ok(keys)
-            };
+        if let Some(answer) = self.inner.from_cache(kid) {
+            return answer;
         }
+        let (keys, _, _) = self.inner.snapshot();
         match self.inner.fetch().await {
             Ok(keys) => Ok(keys),
             Err(reason) => {
@@ -176,6 +165,21 @@ impl RemoteJwks {
 }
 
 impl Inner {
+    /// The answer from the cache alone, or `None` when a fetch is due and allowed: the cached
+    /// keys hold `kid` (or there is no `kid`) and are fresh, or fetching is not allowed yet.
+    fn from_cache(&self, kid: Option<&str>) -> Option<Result<Arc<[VerifyingKey]>, JwtError>> {
+        let (keys, fresh, may_fetch) = self.snapshot();
+        let known = kid.is_none_or(|kid| keys.iter().any(|k| k.kid() == Some(kid)));
+        if (known && fresh) || !may_fetch {
+            return Some(if keys.is_empty() {
+                Err(JwtError::KeysUnavailable)
+            } else {
+                Ok(keys)
+            });
+        }
+        None
+    }
+
     /// The cached keys, whether they are fresh, and whether a fetch is allowed now.
     fn snapshot(&self) -> (Arc<[VerifyingKey]>, bool, bool) {
         let cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
