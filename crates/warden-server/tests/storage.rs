@@ -194,6 +194,9 @@ macro_rules! backend_tests {
                 ping_answers,
                 users_roundtrip,
                 username_conflict,
+                set_user_email_changes_only_the_email,
+                password_hash_is_replaced_only_if_unchanged,
+                disabled_flag_is_set_alone,
                 user_roles_set_and_replace,
                 role_scopes,
                 list_users_paginates_by_username,
@@ -413,6 +416,97 @@ async fn users_roundtrip<S: Storage>(s: S) {
     let missing = user("ghost");
     assert!(matches!(
         s.update_user(&missing).await,
+        Err(StorageError::NotFound("user"))
+    ));
+}
+
+async fn set_user_email_changes_only_the_email<S: Storage>(s: S) {
+    let alice = user("alice");
+    s.create_user(&alice).await.unwrap();
+    s.set_user_email(&alice.id, Some("new@example.com"), T0 + 30)
+        .await
+        .unwrap();
+    assert_eq!(
+        s.user_by_id(&alice.id).await.unwrap().unwrap(),
+        User {
+            email: Some("new@example.com".into()),
+            updated_at: T0 + 30,
+            ..alice.clone()
+        }
+    );
+    s.set_user_email(&alice.id, None, T0 + 60).await.unwrap();
+    let stored = s.user_by_id(&alice.id).await.unwrap().unwrap();
+    assert_eq!((stored.email, stored.updated_at), (None, T0 + 60));
+    assert!(matches!(
+        s.set_user_email(&new_id(), None, T0).await,
+        Err(StorageError::NotFound("user"))
+    ));
+}
+
+async fn password_hash_is_replaced_only_if_unchanged<S: Storage>(s: S) {
+    let alice = user("alice");
+    s.create_user(&alice).await.unwrap();
+    // The stored hash is still the one expected: replaced.
+    assert!(
+        s.replace_password_hash(
+            &alice.id,
+            Some(&alice.password_hash),
+            "$argon2id$new",
+            T0 + 10
+        )
+        .await
+        .unwrap()
+    );
+    // A stale expectation (the password changed meanwhile): nothing written.
+    assert!(
+        !s.replace_password_hash(
+            &alice.id,
+            Some(&alice.password_hash),
+            "$argon2id$stale",
+            T0 + 20
+        )
+        .await
+        .unwrap()
+    );
+    let stored = s.user_by_id(&alice.id).await.unwrap().unwrap();
+    assert_eq!(
+        (stored.password_hash.as_str(), stored.updated_at),
+        ("$argon2id$new", T0 + 10)
+    );
+    // Unconditional, and only the hash.
+    s.set_user_disabled(&alice.id, true, T0 + 25).await.unwrap();
+    assert!(
+        s.replace_password_hash(&alice.id, None, "$argon2id$admin-reset", T0 + 30)
+            .await
+            .unwrap()
+    );
+    let stored = s.user_by_id(&alice.id).await.unwrap().unwrap();
+    assert!(
+        stored.disabled,
+        "a password write never re-enables an account"
+    );
+    assert!(matches!(
+        s.replace_password_hash(&new_id(), None, "x", T0).await,
+        Err(StorageError::NotFound("user"))
+    ));
+}
+
+async fn disabled_flag_is_set_alone<S: Storage>(s: S) {
+    let bob = user("bob");
+    s.create_user(&bob).await.unwrap();
+    s.set_user_disabled(&bob.id, true, T0 + 5).await.unwrap();
+    assert_eq!(
+        s.user_by_id(&bob.id).await.unwrap().unwrap(),
+        User {
+            disabled: true,
+            updated_at: T0 + 5,
+            ..bob.clone()
+        }
+    );
+    s.set_user_disabled(&bob.id, false, T0 + 6).await.unwrap();
+    assert!(!s.user_by_id(&bob.id).await.unwrap().unwrap().disabled);
+    assert!(matches!(
+        s.set_user_disabled(&new_id(), true, T0).await,
         Err(StorageError::NotFound("user"))
     ));
 }

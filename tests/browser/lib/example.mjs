@@ -1,8 +1,8 @@
-// Start one of warden's example binaries and wait for its "listening on" line.
+// Start one of warden's binaries and wait for its "listening on" line.
 //
-// Contract: target/debug/examples/<name> binds $WARDEN_BIND (we pass
-// 127.0.0.1:0) and prints exactly `listening on http://127.0.0.1:PORT` as its
-// first stdout line.
+// Contract: the binary binds $WARDEN_BIND (we pass 127.0.0.1:0) and prints
+// exactly `listening on http://127.0.0.1:PORT` as its first stdout line. The
+// examples (target/debug/examples/<name>) and `warden serve` both do.
 
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -14,11 +14,15 @@ export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', 
 const STARTUP_TIMEOUT_MS = 30_000;
 const LISTENING_RE = /^listening on (http:\/\/127\.0\.0\.1:(\d+))$/;
 
+/** Cargo's target directory: $CARGO_TARGET_DIR, else <repo>/target. */
+export function targetDir() {
+  const target = process.env.CARGO_TARGET_DIR || 'target';
+  return isAbsolute(target) ? target : join(REPO_ROOT, target);
+}
+
 export function examplesDir() {
   if (process.env.WARDEN_EXAMPLES_DIR) return process.env.WARDEN_EXAMPLES_DIR;
-  let target = process.env.CARGO_TARGET_DIR || 'target';
-  if (!isAbsolute(target)) target = join(REPO_ROOT, target);
-  return join(target, 'debug', 'examples');
+  return join(targetDir(), 'debug', 'examples');
 }
 
 /**
@@ -34,10 +38,21 @@ export async function startExample(name, secrets = {}) {
         '(`cargo build --examples -p warden` or `cargo test --workspace`, or run scripts/test)',
     );
   }
-
-  const child = spawn(binary, [], {
+  return startBinary(name, binary, {
     cwd: REPO_ROOT,
     env: { ...process.env, ...secrets, WARDEN_BIND: '127.0.0.1:0' },
+  });
+}
+
+/**
+ * Spawn `binary` with `args` in `cwd` with exactly `env`, and wait for its
+ * listening line. `name` labels errors.
+ * @returns {Promise<{name: string, baseUrl: string, stderr: () => string, stop: () => Promise<void>}>}
+ */
+export async function startBinary(name, binary, { args = [], cwd, env }) {
+  const child = spawn(binary, args, {
+    cwd,
+    env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';

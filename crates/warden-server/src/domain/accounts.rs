@@ -13,6 +13,17 @@ pub const MIN_PASSWORD_CHARS: usize = 12;
 /// keeps hashing cost fixed).
 pub const MAX_PASSWORD_BYTES: usize = 1024;
 
+/// The counter of password logins, labelled `outcome`.
+pub const LOGINS_METRIC: &str = "warden_logins_total";
+/// The values of [`LOGINS_METRIC`]'s `outcome`: right credentials, wrong ones (or an unknown
+/// or disabled user, which look the same), and refused before checking by login throttling.
+pub const LOGIN_OUTCOMES: &[&str] = &["success", "failure", "throttled"];
+
+/// Counts one login with `outcome`, one of [`LOGIN_OUTCOMES`].
+fn count_login(outcome: &'static str) {
+    metrics::counter!(LOGINS_METRIC, "outcome" => outcome).increment(1);
+}
+
 /// Checks the password policy: 12 characters to 1024 bytes, any Unicode, no composition
 /// rules (ASVS 2.1.9).
 pub fn validate_password(password: &str) -> Result<(), DomainError> {
@@ -45,6 +56,23 @@ pub fn validate_username(username: &str) -> Result<(), DomainError> {
     }
 }
 
+/// Email addresses: at most 254 bytes (RFC 5321 §4.5.3.1.3) and an `@`. The HTTP layer also
+/// checks the syntax; this is the rule `create_user` and `update_profile` share.
+pub fn validate_email(email: &str) -> Result<(), DomainError> {
+    if email.len() > 254 || !email.contains('@') {
+        return Err(DomainError::InvalidRequest("email is not an address"));
+    }
+    Ok(())
+}
+
+/// Changes a user makes to their own profile; `None` leaves a field as it is. Username,
+/// roles and the disabled flag are an administrator's (see `UserUpdate`).
+#[derive(Debug, Clone, Default)]
+pub struct ProfileUpdate {
+    /// A new address, or `Some(None)` to remove it.
+    pub email: Option<Option<String>>,
+}
+
 /// A user to create.
 #[derive(Debug, Clone)]
 pub struct NewAccount {
@@ -59,12 +87,8 @@ impl<S: Storage> Warden<S> {
     pub async fn create_user(&self, account: NewAccount) -> Result<User, DomainError> {
         validate_username(&account.username)?;
         validate_password(&account.password)?;
-        if account
-            .email
-            .as_ref()
-            .is_some_and(|e| e.len() > 254 || !e.contains('@'))
-        {
-            return Err(DomainError::InvalidRequest("email is not an address"));
+        if let Some(email) = &account.email {
+            validate_email(email)?;
         }
         let hash = self.passwords().hash(&account.password).await?;
         let at = now();
@@ -109,7 +133,12 @@ impl<S: Storage> Warden<S> {
         ip: Option<&str>,
     ) -> Result<User, DomainError> {
         // Throttled before any work, keyed by the name as typed: unknown users alike.
-        self.inner.throttle.check(username, ip).await?;
+        if let Err(error) = self.inner.throttle.check(username, ip).await {
+            if matches!(error, DomainError::Throttled { .. }) {
+                count_login("throttled");
+            }
+            return Err(error);
+        }
         let user = if username.len() <= 256 {
             self.storage().user_by_username(username).await?
         } else {
@@ -126,6 +155,7 @@ impl<S: Storage> Warden<S> {
             Err(other) => return Err(other.into()),
         };
         let Some(mut user) = user.filter(|u| verdict.is_valid() && !u.disabled) else {
+            count_login("failure");
             self.audit(
                 "login.failure",
                 "failure",
@@ -140,12 +170,18 @@ impl<S: Storage> Warden<S> {
         if verdict.needs_rehash()
             && let Ok(hash) = self.passwords().hash(password).await
         {
-            user.password_hash = hash;
-            user.updated_at = now();
-            if let Err(error) = self.storage().update_user(&user).await {
-                tracing::warn!(%error, "could not store the rehashed password");
+            // Only the hash, and only if it is still the one just verified: a password change
+            // or a disable that lands meanwhile is never undone.
+            match self
+                .storage()
+                .replace_password_hash(&user.id, Some(&user.password_hash), &hash, now())
+                .await
+            {
+                Ok(_) => user.password_hash = hash,
+                Err(error) => tracing::warn!(%error, "could not store the rehashed password"),
             }
         }
+        count_login("success");
         self.audit(
             "login.success",
             "success",
@@ -187,9 +223,17 @@ impl<S: Storage> Warden<S> {
         if !ok {
             return Err(DomainError::InvalidGrant);
         }
-        user.password_hash = self.passwords().hash(new).await?;
-        user.updated_at = now();
-        self.storage().update_user(&user).await?;
+        let hash = self.passwords().hash(new).await?;
+        // Compare-and-set on the hash just verified: of two concurrent changes one wins, and
+        // the disabled flag is never written back.
+        if !self
+            .storage()
+            .replace_password_hash(&user.id, Some(&user.password_hash), &hash, now())
+            .await?
+        {
+            return Err(DomainError::InvalidGrant);
+        }
+        user.password_hash = hash;
         let revoked = self
             .storage()
             .revoke_user_refresh_tokens(&user.id, now())
@@ -204,6 +248,54 @@ impl<S: Storage> Warden<S> {
         )
         .await;
         Ok(())
+    }
+
+    /// Applies `update` to the profile of the user `user_id` (the current user). Returns the
+    /// user as now stored.
+    pub async fn update_profile(
+        &self,
+        user_id: &str,
+        update: ProfileUpdate,
+    ) -> Result<User, DomainError> {
+        let user = self
+            .storage()
+            .user_by_id(user_id)
+            .await?
+            .ok_or(DomainError::NotFound)?;
+        let Some(email) = update.email.filter(|email| *email != user.email) else {
+            return Ok(user);
+        };
+        if let Some(email) = &email {
+            validate_email(email)?;
+        }
+        match self
+            .storage()
+            .set_user_email(&user.id, email.as_deref(), now())
+            .await
+        {
+            Ok(()) => {}
+            Err(StorageError::NotFound(_)) => return Err(DomainError::NotFound),
+            Err(other) => return Err(other.into()),
+        }
+        // The address itself stays out of the audit log, as passwords do.
+        let detail = if email.is_some() {
+            "email changed"
+        } else {
+            "email removed"
+        };
+        self.audit(
+            "user.profile_updated",
+            "success",
+            Some(&user.id),
+            None,
+            None,
+            Some(detail),
+        )
+        .await;
+        self.storage()
+            .user_by_id(&user.id)
+            .await?
+            .ok_or(DomainError::NotFound)
     }
 
     /// Replaces a user's roles.
@@ -247,7 +339,9 @@ impl<S: Storage> Warden<S> {
     ) -> Result<(), DomainError> {
         user.disabled = disabled;
         user.updated_at = now();
-        self.storage().update_user(user).await?;
+        self.storage()
+            .set_user_disabled(&user.id, disabled, user.updated_at)
+            .await?;
         if disabled {
             self.storage()
                 .revoke_user_refresh_tokens(&user.id, now())

@@ -22,7 +22,10 @@ use std::sync::Arc;
 use warden::jwt::{Issuer, KeyRing, Validation, Verifier};
 use warden::password::{HashingPool, Params, PasswordHasher, PoolConfig};
 
-pub use accounts::{NewAccount, validate_password, validate_username};
+pub use accounts::{
+    LOGIN_OUTCOMES, LOGINS_METRIC, NewAccount, ProfileUpdate, validate_email, validate_password,
+    validate_username,
+};
 pub use administration::{MAX_AUDIT_EVENTS, MAX_USERS_PAGE, UserUpdate};
 pub use api_keys::{
     API_KEY_PREFIX, ApiKeyPrincipal, CreatedApiKey, KeyRevoker, MAX_KEY_LIFETIME_SECS,

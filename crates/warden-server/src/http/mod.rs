@@ -7,6 +7,7 @@ mod error;
 mod health;
 mod introspection;
 mod metadata;
+mod metrics;
 mod revocation;
 mod token;
 mod users;
@@ -143,7 +144,8 @@ impl Principal<AppState> for CurrentUser {
     }
 }
 
-/// The whole API, its OpenAPI document at `/openapi.json` and Swagger UI at `/docs`.
+/// The whole API, its OpenAPI document at `/openapi.json`, Swagger UI at `/docs` and
+/// Prometheus metrics at `/metrics`.
 pub fn router(state: AppState) -> Router {
     let api = ApiRouter::new()
         .info("Warden", env!("CARGO_PKG_VERSION"))
@@ -152,7 +154,7 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(introspection::introspect))
         .routes(routes!(metadata::authorization_server))
         .routes(routes!(metadata::jwks))
-        .routes(routes!(users::me))
+        .routes(routes!(users::me, users::update_me))
         .routes(routes!(users::register))
         .routes(routes!(users::change_password))
         .routes(routes!(api_keys::create_api_key, api_keys::list_api_keys))
@@ -170,6 +172,8 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(admin::list_audit))
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))
+        // Undocumented: for the scraper, not for API clients.
+        .route("/metrics", axum::routing::get(metrics::render))
         .with_state(state);
     let security_headers = ServiceBuilder::new()
         .layer(DefaultBodyLimit::max(64 * 1024))
@@ -195,5 +199,11 @@ pub fn router(state: AppState) -> Router {
             http::StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(30),
         ));
-    api.with_docs(Docs::default()).layer(security_headers)
+    // Before the first request: the recorder must be in place when counters are touched.
+    metrics::handle();
+    api.with_docs(Docs::default())
+        .route_layer(axum::middleware::from_fn(metrics::matched_route))
+        .layer(security_headers)
+        // Outermost, so timeouts and refused bodies are counted too.
+        .layer(axum::middleware::from_fn(metrics::track))
 }

@@ -1,16 +1,16 @@
-//! The current user, registration and password change.
+//! The current user (read and change), registration and password change.
 
 use axum::Json;
 use axum::extract::State;
 use http::StatusCode;
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::ToSchema;
 use validator::Validate;
 use warden::{Auth, ValidJson};
 
 use super::error::ApiError;
 use super::{AppState, CurrentUser};
-use crate::domain::NewAccount;
+use crate::domain::{NewAccount, ProfileUpdate};
 use crate::storage::User;
 
 /// A user as the API shows it (never the password hash).
@@ -39,6 +39,42 @@ impl From<User> for UserOut {
 #[utoipa::path(get, path = "/users/me", responses((status = 200, description = "The current user", body = UserOut)), tag = "users")]
 pub async fn me(user: Auth<CurrentUser>) -> Json<UserOut> {
     Json(user.into_inner().user.into())
+}
+
+/// Changes to the current user; an omitted field stays as it is. Username, roles and the
+/// disabled flag are not here (an unknown field is refused with 422): administrators change
+/// them at `/admin/users/{username}`.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProfilePatch {
+    /// A new address, or `null` to remove it.
+    #[serde(default, deserialize_with = "present")]
+    #[validate(email, length(max = 254))]
+    #[schema(value_type = Option<String>, format = Email)]
+    pub email: Option<Option<String>>,
+}
+
+/// Reads a field that is there, `null` included, as `Some`; with `#[serde(default)]` an
+/// absent field stays `None`, as in a JSON Merge Patch (RFC 7396).
+fn present<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(deserializer).map(Some)
+}
+
+/// Changes the current user's profile.
+#[utoipa::path(patch, path = "/users/me", request_body = ProfilePatch,
+    responses((status = 200, description = "The user as now stored", body = UserOut),
+        (status = 422, description = "Invalid input, or a field only administrators change")),
+    tag = "users")]
+pub async fn update_me(
+    State(state): State<AppState>,
+    user: Auth<CurrentUser>,
+    ValidJson(patch): ValidJson<ProfilePatch>,
+) -> Result<Json<UserOut>, ApiError> {
+    let user = state
+        .warden
+        .update_profile(&user.user.id, ProfileUpdate { email: patch.email })
+        .await?;
+    Ok(Json(user.into()))
 }
 
 /// A registration.

@@ -88,6 +88,49 @@ impl Storage for AnyStorage {
         }
     }
 
+    async fn set_user_email(
+        &self,
+        user_id: &str,
+        email: Option<&str>,
+        updated_at: i64,
+    ) -> Result<()> {
+        match self {
+            Self::Sqlite(s) => s.set_user_email(user_id, email, updated_at).await,
+            Self::Postgres(s) => s.set_user_email(user_id, email, updated_at).await,
+        }
+    }
+
+    async fn replace_password_hash(
+        &self,
+        user_id: &str,
+        expected: Option<&str>,
+        hash: &str,
+        updated_at: i64,
+    ) -> Result<bool> {
+        match self {
+            Self::Sqlite(s) => {
+                s.replace_password_hash(user_id, expected, hash, updated_at)
+                    .await
+            }
+            Self::Postgres(s) => {
+                s.replace_password_hash(user_id, expected, hash, updated_at)
+                    .await
+            }
+        }
+    }
+
+    async fn set_user_disabled(
+        &self,
+        user_id: &str,
+        disabled: bool,
+        updated_at: i64,
+    ) -> Result<()> {
+        match self {
+            Self::Sqlite(s) => s.set_user_disabled(user_id, disabled, updated_at).await,
+            Self::Postgres(s) => s.set_user_disabled(user_id, disabled, updated_at).await,
+        }
+    }
+
     async fn set_user_roles(&self, user_id: &str, roles: &[String]) -> Result<()> {
         match self {
             Self::Sqlite(s) => s.set_user_roles(user_id, roles).await,

@@ -192,6 +192,32 @@ pub trait Storage: Clone + Send + Sync + 'static {
     /// Updates email, password_hash, disabled and updated_at of `user.id` (not roles).
     /// `NotFound("user")` when missing.
     fn update_user(&self, user: &User) -> impl Future<Output = Result<()>> + Send;
+    /// Sets only the email and updated_at of `user_id` (`None` removes the address), so a
+    /// concurrent change of the password or the disabled flag is never written back.
+    /// `NotFound("user")` when missing.
+    fn set_user_email(
+        &self,
+        user_id: &str,
+        email: Option<&str>,
+        updated_at: i64,
+    ) -> impl Future<Output = Result<()>> + Send;
+    /// Sets only the password hash, and only if the stored one is still `expected` (when
+    /// given): a rehash after login never overwrites a password changed in the meantime.
+    /// Whether it wrote. `NotFound("user")` when the user is missing.
+    fn replace_password_hash(
+        &self,
+        user_id: &str,
+        expected: Option<&str>,
+        hash: &str,
+        updated_at: i64,
+    ) -> impl Future<Output = Result<bool>> + Send;
+    /// Sets only the disabled flag. `NotFound("user")` when missing.
+    fn set_user_disabled(
+        &self,
+        user_id: &str,
+        disabled: bool,
+        updated_at: i64,
+    ) -> impl Future<Output = Result<()>> + Send;
     /// Replaces the user's roles. `NotFound("user")` when missing.
     fn set_user_roles(
         &self,

@@ -209,6 +209,76 @@ impl Storage for PostgresStorage {
         Ok(())
     }
 
+    async fn set_user_email(
+        &self,
+        user_id: &str,
+        email: Option<&str>,
+        updated_at: i64,
+    ) -> Result<()> {
+        let done = sqlx::query("UPDATE users SET email = $1, updated_at = $2 WHERE id = $3")
+            .bind(email)
+            .bind(updated_at)
+            .bind(user_id)
+            .execute(&self.pool)
+            .await
+            .map_err(db)?;
+        if done.rows_affected() == 0 {
+            return Err(StorageError::NotFound("user"));
+        }
+        Ok(())
+    }
+
+    async fn replace_password_hash(
+        &self,
+        user_id: &str,
+        expected: Option<&str>,
+        hash: &str,
+        updated_at: i64,
+    ) -> Result<bool> {
+        let done = match expected {
+            Some(expected) => sqlx::query(
+                "UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3 AND password_hash = $4",
+            )
+            .bind(hash)
+            .bind(updated_at)
+            .bind(user_id)
+            .bind(expected),
+            None => sqlx::query("UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3")
+                .bind(hash)
+                .bind(updated_at)
+                .bind(user_id),
+        }
+        .execute(&self.pool)
+        .await
+        .map_err(db)?;
+        if done.rows_affected() == 1 {
+            return Ok(true);
+        }
+        match self.user_by_id(user_id).await? {
+            Some(_) => Ok(false),
+            None => Err(StorageError::NotFound("user")),
+        }
+    }
+
+    async fn set_user_disabled(
+        &self,
+        user_id: &str,
+        disabled: bool,
+        updated_at: i64,
+    ) -> Result<()> {
+        let done = sqlx::query("UPDATE users SET disabled = $1, updated_at = $2 WHERE id = $3")
+            .bind(disabled)
+            .bind(updated_at)
+            .bind(user_id)
+            .execute(&self.pool)
+            .await
+            .map_err(db)?;
+        if done.rows_affected() == 0 {
+            return Err(StorageError::NotFound("user"));
+        }
+        Ok(())
+    }
+
     async fn set_user_roles(&self, user_id: &str, roles: &[String]) -> Result<()> {
         let mut tx = self.pool.begin().await.map_err(db)?;
         // Locking the user's row serializes concurrent replacements of their roles.

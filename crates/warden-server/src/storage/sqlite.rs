@@ -241,6 +241,76 @@ impl Storage for SqliteStorage {
         Ok(())
     }
 
+    async fn set_user_email(
+        &self,
+        user_id: &str,
+        email: Option<&str>,
+        updated_at: i64,
+    ) -> Result<()> {
+        let done = sqlx::query("UPDATE users SET email = ?, updated_at = ? WHERE id = ?")
+            .bind(email)
+            .bind(updated_at)
+            .bind(user_id)
+            .execute(&self.pool)
+            .await
+            .map_err(db)?;
+        if done.rows_affected() == 0 {
+            return Err(StorageError::NotFound("user"));
+        }
+        Ok(())
+    }
+
+    async fn replace_password_hash(
+        &self,
+        user_id: &str,
+        expected: Option<&str>,
+        hash: &str,
+        updated_at: i64,
+    ) -> Result<bool> {
+        let done = match expected {
+            Some(expected) => sqlx::query(
+                "UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ? AND password_hash = ?",
+            )
+            .bind(hash)
+            .bind(updated_at)
+            .bind(user_id)
+            .bind(expected),
+            None => sqlx::query("UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?")
+                .bind(hash)
+                .bind(updated_at)
+                .bind(user_id),
+        }
+        .execute(&self.pool)
+        .await
+        .map_err(db)?;
+        if done.rows_affected() == 1 {
+            return Ok(true);
+        }
+        match self.user_by_id(user_id).await? {
+            Some(_) => Ok(false),
+            None => Err(StorageError::NotFound("user")),
+        }
+    }
+
+    async fn set_user_disabled(
+        &self,
+        user_id: &str,
+        disabled: bool,
+        updated_at: i64,
+    ) -> Result<()> {
+        let done = sqlx::query("UPDATE users SET disabled = ?, updated_at = ? WHERE id = ?")
+            .bind(disabled)
+            .bind(updated_at)
+            .bind(user_id)
+            .execute(&self.pool)
+            .await
+            .map_err(db)?;
+        if done.rows_affected() == 0 {
+            return Err(StorageError::NotFound("user"));
+        }
+        Ok(())
+    }
+
     async fn set_user_roles(&self, user_id: &str, roles: &[String]) -> Result<()> {
         let mut tx = self.begin_write().await?;
         let exists: Option<i64> = sqlx::query_scalar("SELECT 1 FROM users WHERE id = ?")

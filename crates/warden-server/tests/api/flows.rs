@@ -422,3 +422,111 @@ pub async fn imported_bcrypt_users_log_in_and_are_rehashed(s: &Server) {
         assert_eq!(status, 200);
     }
 }
+
+pub async fn current_user_changes_their_email_only(s: &Server) {
+    let password = s.user("frank", &[]).await;
+    let (_, body) = s
+        .token(&[
+            ("grant_type", "password"),
+            ("username", "frank"),
+            ("password", &password),
+        ])
+        .await;
+    let token = body["access_token"].as_str().unwrap().to_owned();
+    let patch = |body: serde_json::Value| {
+        s.client
+            .patch(s.url("/users/me"))
+            .bearer_auth(&token)
+            .json(&body)
+            .send()
+    };
+    let read = |response: reqwest::Response| async move {
+        let status = response.status().as_u16();
+        (status, response.json::<serde_json::Value>().await.unwrap())
+    };
+
+    let (status, user) = read(patch(json!({"email": "frank@example.com"})).await.unwrap()).await;
+    assert_eq!(status, 200, "{user}");
+    assert_eq!(user["username"], "frank");
+    assert_eq!(user["email"], "frank@example.com");
+    let me: serde_json::Value = s
+        .client
+        .get(s.url("/users/me"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["email"], "frank@example.com", "stored");
+
+    let (status, user) = read(patch(json!({})).await.unwrap()).await;
+    assert_eq!(
+        (status, &user["email"]),
+        (200, &json!("frank@example.com")),
+        "an omitted field stays"
+    );
+
+    let (status, body) = read(patch(json!({"email": "not-an-address"})).await.unwrap()).await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["detail"][0]["loc"], json!(["body", "email"]));
+    assert!(
+        !body.to_string().contains("not-an-address"),
+        "the value is not echoed"
+    );
+
+    // What only administrators change is refused, and nothing is applied.
+    for forbidden in [
+        json!({"username": "root"}),
+        json!({"roles": ["admin"]}),
+        json!({"disabled": true}),
+        json!({"email": "other@example.com", "roles": ["admin"]}),
+        json!({"password_hash": "x"}),
+    ] {
+        let (status, body) = read(patch(forbidden.clone()).await.unwrap()).await;
+        assert_eq!(status, 422, "{forbidden} → {body}");
+        assert_eq!(body["detail"][0]["type"], "extra_forbidden", "{body}");
+    }
+    let stored = s
+        .warden
+        .storage()
+        .user_by_username("frank")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.email.as_deref(), Some("frank@example.com"));
+    assert!(stored.roles.is_empty());
+    assert!(!stored.disabled);
+
+    let (status, user) = read(patch(json!({"email": null})).await.unwrap()).await;
+    assert_eq!(
+        (status, &user["email"]),
+        (200, &serde_json::Value::Null),
+        "null removes"
+    );
+    assert_eq!(s.me(&token).await, 200, "the session goes on");
+
+    let anonymous = s
+        .client
+        .patch(s.url("/users/me"))
+        .json(&json!({"email": "x@example.com"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), 401);
+
+    let doc: serde_json::Value = s
+        .client
+        .get(s.url("/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        doc["paths"]["/users/me"]["patch"]["security"],
+        json!([{"OAuth2PasswordBearer": []}, {"APIKeyHeader": []}])
+    );
+}

@@ -8,6 +8,7 @@ mod backend;
 mod cli;
 mod flows;
 mod oauth;
+mod operations;
 mod refresh;
 mod requests;
 
@@ -41,6 +42,7 @@ use admin::*;
 use api_keys::*;
 use flows::*;
 use oauth::*;
+use operations::*;
 use refresh::*;
 use requests::*;
 
@@ -64,6 +66,7 @@ both_backends!(
     malformed_revocation_and_introspection_requests_are_400,
     discovery_lists_revocation_and_introspection,
     password_flow_and_current_user,
+    current_user_changes_their_email_only,
     failed_logins_look_alike,
     disabled_user_is_refused_everywhere,
     scopes_are_what_roles_and_clients_allow,
@@ -75,4 +78,5 @@ both_backends!(
     discovery_and_docs,
     logins_are_throttled_per_account,
     imported_bcrypt_users_log_in_and_are_rehashed,
+    metrics_count_requests_by_route_and_logins_by_outcome,
 );

@@ -141,12 +141,12 @@ impl RemoteJwks {
         &self,
         kid: Option<&str>,
     ) -> Result<Arc<[VerifyingKey]>, JwtError> {
-        if let Some(answer) = self.inner.from_cache(kid) {
+        if let Some(answer) = self.inner.cached_answer(kid) {
             return answer;
         }
         let _one_fetch_at_a_time = self.inner.fetching.lock().await;
         // Another task may have fetched while this one waited.
-        if let Some(answer) = self.inner.from_cache(kid) {
+        if let Some(answer) = self.inner.cached_answer(kid) {
             return answer;
         }
         let (keys, _, _) = self.inner.snapshot();
@@ -167,7 +167,7 @@ impl RemoteJwks {
 impl Inner {
     /// The answer from the cache alone, or `None` when a fetch is due and allowed: the cached
     /// keys hold `kid` (or there is no `kid`) and are fresh, or fetching is not allowed yet.
-    fn from_cache(&self, kid: Option<&str>) -> Option<Result<Arc<[VerifyingKey]>, JwtError>> {
+    fn cached_answer(&self, kid: Option<&str>) -> Option<Result<Arc<[VerifyingKey]>, JwtError>> {
         let (keys, fresh, may_fetch) = self.snapshot();
         let known = kid.is_none_or(|kid| keys.iter().any(|k| k.kid() == Some(kid)));
         if (known && fresh) || !may_fetch {
