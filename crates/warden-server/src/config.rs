@@ -46,6 +46,14 @@ pub struct Config {
     pub master_key_file: PathBuf,
     /// `text` or `json`.
     pub log_format: String,
+    /// PEM certificate chain (leaf first) to serve HTTPS with; set together with `tls_key`.
+    /// Without both, `warden serve` speaks plain HTTP (behind a TLS-terminating proxy).
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key (PKCS#8, PKCS#1 or SEC1) of `tls_cert`.
+    pub tls_key: Option<PathBuf>,
+    /// How often the files of `tls_cert` and `tls_key` are checked for a change, seconds
+    /// (also on SIGHUP); a changed pair is loaded without a restart.
+    pub tls_reload_interval: u64,
 }
 
 impl Default for Config {
@@ -66,6 +74,9 @@ impl Default for Config {
             trusted_proxies: Vec::new(),
             master_key_file: PathBuf::from("./warden.key"),
             log_format: "text".into(),
+            tls_cert: None,
+            tls_key: None,
+            tls_reload_interval: 30,
         }
     }
 }
@@ -158,12 +169,31 @@ impl Config {
         if !matches!(self.log_format.as_str(), "text" | "json") {
             return invalid("log_format", "must be `text` or `json`");
         }
+        if let Err(e) = warden::rate_limit::TrustedProxies::new(&self.trusted_proxies) {
+            return invalid("trusted_proxies", &e.to_string());
+        }
         if let Some(url) = &self.redis_url
             && !(url.starts_with("redis://") || url.starts_with("rediss://"))
         {
             return invalid("redis_url", "must start with redis:// or rediss://");
         }
+        match (&self.tls_cert, &self.tls_key) {
+            (Some(_), None) => return invalid("tls_key", "must be set when tls_cert is"),
+            (None, Some(_)) => return invalid("tls_cert", "must be set when tls_key is"),
+            _ => {}
+        }
+        if !(1..=24 * 3600).contains(&self.tls_reload_interval) {
+            return invalid(
+                "tls_reload_interval",
+                "must be between one second and one day",
+            );
+        }
         Ok(())
+    }
+
+    /// The certificate and key files when HTTPS is configured (both are, or neither).
+    pub fn tls(&self) -> Option<(&Path, &Path)> {
+        Some((self.tls_cert.as_deref()?, self.tls_key.as_deref()?))
     }
 
     /// Whether the database is PostgreSQL.
@@ -197,6 +227,37 @@ mod tests {
                 .unwrap_err()
                 .to_string()
                 .contains("`access_token_ttl`")
+        );
+    }
+
+    #[test]
+    fn tls_needs_both_files() {
+        let c = Config {
+            tls_cert: Some("cert.pem".into()),
+            ..Config::default()
+        };
+        assert!(c.validate().unwrap_err().to_string().contains("`tls_key`"));
+        let c = Config {
+            tls_key: Some("key.pem".into()),
+            ..Config::default()
+        };
+        assert!(c.validate().unwrap_err().to_string().contains("`tls_cert`"));
+        let c = Config {
+            tls_cert: Some("cert.pem".into()),
+            tls_key: Some("key.pem".into()),
+            ..Config::default()
+        };
+        c.validate().unwrap();
+        assert!(c.tls().is_some());
+        let c = Config {
+            tls_reload_interval: 0,
+            ..Config::default()
+        };
+        assert!(
+            c.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("`tls_reload_interval`")
         );
     }
 }

@@ -7,7 +7,8 @@
 //! - [`domain`]: what the server does (accounts, clients, grants, keys, audit);
 //! - [`http`]: the API, thin handlers over the domain;
 //! - [`storage`]: one interface, SQLite and PostgreSQL implementations;
-//! - [`cli`] and [`server`]: the commands and `warden serve`.
+//! - [`cli`] and [`server`]: the commands and `warden serve`;
+//! - [`tls`]: HTTPS from `tls_cert`/`tls_key`, reloaded when the files change.
 
 pub mod cli;
 pub mod config;
@@ -15,3 +16,4 @@ pub mod domain;
 pub mod http;
 pub mod server;
 pub mod storage;
+pub mod tls;

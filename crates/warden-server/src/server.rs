@@ -1,4 +1,4 @@
-//! `warden serve`: migrations, keys, the bootstrap administrator, the HTTP server, periodic
+//! `warden serve`: migrations, keys, the bootstrap administrator, the HTTP(S) server, periodic
 //! clean-up and graceful shutdown.
 
 use std::net::SocketAddr;
@@ -7,11 +7,19 @@ use std::time::Duration;
 use crate::config::Config;
 use crate::domain::keys::MasterKey;
 use crate::domain::{DomainError, NewAccount, Warden, now};
-use crate::http::{AppState, router};
+use crate::http::{AppState, router, with_hsts};
 use crate::storage::{AnyStorage, Storage};
+use crate::tls::Tls;
 
 /// Opens storage, migrates, and starts the domain.
 pub async fn open(config: &Config) -> Result<Warden<AnyStorage>, String> {
+    Ok(open_with_master_key(config).await?.0)
+}
+
+/// [`open`], also returning the master key (the server keeps it to reload signing keys).
+pub async fn open_with_master_key(
+    config: &Config,
+) -> Result<(Warden<AnyStorage>, MasterKey), String> {
     let storage = AnyStorage::connect(&config.database_url)
         .await
         .map_err(|e| format!("database_url: cannot open the database ({e})"))?;
@@ -21,9 +29,29 @@ pub async fn open(config: &Config) -> Result<Warden<AnyStorage>, String> {
         .map_err(|e| format!("migrations failed: {e}"))?;
     let master =
         MasterKey::load(&config.master_key_file).map_err(|e| format!("master key: {e}"))?;
-    Warden::start(storage, config.clone(), &master)
+    let warden = Warden::start(storage, config.clone(), &master)
         .await
-        .map_err(|e| format!("start-up failed: {e}"))
+        .map_err(|e| format!("start-up failed: {e}"))?;
+    Ok((warden, master))
+}
+
+/// Reloads the signing keys from storage every minute, so a `warden keys rotate` (or another
+/// instance's rotation) reaches every running instance without a restart.
+fn spawn_key_reload(warden: Warden<AnyStorage>, master: MasterKey) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(60));
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            match crate::domain::keys::reload(warden.storage(), &master, warden.ring()).await {
+                Ok(true) => {
+                    tracing::info!(current = %warden.ring().current_kid(), "signing keys reloaded")
+                }
+                Ok(false) => {}
+                Err(error) => tracing::warn!(%error, "could not reload signing keys"),
+            }
+        }
+    });
 }
 
 /// Creates the first administrator from `WARDEN_BOOTSTRAP_ADMIN_PASSWORD` when there are no
@@ -77,17 +105,28 @@ async fn bootstrap(warden: &Warden<AnyStorage>) -> Result<(), String> {
 /// Runs the server until Ctrl-C or SIGTERM, then finishes in-flight requests.
 pub async fn serve(config: Config) -> Result<(), String> {
     let started = std::time::Instant::now();
-    let warden = open(&config).await?;
+    // Before storage: a bad certificate stops start-up without touching the database.
+    let tls = match config.tls() {
+        Some((cert, key)) => {
+            let interval = Duration::from_secs(config.tls_reload_interval);
+            Some(Tls::load(cert, key, interval).await?)
+        }
+        None => None,
+    };
+    let (warden, master) = open_with_master_key(&config).await?;
     bootstrap(&warden).await?;
+    spawn_key_reload(warden.clone(), master);
     let listener = tokio::net::TcpListener::bind(config.bind)
         .await
         .map_err(|e| format!("bind: cannot listen on {} ({e})", config.bind))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     spawn_cleanup(warden.clone());
-    let app = router(AppState {
-        warden: warden.clone(),
-    });
+    let app = router(AppState::new(warden.clone())?);
     tracing::info!(%addr, backend = warden.storage().backend(), ready_in_ms = started.elapsed().as_millis() as u64, "listening");
+    if let Some(tls) = tls {
+        println!("listening on https://{addr}");
+        return tls.serve(listener, with_hsts(app), shutdown_signal()).await;
+    }
     println!("listening on http://{addr}");
     axum::serve(
         listener,

@@ -206,3 +206,20 @@ pub async fn rotate<S: Storage>(
     persist(storage, master, &upcoming, KeyStatus::Next, now).await?;
     Ok(ring.current_kid())
 }
+
+/// Reloads `ring` from storage if the stored keys differ (a rotation happened elsewhere);
+/// whether it changed.
+pub async fn reload<S: Storage>(
+    storage: &S,
+    master: &MasterKey,
+    ring: &KeyRing,
+) -> Result<bool, DomainError> {
+    let keys = load_keys(storage, master).await?;
+    let loaded: Vec<(String, KeyState)> =
+        keys.iter().map(|(k, s)| (k.kid().to_owned(), *s)).collect();
+    if loaded == ring.states() {
+        return Ok(false);
+    }
+    ring.replace(keys);
+    Ok(true)
+}

@@ -35,6 +35,29 @@ use crate::storage::{AnyStorage, Storage, User};
 pub struct AppState {
     /// The domain.
     pub warden: Warden<AnyStorage>,
+    /// Proxies whose forwarding headers are believed (`trusted_proxies`).
+    trusted_proxies: std::sync::Arc<warden::rate_limit::TrustedProxies>,
+}
+
+impl AppState {
+    /// The state for `warden`, with its configured trusted proxies.
+    pub fn new(warden: Warden<AnyStorage>) -> Result<Self, String> {
+        let trusted_proxies =
+            warden::rate_limit::TrustedProxies::new(&warden.config().trusted_proxies)
+                .map_err(|e| format!("trusted_proxies: {e}"))?;
+        Ok(Self {
+            warden,
+            trusted_proxies: std::sync::Arc::new(trusted_proxies),
+        })
+    }
+
+    /// The client's address: the peer, or — when the peer is a trusted proxy — the right-most
+    /// untrusted hop of `X-Forwarded-For`. Used for login throttling and the audit log.
+    pub fn client_ip(&self, peer: std::net::SocketAddr, headers: &http::HeaderMap) -> String {
+        self.trusted_proxies
+            .client_ip(peer.ip(), headers)
+            .to_string()
+    }
 }
 
 /// The server's own bearer scheme: tokens from the password flow at `/token`, the flow
@@ -206,4 +229,16 @@ pub fn router(state: AppState) -> Router {
         .layer(security_headers)
         // Outermost, so timeouts and refused bodies are counted too.
         .layer(axum::middleware::from_fn(metrics::track))
+}
+
+/// Adds `Strict-Transport-Security: max-age=31536000` (one year) to every response of `app`.
+/// For a server that speaks HTTPS itself: RFC 6797 §7.2 has the header sent over secure
+/// transport only, so plain HTTP (behind a proxy, which sets its own) goes without it.
+pub fn with_hsts(app: Router) -> Router {
+    app.layer(
+        tower_http::set_header::SetResponseHeaderLayer::if_not_present(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        ),
+    )
 }

@@ -66,7 +66,7 @@ async fn handle(
         token_type_hint: form.get("token_type_hint").map(str::to_owned),
     };
     let hint = TokenTypeHint::parse(request.token_type_hint.as_deref());
-    let ip = peer.ip().to_string();
+    let ip = state.client_ip(peer, &headers);
     warden
         .revoke(&client, &request.token, hint, Some(&ip))
         .await?;

@@ -54,7 +54,7 @@ async fn handle(
     let warden = &state.warden;
     let (client, auth) =
         client_auth::authenticate(warden, &headers, &form, WithoutCredentials::DocsClient).await?;
-    let ip = peer.ip().to_string();
+    let ip = state.client_ip(peer, &headers);
     let scopes = form.scopes();
     let result = match grant {
         "password" => {

@@ -27,6 +27,8 @@ pub struct Options {
     pub login_attempts_per_ip: Option<u32>,
     /// Redis URL and key prefix for shared limits.
     pub redis: Option<(String, String)>,
+    /// `trusted_proxies`.
+    pub trusted_proxies: Vec<String>,
 }
 
 fn admin_url() -> String {
@@ -86,6 +88,7 @@ impl Server {
             login_attempts_per_account: options.login_attempts_per_account.unwrap_or(10),
             login_attempts_per_ip: options.login_attempts_per_ip.unwrap_or(60),
             redis_url: options.redis.as_ref().map(|(url, _)| url.clone()),
+            trusted_proxies: options.trusted_proxies.clone(),
             redis_prefix: options
                 .redis
                 .as_ref()
@@ -93,9 +96,7 @@ impl Server {
             ..Config::default()
         };
         let warden = warden_server::server::open(&config).await.unwrap();
-        let app = router(AppState {
-            warden: warden.clone(),
-        });
+        let app = router(AppState::new(warden.clone()).unwrap());
         tokio::spawn(async move {
             axum::serve(
                 listener,

@@ -9,8 +9,10 @@ mod cli;
 mod flows;
 mod oauth;
 mod operations;
+mod proxies;
 mod refresh;
 mod requests;
+mod rotation;
 
 /// Instantiates each scenario for both backends.
 macro_rules! both_backends {
@@ -45,6 +47,7 @@ use oauth::*;
 use operations::*;
 use refresh::*;
 use requests::*;
+use rotation::*;
 
 both_backends!(
     api_key_authenticates_and_is_listed_without_secret,
@@ -78,5 +81,6 @@ both_backends!(
     discovery_and_docs,
     logins_are_throttled_per_account,
     imported_bcrypt_users_log_in_and_are_rehashed,
+    rotation_reaches_a_running_server,
     metrics_count_requests_by_route_and_logins_by_outcome,
 );

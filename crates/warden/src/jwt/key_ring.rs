@@ -99,6 +99,26 @@ impl KeyRing {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    /// Replaces every key at once (another instance rotated, and the keys were reloaded
+    /// from storage). Ignored when no key is `Current`, so the ring always has one.
+    pub fn replace(&self, keys: Vec<(SigningKey, KeyState)>) {
+        if !keys.iter().any(|(_, s)| *s == KeyState::Current) {
+            return;
+        }
+        *self.write() = keys
+            .into_iter()
+            .map(|(key, state)| Entry { key, state })
+            .collect();
+    }
+
+    /// The `kid` and state of every key, cheaply (to tell whether a reload changed anything).
+    pub fn states(&self) -> Vec<(String, KeyState)> {
+        self.read()
+            .iter()
+            .map(|e| (e.key.kid().to_owned(), e.state))
+            .collect()
+    }
+
     /// Publishes `key` as the next key (replacing a previous next key).
     pub fn add_next(&self, key: SigningKey) {
         let mut entries = self.write();
