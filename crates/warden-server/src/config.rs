@@ -29,6 +29,12 @@ pub struct Config {
     pub password_grant: bool,
     /// Whether anyone may register.
     pub open_registration: bool,
+    /// Whether API keys are also taken from the `api_key` query parameter (off: URLs end up
+    /// in logs and browser history).
+    pub api_key_in_query: bool,
+    /// Whether API keys are also taken from the `api_key` cookie (off: a cookie is sent by
+    /// browsers on their own, so state-changing calls would need CSRF protection).
+    pub api_key_in_cookie: bool,
     /// Redis for limits shared across instances (`redis://127.0.0.1:6379`).
     pub redis_url: Option<String>,
     /// Prefix of every Redis key Warden writes (instances sharing limits share it).
@@ -67,6 +73,8 @@ impl Default for Config {
             refresh_reuse_grace: 10,
             password_grant: true,
             open_registration: false,
+            api_key_in_query: false,
+            api_key_in_cookie: false,
             redis_url: None,
             redis_prefix: "warden:".into(),
             login_attempts_per_account: 10,

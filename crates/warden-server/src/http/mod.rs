@@ -18,10 +18,10 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use http::{HeaderName, HeaderValue, header};
 use tower::ServiceBuilder;
-use warden::openapi::{ApiRouter, Docs};
+use warden::openapi::{ApiRouter, Docs, remove_scheme};
 use warden::{
-    ApiKeyHeader, ApiKeyScheme, Denied, Either, OAuth2Bearer, OAuth2Flow, OAuth2Scheme, Principal,
-    SecurityScopes, routes,
+    ApiKeyCookie, ApiKeyHeader, ApiKeyQuery, ApiKeyScheme, Denied, Either, OAuth2Bearer,
+    OAuth2Flow, OAuth2Scheme, Principal, SecurityScopes, routes,
 };
 
 pub use admin::Admin;
@@ -70,8 +70,9 @@ impl OAuth2Scheme for WardenOAuth2 {
 }
 
 /// The server's own API-key scheme: a `wdn_…` key (created at `/users/me/api-keys`) in the
-/// `X-API-Key` header. Keys in a query parameter or a cookie are not accepted: URLs end up in
-/// logs, and cookies would need CSRF protection.
+/// `X-API-Key` header. The query parameter and cookie forms below are taken only where the
+/// configuration says so (`api_key_in_query`, `api_key_in_cookie`), and the OpenAPI document
+/// lists only the forms that are on.
 pub struct WardenApiKey;
 
 impl ApiKeyScheme for WardenApiKey {
@@ -79,6 +80,22 @@ impl ApiKeyScheme for WardenApiKey {
     const NAME: &'static str = "X-API-Key";
     const DESCRIPTION: Option<&'static str> =
         Some("An API key (`wdn_…`) created at `/users/me/api-keys`; it grants its own scopes.");
+}
+
+/// An API key in the `api_key` query parameter (when `api_key_in_query` is on).
+pub struct WardenApiKeyQuery;
+
+impl ApiKeyScheme for WardenApiKeyQuery {
+    const SCHEME_NAME: &'static str = "APIKeyQuery";
+    const NAME: &'static str = "api_key";
+}
+
+/// An API key in the `api_key` cookie (when `api_key_in_cookie` is on).
+pub struct WardenApiKeyCookie;
+
+impl ApiKeyScheme for WardenApiKeyCookie {
+    const SCHEME_NAME: &'static str = "APIKeyCookie";
+    const NAME: &'static str = "api_key";
 }
 
 /// A user authenticated by one of this server's access tokens or by one of their API keys,
@@ -149,16 +166,31 @@ impl CurrentUser {
 }
 
 impl Principal<AppState> for CurrentUser {
-    type Credentials = Either<OAuth2Bearer<WardenOAuth2>, ApiKeyHeader<WardenApiKey>>;
+    type Credentials = Either<
+        OAuth2Bearer<WardenOAuth2>,
+        Either<
+            ApiKeyHeader<WardenApiKey>,
+            Either<ApiKeyQuery<WardenApiKeyQuery>, ApiKeyCookie<WardenApiKeyCookie>>,
+        >,
+    >;
 
     async fn authenticate(
         credentials: Self::Credentials,
         _: &SecurityScopes,
         state: &AppState,
     ) -> Result<Self, Denied> {
+        let config = state.warden.config();
         match credentials {
             Either::Left(bearer) => Self::from_access_token(&bearer.token, state).await,
-            Either::Right(key) => Self::from_api_key(&key.key, state).await,
+            Either::Right(Either::Left(key)) => Self::from_api_key(&key.key, state).await,
+            Either::Right(Either::Right(Either::Left(key))) if config.api_key_in_query => {
+                Self::from_api_key(&key.key, state).await
+            }
+            Either::Right(Either::Right(Either::Right(key))) if config.api_key_in_cookie => {
+                Self::from_api_key(&key.key, state).await
+            }
+            // A form of key this deployment does not take.
+            Either::Right(Either::Right(_)) => Err(Denied::InvalidCredentials),
         }
     }
 
@@ -170,6 +202,7 @@ impl Principal<AppState> for CurrentUser {
 /// The whole API, its OpenAPI document at `/openapi.json`, Swagger UI at `/docs` and
 /// Prometheus metrics at `/metrics`.
 pub fn router(state: AppState) -> Router {
+    let config = state.warden.config().clone();
     let api = ApiRouter::new()
         .info("Warden", env!("CARGO_PKG_VERSION"))
         .routes(routes!(token::token))
@@ -224,7 +257,16 @@ pub fn router(state: AppState) -> Router {
         ));
     // Before the first request: the recorder must be in place when counters are touched.
     metrics::handle();
-    api.with_docs(Docs::default())
+    // The document lists only the key forms this deployment takes.
+    let (router, mut openapi) = api.split_for_parts();
+    if !config.api_key_in_query {
+        remove_scheme(&mut openapi, WardenApiKeyQuery::SCHEME_NAME);
+    }
+    if !config.api_key_in_cookie {
+        remove_scheme(&mut openapi, WardenApiKeyCookie::SCHEME_NAME);
+    }
+    router
+        .merge(Docs::default().router(openapi))
         .route_layer(axum::middleware::from_fn(metrics::matched_route))
         .layer(security_headers)
         // Outermost, so timeouts and refused bodies are counted too.

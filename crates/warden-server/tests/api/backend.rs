@@ -29,6 +29,9 @@ pub struct Options {
     pub redis: Option<(String, String)>,
     /// `trusted_proxies`.
     pub trusted_proxies: Vec<String>,
+    /// `api_key_in_query` and `api_key_in_cookie`.
+    pub api_key_in_query: bool,
+    pub api_key_in_cookie: bool,
 }
 
 fn admin_url() -> String {
@@ -89,6 +92,8 @@ impl Server {
             login_attempts_per_ip: options.login_attempts_per_ip.unwrap_or(60),
             redis_url: options.redis.as_ref().map(|(url, _)| url.clone()),
             trusted_proxies: options.trusted_proxies.clone(),
+            api_key_in_query: options.api_key_in_query,
+            api_key_in_cookie: options.api_key_in_cookie,
             redis_prefix: options
                 .redis
                 .as_ref()

@@ -3,6 +3,7 @@
 //! PostgreSQL fails the run instead of skipping).
 
 mod admin;
+mod api_key_places;
 mod api_keys;
 mod backend;
 mod cli;

@@ -52,10 +52,17 @@ impl Docs {
         self
     }
 
-    pub(crate) fn into_router<S: Clone + Send + Sync + 'static>(
-        self,
-        openapi: OpenApi,
-    ) -> Router<S> {
+    /// Serves `openapi` and Swagger UI for it: for a document adjusted after
+    /// [`ApiRouter::split_for_parts`](super::ApiRouter::split_for_parts).
+    ///
+    /// ```
+    /// use warden::openapi::{ApiRouter, Docs, remove_scheme};
+    ///
+    /// let (router, mut openapi) = ApiRouter::<()>::new().split_for_parts();
+    /// remove_scheme(&mut openapi, "APIKeyQuery"); // switched off in this deployment
+    /// let app: axum::Router = router.merge(Docs::default().router(openapi));
+    /// ```
+    pub fn router<S: Clone + Send + Sync + 'static>(self, openapi: OpenApi) -> Router<S> {
         // Swagger UI derives the absolute `oauth2-redirect.html` URL from the page's own
         // location, which the vendored assets serve under the UI path.
         let config =

@@ -9,12 +9,14 @@
 
 mod describe;
 mod docs;
+mod prune;
 mod registry;
 mod requirement;
 mod router;
 
 pub use describe::{DescribeSecurity, HandlerSecurity, Undocumented};
 pub use docs::Docs;
+pub use prune::remove_scheme;
 pub use registry::SchemeRegistry;
 pub use requirement::Alternatives;
 pub use router::{ApiRouter, Routes};

@@ -87,7 +87,7 @@ fn document(operation: &mut Operation, alternatives: &Alternatives) {
     }
 }
 
-fn operations_mut(item: &mut PathItem) -> impl Iterator<Item = &mut Operation> {
+pub(super) fn operations_mut(item: &mut PathItem) -> impl Iterator<Item = &mut Operation> {
     [
         item.get.as_mut(),
         item.put.as_mut(),
@@ -254,6 +254,6 @@ impl<S: Clone + Send + Sync + 'static> ApiRouter<S> {
     /// The router with the document at `docs`' spec path and Swagger UI at its UI path.
     pub fn with_docs(self, docs: Docs) -> Router<S> {
         let (router, openapi) = self.split_for_parts();
-        router.merge(docs.into_router(openapi))
+        router.merge(docs.router(openapi))
     }
 }
