@@ -14,6 +14,28 @@
 //!   `Auth<Jwt, Items>` is a route that needs a valid token with scope `items`.
 //!
 //! Signatures are computed and checked by aws-lc-rs; this module only frames them.
+//!
+//! ```
+//! use warden::jwt::{Algorithm, Claims, Issuer, KeyRing, SigningKey, Validation, Verifier};
+//!
+//! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+//! // An issuer and a verifier sharing one rotating key ring.
+//! let ring = KeyRing::new(SigningKey::generate(Algorithm::EdDSA).unwrap());
+//! let issuer = Issuer::new(ring.clone(), "https://auth.example.com");
+//! let verifier = Verifier::with_ring(
+//!     ring.clone(),
+//!     Validation::new().issuer("https://auth.example.com").audience("api").access_tokens(),
+//! );
+//!
+//! let claims: Claims = Claims { sub: Some("alice".into()), aud: "api".into(), scope: Some("items".into()), ..Claims::default() };
+//! let token = issuer.access_token(&claims, 900).unwrap();
+//! let verified: Claims = verifier.verify(&token).await.unwrap();
+//! assert!(verified.has_scope("items"));
+//!
+//! // What `/.well-known/jwks.json` serves: public halves only.
+//! assert_eq!(ring.jwks(0).keys.len(), 1);
+//! # });
+//! ```
 
 mod algorithm;
 mod claims;

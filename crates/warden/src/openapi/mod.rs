@@ -6,6 +6,26 @@
 //! that checks the credentials is the type that documents them.
 //!
 //! Parameters, request bodies and responses come from utoipa's `#[utoipa::path]` attribute.
+//!
+//! ```
+//! use warden::openapi::{ApiRouter, Docs};
+//! use warden::{ApiKeyHeader, ApiKeyScheme, Either, HttpBearer, routes};
+//!
+//! struct Key;
+//! impl ApiKeyScheme for Key {
+//!     const SCHEME_NAME: &'static str = "ApiKey";
+//!     const NAME: &'static str = "X-API-Key";
+//! }
+//!
+//! /// Items, for a bearer token or an API key.
+//! #[utoipa::path(get, path = "/items", responses((status = 200, description = "Items")))]
+//! async fn items(_: Either<HttpBearer, ApiKeyHeader<Key>>) {}
+//!
+//! let (router, openapi) = ApiRouter::<()>::new().routes(routes!(items)).split_for_parts();
+//! let json = serde_json::to_value(&openapi).unwrap();
+//! assert_eq!(json["paths"]["/items"]["get"]["security"], serde_json::json!([{"HTTPBearer": []}, {"ApiKey": []}]));
+//! let app: axum::Router = router.merge(Docs::default().router(openapi)); // /docs, /openapi.json
+//! ```
 
 mod describe;
 mod docs;
