@@ -17,14 +17,58 @@ pub fn random(bytes: usize) -> Result<String, DomainError> {
 /// hash adds nothing for 256-bit random values.
 pub fn digest(secret: &str) -> String {
     let d = digest::digest(&digest::SHA256, secret.as_bytes());
-    let mut out = String::with_capacity(64);
-    for byte in d.as_ref() {
-        out.push_str(&format!("{byte:02x}"));
-    }
-    out
+    let mut bytes = [0u8; 32];
+    bytes.copy_from_slice(d.as_ref());
+    to_hex(&bytes)
 }
 
 /// Whether `secret` hashes to `stored`, compared in constant time.
 pub fn matches(secret: &str, stored: &str) -> bool {
     warden::constant_time_eq(digest(secret).as_bytes(), stored.as_bytes())
+}
+
+/// Lowercase hex of a hash, as stored.
+pub fn to_hex(bytes: &[u8; 32]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(64);
+    for &byte in bytes {
+        out.push(char::from(DIGITS[usize::from(byte >> 4)]));
+        out.push(char::from(DIGITS[usize::from(byte & 0x0f)]));
+    }
+    out
+}
+
+/// A stored hex hash back to bytes; `None` if the column is not 64 hex digits.
+pub fn from_hex(hex: &str) -> Option<[u8; 32]> {
+    let hex = hex.as_bytes();
+    if hex.len() != 64 {
+        return None;
+    }
+    let digit = |c: u8| match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        b'A'..=b'F' => Some(c - b'A' + 10),
+        _ => None,
+    };
+    let mut out = [0u8; 32];
+    for (byte, pair) in out.iter_mut().zip(hex.chunks_exact(2)) {
+        *byte = (digit(pair[0])? << 4) | digit(pair[1])?;
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn digest_is_lowercase_sha256_hex() {
+        // FIPS 180-2 Appendix B.1: SHA-256("abc"). Stored digests depend on this exact form.
+        assert_eq!(
+            digest("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        assert!(matches("abc", &digest("abc")));
+        assert!(!matches("abd", &digest("abc")));
+    }
 }
