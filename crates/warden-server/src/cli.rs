@@ -117,10 +117,21 @@ pub struct ClientArgs {
     public: bool,
     #[arg(long = "redirect-uri")]
     redirect_uris: Vec<String>,
+    /// `authorization_code`, `refresh_token`, `client_credentials` (the default) or
+    /// `password`; repeat for several.
     #[arg(long = "grant-type")]
     grant_types: Vec<String>,
     #[arg(long = "scope")]
     scopes: Vec<String>,
+    /// The operator's own application: its users are not asked for consent.
+    #[arg(long)]
+    first_party: bool,
+    /// Where RP-initiated logout may return to (exact match); repeat for several.
+    #[arg(long = "post-logout-redirect-uri")]
+    post_logout_redirect_uris: Vec<String>,
+    /// The `alg` of the client's ID tokens: `RS256` (default) or `EdDSA`.
+    #[arg(long)]
+    id_token_alg: Option<String>,
 }
 
 /// `warden keys …`
@@ -371,6 +382,9 @@ async fn execute(cli: Cli, config: Config) -> Result<(), String> {
                     redirect_uris: args.redirect_uris,
                     grant_types: args.grant_types,
                     scopes: args.scopes,
+                    first_party: args.first_party,
+                    post_logout_redirect_uris: args.post_logout_redirect_uris,
+                    id_token_alg: args.id_token_alg,
                 })
                 .await
                 .map_err(|e| e.to_string())?;
@@ -391,7 +405,7 @@ async fn execute(cli: Cli, config: Config) -> Result<(), String> {
             let clients = storage.list_clients().await.map_err(|e| e.to_string())?;
             let rows: Vec<_> = clients
                 .iter()
-                .map(|c| json!({"client_id": c.client_id, "name": c.name, "public": c.public, "grant_types": c.grant_types, "scopes": c.scopes}))
+                .map(|c| json!({"client_id": c.client_id, "name": c.name, "public": c.public, "grant_types": c.grant_types, "scopes": c.scopes, "redirect_uris": c.redirect_uris, "first_party": c.first_party}))
                 .collect();
             let text = clients
                 .iter()
@@ -404,13 +418,31 @@ async fn execute(cli: Cli, config: Config) -> Result<(), String> {
         Command::Audit(command) => audit_command(&warden, command, out).await?,
         Command::Keys(KeysCommand::Rotate) => {
             let master = crate::domain::keys::MasterKey::load(&config.master_key_file)?;
-            let kid = crate::domain::keys::rotate(storage, &master, now(), config.access_token_ttl)
+            // Access tokens (EdDSA) and ID tokens (RS256 by default) live at most
+            // `access_token_ttl`: retired keys verify that long after the rotation.
+            let mut current = serde_json::Map::new();
+            let mut lines = Vec::new();
+            for alg in crate::domain::keys::RING_ALGORITHMS {
+                let kid = crate::domain::keys::rotate(
+                    storage,
+                    &master,
+                    alg,
+                    now(),
+                    config.access_token_ttl,
+                )
                 .await
                 .map_err(|e| e.to_string())?;
+                lines.push(format!("current {} signing key: {kid}", alg.name()));
+                current.insert(alg.name().to_owned(), kid.into());
+            }
+            let kid = current
+                .get("EdDSA")
+                .cloned()
+                .unwrap_or(serde_json::Value::Null);
             print(
                 out,
-                json!({"current_kid": kid}),
-                format!("current signing key: {kid}"),
+                json!({"current_kid": kid, "current": current}),
+                lines.join("\n"),
             );
         }
     }

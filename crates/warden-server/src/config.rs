@@ -27,6 +27,8 @@ pub struct Config {
     pub refresh_reuse_grace: u64,
     /// Whether `grant_type=password` is served (FastAPI's flow; RFC 9700 §2.4 discourages it).
     pub password_grant: bool,
+    /// How long a browser stays logged in at the authorization endpoint, seconds.
+    pub session_ttl: u64,
     /// Whether anyone may register.
     pub open_registration: bool,
     /// Whether API keys are also taken from the `api_key` query parameter (off: URLs end up
@@ -72,6 +74,7 @@ impl Default for Config {
             refresh_token_ttl: 30 * 24 * 3600,
             refresh_reuse_grace: 10,
             password_grant: true,
+            session_ttl: 8 * 3600,
             open_registration: false,
             api_key_in_query: false,
             api_key_in_cookie: false,
@@ -170,6 +173,9 @@ impl Config {
                 "refresh_token_ttl",
                 "must be between one minute and one year",
             );
+        }
+        if !(60..=30 * 24 * 3600).contains(&self.session_ttl) {
+            return invalid("session_ttl", "must be between one minute and 30 days");
         }
         if self.refresh_reuse_grace > 120 {
             return invalid("refresh_reuse_grace", "must be at most 120 seconds");

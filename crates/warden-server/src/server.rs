@@ -43,12 +43,14 @@ fn spawn_key_reload(warden: Warden<AnyStorage>, master: MasterKey) {
         tick.tick().await;
         loop {
             tick.tick().await;
-            match crate::domain::keys::reload(warden.storage(), &master, warden.ring()).await {
-                Ok(true) => {
-                    tracing::info!(current = %warden.ring().current_kid(), "signing keys reloaded")
+            for (alg, ring) in warden.rings() {
+                match crate::domain::keys::reload(warden.storage(), &master, alg, ring).await {
+                    Ok(true) => {
+                        tracing::info!(alg = alg.name(), current = %ring.current_kid(), "signing keys reloaded")
+                    }
+                    Ok(false) => {}
+                    Err(error) => tracing::warn!(%error, "could not reload signing keys"),
                 }
-                Ok(false) => {}
-                Err(error) => tracing::warn!(%error, "could not reload signing keys"),
             }
         }
     });

@@ -20,8 +20,9 @@ use sqlx::sqlite::SqlitePool;
 use sqlx::{AssertSqlSafe, Connection, PgConnection};
 use uuid::Uuid;
 use warden_server::storage::{
-    ApiKey, AuditEvent, AuditFilter, Client, KeyStatus, PostgresStorage, RefreshToken, Role,
-    SqliteStorage, Storage, StorageError, StoredSigningKey, User,
+    ApiKey, AuditEvent, AuditFilter, AuthorizationCode, BrowserSession, Client, Consent, KeyStatus,
+    PostgresStorage, RefreshToken, Role, SqliteStorage, Storage, StorageError, StoredSigningKey,
+    User,
 };
 
 // ---------------------------------------------------------------------------------------
@@ -204,6 +205,7 @@ macro_rules! backend_tests {
                 disabled_flag,
                 delete_user_cascades,
                 clients_crud,
+                client_openid_fields_roundtrip,
                 refresh_token_insert_and_lookup,
                 mark_refresh_token_used_once,
                 mark_used_exactly_once_under_concurrency,
@@ -218,6 +220,15 @@ macro_rules! backend_tests {
                 purge_expired_deletes_only_expired,
                 access_token_denylist,
                 purge_expired_deletes_expired_denylist_entries,
+                authorization_code_insert_and_lookup,
+                consume_authorization_code_once,
+                consume_authorization_code_exactly_once_under_concurrency,
+                record_code_tokens_roundtrip,
+                purge_expired_deletes_expired_codes_and_sessions,
+                browser_sessions_lifecycle,
+                consents_put_replace_get,
+                delete_user_cascades_to_codes_sessions_consents,
+                delete_client_cascades_to_codes_and_consents,
             );
         }
     };
@@ -273,7 +284,52 @@ fn client(client_id: &str, created_at: i64) -> Client {
         grant_types: strings(&["authorization_code", "refresh_token"]),
         scopes: strings(&["openid", "profile", "users:read"]),
         created_at,
+        first_party: false,
+        post_logout_redirect_uris: Vec::new(),
+        id_token_alg: "RS256".to_owned(),
     }
+}
+
+/// A random SHA-256-hex-shaped digest.
+fn digest() -> String {
+    format!("{:064x}", Uuid::new_v4().as_u128())
+}
+
+fn auth_code(user_id: &str, client_id: &str, expires_at: i64) -> AuthorizationCode {
+    AuthorizationCode {
+        code_hash: digest(),
+        client_id: client_id.to_owned(),
+        user_id: user_id.to_owned(),
+        redirect_uri: "https://app.example.com/cb".to_owned(),
+        scope: "openid profile".to_owned(),
+        nonce: Some("n-0S6_WzA2Mj".to_owned()),
+        code_challenge: Some("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".to_owned()),
+        auth_time: T0 - 30,
+        issued_at: T0,
+        expires_at,
+        used_at: None,
+        refresh_family_id: None,
+        access_jti: None,
+        access_expires_at: None,
+    }
+}
+
+fn session(user_id: &str, expires_at: i64) -> BrowserSession {
+    BrowserSession {
+        id_hash: digest(),
+        user_id: user_id.to_owned(),
+        auth_time: T0,
+        expires_at,
+    }
+}
+
+/// A user and a client, stored, for the records that reference both.
+async fn owner_and_client<S: Storage>(s: &S, username: &str, client_id: &str) -> (User, Client) {
+    let u = user(username);
+    s.create_user(&u).await.unwrap();
+    let c = client(client_id, T0);
+    s.create_client(&c).await.unwrap();
+    (u, c)
 }
 
 fn token(user_id: Option<&str>, family_id: &str, expires_at: i64) -> RefreshToken {
@@ -1432,6 +1488,558 @@ async fn purge_expired_deletes_expired_denylist_entries<S: Storage>(s: S) {
         s.purge_expired(now, 0).await.unwrap(),
         0,
         "nothing left to purge"
+    );
+}
+
+async fn client_openid_fields_roundtrip<S: Storage>(s: S) {
+    let rp = Client {
+        first_party: true,
+        post_logout_redirect_uris: strings(&[
+            "https://app.example.com/logged-out",
+            "http://127.0.0.1:8080/bye",
+        ]),
+        id_token_alg: "EdDSA".into(),
+        ..client("rp", T0)
+    };
+    let plain = client("plain", T0 + 1);
+    s.create_client(&rp).await.unwrap();
+    s.create_client(&plain).await.unwrap();
+    assert_eq!(s.client("rp").await.unwrap().as_ref(), Some(&rp));
+    let stored = s.client("plain").await.unwrap().unwrap();
+    assert_eq!(
+        (
+            stored.first_party,
+            stored.post_logout_redirect_uris.as_slice(),
+            stored.id_token_alg.as_str()
+        ),
+        (false, &[] as &[String], "RS256")
+    );
+    assert_eq!(s.list_clients().await.unwrap(), vec![rp, plain]);
+}
+
+async fn authorization_code_insert_and_lookup<S: Storage>(s: S) {
+    let (u, c) = owner_and_client(&s, "olivia", "web").await;
+    let full = AuthorizationCode {
+        used_at: Some(T0 + 1),
+        refresh_family_id: Some(new_id()),
+        access_jti: Some(new_id()),
+        access_expires_at: Some(T0 + 900),
+        ..auth_code(&u.id, &c.client_id, T0 + 60)
+    };
+    let bare = AuthorizationCode {
+        nonce: None,
+        code_challenge: None,
+        scope: String::new(),
+        ..auth_code(&u.id, &c.client_id, T0 + 60)
+    };
+    s.insert_authorization_code(&full).await.unwrap();
+    s.insert_authorization_code(&bare).await.unwrap();
+    assert_eq!(
+        s.authorization_code_by_hash(&full.code_hash)
+            .await
+            .unwrap()
+            .as_ref(),
+        Some(&full)
+    );
+    assert_eq!(
+        s.authorization_code_by_hash(&bare.code_hash)
+            .await
+            .unwrap()
+            .as_ref(),
+        Some(&bare)
+    );
+    assert_eq!(
+        s.authorization_code_by_hash(&"0".repeat(64)).await.unwrap(),
+        None
+    );
+
+    // Same hash, other content: refused, the stored one kept.
+    let duplicate = AuthorizationCode {
+        code_hash: full.code_hash.clone(),
+        ..auth_code(&u.id, &c.client_id, T0 + 600)
+    };
+    assert!(matches!(
+        s.insert_authorization_code(&duplicate).await,
+        Err(StorageError::Conflict("authorization_code"))
+    ));
+    assert_eq!(
+        s.authorization_code_by_hash(&full.code_hash).await.unwrap(),
+        Some(full)
+    );
+
+    // Unknown user, unknown client (the user is reported first when both are missing).
+    let orphan = auth_code(&new_id(), &c.client_id, T0 + 60);
+    assert!(matches!(
+        s.insert_authorization_code(&orphan).await,
+        Err(StorageError::NotFound("user"))
+    ));
+    let orphan = auth_code(&u.id, "ghost", T0 + 60);
+    assert!(matches!(
+        s.insert_authorization_code(&orphan).await,
+        Err(StorageError::NotFound("client"))
+    ));
+    let orphan = auth_code(&new_id(), "ghost", T0 + 60);
+    assert!(matches!(
+        s.insert_authorization_code(&orphan).await,
+        Err(StorageError::NotFound("user"))
+    ));
+    assert_eq!(
+        s.authorization_code_by_hash(&orphan.code_hash)
+            .await
+            .unwrap(),
+        None
+    );
+}
+
+async fn consume_authorization_code_once<S: Storage>(s: S) {
+    let (u, c) = owner_and_client(&s, "paula", "web").await;
+    let code = auth_code(&u.id, &c.client_id, T0 + 60);
+    let other = auth_code(&u.id, &c.client_id, T0 + 60);
+    s.insert_authorization_code(&code).await.unwrap();
+    s.insert_authorization_code(&other).await.unwrap();
+
+    assert!(
+        s.consume_authorization_code(&code.code_hash, T0 + 5)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !s.consume_authorization_code(&code.code_hash, T0 + 6)
+            .await
+            .unwrap()
+    );
+    let stored = s
+        .authorization_code_by_hash(&code.code_hash)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        stored,
+        AuthorizationCode {
+            used_at: Some(T0 + 5),
+            ..code.clone()
+        },
+        "the first use is kept, nothing else changes"
+    );
+    assert_eq!(
+        s.authorization_code_by_hash(&other.code_hash)
+            .await
+            .unwrap()
+            .unwrap()
+            .used_at,
+        None,
+        "other codes are untouched"
+    );
+    assert!(
+        !s.consume_authorization_code(&"0".repeat(64), T0)
+            .await
+            .unwrap()
+    );
+
+    // Inserted already used: cannot be consumed.
+    let used = AuthorizationCode {
+        used_at: Some(T0),
+        ..auth_code(&u.id, &c.client_id, T0 + 60)
+    };
+    s.insert_authorization_code(&used).await.unwrap();
+    assert!(
+        !s.consume_authorization_code(&used.code_hash, T0 + 1)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        s.authorization_code_by_hash(&used.code_hash)
+            .await
+            .unwrap()
+            .unwrap()
+            .used_at,
+        Some(T0)
+    );
+}
+
+async fn consume_authorization_code_exactly_once_under_concurrency<S: Storage>(s: S) {
+    const CALLERS: usize = 16;
+    let (u, c) = owner_and_client(&s, "quinn", "web").await;
+    for round in 0..5 {
+        let code = auth_code(&u.id, &c.client_id, T0 + 60);
+        s.insert_authorization_code(&code).await.unwrap();
+        let start = Arc::new(tokio::sync::Barrier::new(CALLERS));
+        let callers: Vec<_> = (0..CALLERS)
+            .map(|i| {
+                let (s, hash, start) = (s.clone(), code.code_hash.clone(), start.clone());
+                tokio::spawn(async move {
+                    start.wait().await;
+                    let at = T0 + 10 + i64::try_from(i).unwrap();
+                    (at, s.consume_authorization_code(&hash, at).await.unwrap())
+                })
+            })
+            .collect();
+        let mut winners = Vec::new();
+        for caller in callers {
+            let (at, won) = caller.await.unwrap();
+            if won {
+                winners.push(at);
+            }
+        }
+        assert_eq!(
+            winners.len(),
+            1,
+            "round {round}: exactly one caller consumes the code"
+        );
+        let stored = s
+            .authorization_code_by_hash(&code.code_hash)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            stored.used_at,
+            Some(winners[0]),
+            "the winner's time is stored"
+        );
+    }
+}
+
+async fn record_code_tokens_roundtrip<S: Storage>(s: S) {
+    let (u, c) = owner_and_client(&s, "rosa", "web").await;
+    let with_refresh = auth_code(&u.id, &c.client_id, T0 + 60);
+    let access_only = auth_code(&u.id, &c.client_id, T0 + 60);
+    for code in [&with_refresh, &access_only] {
+        s.insert_authorization_code(code).await.unwrap();
+        assert!(
+            s.consume_authorization_code(&code.code_hash, T0 + 5)
+                .await
+                .unwrap()
+        );
+    }
+
+    let (family, jti) = (new_id(), new_id());
+    s.record_code_tokens(&with_refresh.code_hash, Some(&family), &jti, T0 + 905)
+        .await
+        .unwrap();
+    let other_jti = new_id();
+    s.record_code_tokens(&access_only.code_hash, None, &other_jti, T0 + 906)
+        .await
+        .unwrap();
+
+    assert_eq!(
+        s.authorization_code_by_hash(&with_refresh.code_hash)
+            .await
+            .unwrap()
+            .unwrap(),
+        AuthorizationCode {
+            used_at: Some(T0 + 5),
+            refresh_family_id: Some(family),
+            access_jti: Some(jti),
+            access_expires_at: Some(T0 + 905),
+            ..with_refresh
+        }
+    );
+    assert_eq!(
+        s.authorization_code_by_hash(&access_only.code_hash)
+            .await
+            .unwrap()
+            .unwrap(),
+        AuthorizationCode {
+            used_at: Some(T0 + 5),
+            refresh_family_id: None,
+            access_jti: Some(other_jti),
+            access_expires_at: Some(T0 + 906),
+            ..access_only
+        }
+    );
+    assert!(matches!(
+        s.record_code_tokens(&"0".repeat(64), None, &new_id(), T0)
+            .await,
+        Err(StorageError::NotFound("authorization_code"))
+    ));
+}
+
+async fn purge_expired_deletes_expired_codes_and_sessions<S: Storage>(s: S) {
+    let now = T0 + 1000;
+    let (u, c) = owner_and_client(&s, "sam", "web").await;
+    let expired_code = auth_code(&u.id, &c.client_id, now - 1);
+    let expired_used = AuthorizationCode {
+        used_at: Some(T0),
+        ..auth_code(&u.id, &c.client_id, now - 100)
+    };
+    let code_at_now = auth_code(&u.id, &c.client_id, now);
+    let live_code = auth_code(&u.id, &c.client_id, now + 60);
+    for code in [&expired_code, &expired_used, &code_at_now, &live_code] {
+        s.insert_authorization_code(code).await.unwrap();
+    }
+    let expired_session = session(&u.id, now - 1);
+    let session_at_now = session(&u.id, now);
+    let live_session = session(&u.id, now + 3600);
+    for sess in [&expired_session, &session_at_now, &live_session] {
+        s.insert_session(sess).await.unwrap();
+    }
+
+    assert_eq!(s.purge_expired(now, 0).await.unwrap(), 2 + 1);
+    for code in [&expired_code, &expired_used] {
+        assert_eq!(
+            s.authorization_code_by_hash(&code.code_hash).await.unwrap(),
+            None
+        );
+    }
+    for code in [&code_at_now, &live_code] {
+        assert_eq!(
+            s.authorization_code_by_hash(&code.code_hash)
+                .await
+                .unwrap()
+                .as_ref(),
+            Some(code)
+        );
+    }
+    assert_eq!(
+        s.session_by_hash(&expired_session.id_hash).await.unwrap(),
+        None
+    );
+    for sess in [&session_at_now, &live_session] {
+        assert_eq!(
+            s.session_by_hash(&sess.id_hash).await.unwrap().as_ref(),
+            Some(sess)
+        );
+    }
+    assert_eq!(
+        s.purge_expired(now, 0).await.unwrap(),
+        0,
+        "nothing left to purge"
+    );
+}
+
+async fn browser_sessions_lifecycle<S: Storage>(s: S) {
+    let (tom, uma) = (user("tom"), user("uma"));
+    s.create_user(&tom).await.unwrap();
+    s.create_user(&uma).await.unwrap();
+    let toms = [session(&tom.id, T0 + 3600), session(&tom.id, T0 + 7200)];
+    let umas = session(&uma.id, T0 + 3600);
+    for sess in toms.iter().chain([&umas]) {
+        s.insert_session(sess).await.unwrap();
+    }
+    assert_eq!(
+        s.session_by_hash(&toms[0].id_hash).await.unwrap().as_ref(),
+        Some(&toms[0])
+    );
+    assert_eq!(s.session_by_hash(&"0".repeat(64)).await.unwrap(), None);
+
+    let duplicate = BrowserSession {
+        id_hash: toms[0].id_hash.clone(),
+        ..session(&uma.id, T0 + 10)
+    };
+    assert!(matches!(
+        s.insert_session(&duplicate).await,
+        Err(StorageError::Conflict("browser_session"))
+    ));
+    assert_eq!(
+        s.session_by_hash(&toms[0].id_hash).await.unwrap().as_ref(),
+        Some(&toms[0])
+    );
+    let orphan = session(&new_id(), T0 + 3600);
+    assert!(matches!(
+        s.insert_session(&orphan).await,
+        Err(StorageError::NotFound("user"))
+    ));
+
+    assert!(s.delete_session(&toms[0].id_hash).await.unwrap());
+    assert!(!s.delete_session(&toms[0].id_hash).await.unwrap());
+    assert_eq!(s.session_by_hash(&toms[0].id_hash).await.unwrap(), None);
+    assert_eq!(
+        s.session_by_hash(&toms[1].id_hash).await.unwrap().as_ref(),
+        Some(&toms[1])
+    );
+
+    // Ends every session of the user, and only theirs.
+    s.insert_session(&toms[0]).await.unwrap();
+    assert_eq!(s.delete_user_sessions(&tom.id).await.unwrap(), 2);
+    for sess in &toms {
+        assert_eq!(s.session_by_hash(&sess.id_hash).await.unwrap(), None);
+    }
+    assert_eq!(
+        s.session_by_hash(&umas.id_hash).await.unwrap().as_ref(),
+        Some(&umas)
+    );
+    assert_eq!(s.delete_user_sessions(&tom.id).await.unwrap(), 0);
+    assert_eq!(s.delete_user_sessions(&new_id()).await.unwrap(), 0);
+}
+
+async fn consents_put_replace_get<S: Storage>(s: S) {
+    let (vera, web) = owner_and_client(&s, "vera", "web").await;
+    let walt = user("walt");
+    s.create_user(&walt).await.unwrap();
+    let cli = client("cli", T0 + 1);
+    s.create_client(&cli).await.unwrap();
+
+    assert_eq!(s.consent(&vera.id, "web").await.unwrap(), None);
+    let first = Consent {
+        user_id: vera.id.clone(),
+        client_id: web.client_id.clone(),
+        scopes: strings(&["openid", "profile"]),
+        granted_at: T0,
+    };
+    s.put_consent(&first).await.unwrap();
+    assert_eq!(
+        s.consent(&vera.id, "web").await.unwrap().as_ref(),
+        Some(&first)
+    );
+
+    // Replaced whole: scopes and time.
+    let second = Consent {
+        scopes: strings(&["openid", "email", "offline_access"]),
+        granted_at: T0 + 100,
+        ..first.clone()
+    };
+    s.put_consent(&second).await.unwrap();
+    assert_eq!(
+        s.consent(&vera.id, "web").await.unwrap().as_ref(),
+        Some(&second)
+    );
+    let emptied = Consent {
+        scopes: Vec::new(),
+        granted_at: T0 + 200,
+        ..first.clone()
+    };
+    s.put_consent(&emptied).await.unwrap();
+    assert_eq!(
+        s.consent(&vera.id, "web").await.unwrap().as_ref(),
+        Some(&emptied)
+    );
+
+    // Per user and per client.
+    let walts = Consent {
+        user_id: walt.id.clone(),
+        client_id: cli.client_id.clone(),
+        scopes: strings(&["openid"]),
+        granted_at: T0 + 5,
+    };
+    s.put_consent(&walts).await.unwrap();
+    assert_eq!(s.consent(&walt.id, "cli").await.unwrap(), Some(walts));
+    assert_eq!(s.consent(&walt.id, "web").await.unwrap(), None);
+    assert_eq!(s.consent(&vera.id, "cli").await.unwrap(), None);
+    assert_eq!(
+        s.consent(&vera.id, "web").await.unwrap().as_ref(),
+        Some(&emptied)
+    );
+
+    let orphan = Consent {
+        user_id: new_id(),
+        ..first.clone()
+    };
+    assert!(matches!(
+        s.put_consent(&orphan).await,
+        Err(StorageError::NotFound("user"))
+    ));
+    let orphan = Consent {
+        client_id: "ghost".into(),
+        ..first
+    };
+    assert!(matches!(
+        s.put_consent(&orphan).await,
+        Err(StorageError::NotFound("client"))
+    ));
+}
+
+async fn delete_user_cascades_to_codes_sessions_consents<S: Storage>(s: S) {
+    let (gone, c) = owner_and_client(&s, "xena", "web").await;
+    let kept = user("yuri");
+    s.create_user(&kept).await.unwrap();
+    let gone_code = auth_code(&gone.id, &c.client_id, T0 + 60);
+    let kept_code = auth_code(&kept.id, &c.client_id, T0 + 60);
+    let gone_session = session(&gone.id, T0 + 3600);
+    let kept_session = session(&kept.id, T0 + 3600);
+    let consent = |user_id: &str| Consent {
+        user_id: user_id.to_owned(),
+        client_id: c.client_id.clone(),
+        scopes: strings(&["openid"]),
+        granted_at: T0,
+    };
+    for code in [&gone_code, &kept_code] {
+        s.insert_authorization_code(code).await.unwrap();
+    }
+    for sess in [&gone_session, &kept_session] {
+        s.insert_session(sess).await.unwrap();
+    }
+    s.put_consent(&consent(&gone.id)).await.unwrap();
+    s.put_consent(&consent(&kept.id)).await.unwrap();
+
+    assert!(s.delete_user(&gone.id).await.unwrap());
+    assert_eq!(
+        s.authorization_code_by_hash(&gone_code.code_hash)
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        s.session_by_hash(&gone_session.id_hash).await.unwrap(),
+        None
+    );
+    assert_eq!(s.consent(&gone.id, &c.client_id).await.unwrap(), None);
+
+    // The other user keeps everything.
+    assert_eq!(
+        s.authorization_code_by_hash(&kept_code.code_hash)
+            .await
+            .unwrap(),
+        Some(kept_code)
+    );
+    assert_eq!(
+        s.session_by_hash(&kept_session.id_hash).await.unwrap(),
+        Some(kept_session)
+    );
+    assert_eq!(
+        s.consent(&kept.id, &c.client_id).await.unwrap(),
+        Some(consent(&kept.id))
+    );
+
+    // Nothing is left to come back with a user re-created under the same id.
+    let mut again = user("xena");
+    again.id = gone.id.clone();
+    s.create_user(&again).await.unwrap();
+    assert_eq!(s.consent(&gone.id, &c.client_id).await.unwrap(), None);
+    assert_eq!(s.delete_user_sessions(&gone.id).await.unwrap(), 0);
+}
+
+async fn delete_client_cascades_to_codes_and_consents<S: Storage>(s: S) {
+    let (u, gone) = owner_and_client(&s, "zoe", "gone").await;
+    let kept = client("kept", T0 + 1);
+    s.create_client(&kept).await.unwrap();
+    let gone_code = auth_code(&u.id, &gone.client_id, T0 + 60);
+    let kept_code = auth_code(&u.id, &kept.client_id, T0 + 60);
+    for code in [&gone_code, &kept_code] {
+        s.insert_authorization_code(code).await.unwrap();
+    }
+    let consent = |client_id: &str| Consent {
+        user_id: u.id.clone(),
+        client_id: client_id.to_owned(),
+        scopes: strings(&["openid"]),
+        granted_at: T0,
+    };
+    s.put_consent(&consent("gone")).await.unwrap();
+    s.put_consent(&consent("kept")).await.unwrap();
+    let sess = session(&u.id, T0 + 3600);
+    s.insert_session(&sess).await.unwrap();
+
+    assert!(s.delete_client("gone").await.unwrap());
+    assert_eq!(
+        s.authorization_code_by_hash(&gone_code.code_hash)
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(s.consent(&u.id, "gone").await.unwrap(), None);
+    assert_eq!(
+        s.authorization_code_by_hash(&kept_code.code_hash)
+            .await
+            .unwrap(),
+        Some(kept_code)
+    );
+    assert_eq!(
+        s.consent(&u.id, "kept").await.unwrap(),
+        Some(consent("kept"))
+    );
+    assert_eq!(
+        s.session_by_hash(&sess.id_hash).await.unwrap(),
+        Some(sess),
+        "sessions belong to the user, not to a client"
     );
 }
 

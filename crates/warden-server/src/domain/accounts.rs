@@ -238,6 +238,8 @@ impl<S: Storage> Warden<S> {
             .storage()
             .revoke_user_refresh_tokens(&user.id, now())
             .await?;
+        // ASVS 3.3.3: a password change ends the other browser sessions too.
+        self.storage().delete_user_sessions(&user.id).await?;
         self.audit(
             "user.password_changed",
             "success",
@@ -346,6 +348,7 @@ impl<S: Storage> Warden<S> {
             self.storage()
                 .revoke_user_refresh_tokens(&user.id, now())
                 .await?;
+            self.storage().delete_user_sessions(&user.id).await?;
         }
         let event = if disabled {
             "user.disabled"

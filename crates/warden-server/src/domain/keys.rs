@@ -5,6 +5,7 @@ use std::io::Write;
 use std::path::Path;
 
 use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
+use aws_lc_rs::{hkdf, hmac};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use warden::jwt::{Algorithm, KeyRing, KeyState, SigningKey};
@@ -12,8 +13,9 @@ use warden::jwt::{Algorithm, KeyRing, KeyState, SigningKey};
 use super::DomainError;
 use crate::storage::{KeyStatus, Storage, StoredSigningKey};
 
-/// The key that encrypts signing keys at rest.
-pub struct MasterKey(LessSafeKey);
+/// The key that encrypts signing keys at rest, and the keys derived from it (HKDF-SHA-256,
+/// RFC 5869) for other jobs, so every instance sharing the master key agrees on them.
+pub struct MasterKey(LessSafeKey, hmac::Key);
 
 impl std::fmt::Debug for MasterKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -59,7 +61,18 @@ impl MasterKey {
             return Err("must be 32 bytes".into());
         }
         let key = UnboundKey::new(&AES_256_GCM, &bytes).map_err(|_| "unusable key".to_owned())?;
-        Ok(Self(LessSafeKey::new(key)))
+        let forms: hmac::Key = hkdf::Salt::new(hkdf::HKDF_SHA256, b"")
+            .extract(&bytes)
+            .expand(&[b"warden/form-tokens/v1"], hmac::HMAC_SHA256)
+            .map_err(|_| "unusable key".to_owned())?
+            .into();
+        Ok(Self(LessSafeKey::new(key), forms))
+    }
+
+    /// The HMAC key of the login and consent forms' anti-CSRF tokens (derived, never the
+    /// master key itself).
+    pub fn form_token_key(&self) -> hmac::Key {
+        self.1.clone()
     }
 
     /// `nonce ‖ ciphertext ‖ tag`, bound to `kid` as associated data.
@@ -137,15 +150,19 @@ async fn persist<S: Storage>(
     Ok(())
 }
 
-/// The stored keys as `(key, state)` pairs.
+/// The stored keys of `alg` as `(key, state)` pairs.
 pub async fn load_keys<S: Storage>(
     storage: &S,
     master: &MasterKey,
+    alg: Algorithm,
 ) -> Result<Vec<(SigningKey, KeyState)>, DomainError> {
     let mut out = Vec::new();
     for stored in storage.signing_keys().await? {
-        let alg = Algorithm::from_name(&stored.alg)
+        let stored_alg = Algorithm::from_name(&stored.alg)
             .ok_or(DomainError::Internal("stored key has an unknown algorithm"))?;
+        if stored_alg != alg {
+            continue;
+        }
         let pem = master.open(&stored.kid, &stored.encrypted_private_key)?;
         let pem =
             String::from_utf8(pem).map_err(|_| DomainError::Internal("stored key is not PEM"))?;
@@ -156,41 +173,54 @@ pub async fn load_keys<S: Storage>(
     Ok(out)
 }
 
-/// The ring from storage; on first start, a new EdDSA key is made current and stored.
+/// The algorithms the server keeps a ring of: EdDSA signs access tokens (and the ID tokens of
+/// clients that ask for it); RS256 signs ID tokens by default, as OpenID Connect Discovery
+/// requires every provider to support it (§3, `id_token_signing_alg_values_supported`).
+pub const RING_ALGORITHMS: [Algorithm; 2] = [Algorithm::EdDSA, Algorithm::RS256];
+
+/// The ring of `alg` from storage; on first start, a new key is made current and stored.
 pub async fn load_or_create_ring<S: Storage>(
     storage: &S,
     master: &MasterKey,
+    alg: Algorithm,
     now: i64,
 ) -> Result<KeyRing, DomainError> {
-    let keys = load_keys(storage, master).await?;
+    let keys = load_keys(storage, master, alg).await?;
     if keys.iter().any(|(_, state)| *state == KeyState::Current) {
         return Ok(KeyRing::from_keys(keys));
     }
-    let key = SigningKey::generate(Algorithm::EdDSA)
-        .map_err(|_| DomainError::Internal("key generation failed"))?;
+    let key = generate(alg)?;
     persist(storage, master, &key, KeyStatus::Current, now).await?;
-    tracing::info!(kid = key.kid(), "generated the first signing key");
+    tracing::info!(
+        kid = key.kid(),
+        alg = alg.name(),
+        "generated the first signing key"
+    );
     Ok(KeyRing::from_keys(vec![(key, KeyState::Current)]))
 }
 
-/// Rotates the stored keys: the next key (made now if there is none) becomes current, the
-/// current one retires until every token it signed has expired, and a fresh next key is
-/// published. Returns the new current `kid`.
+fn generate(alg: Algorithm) -> Result<SigningKey, DomainError> {
+    SigningKey::generate(alg).map_err(|_| DomainError::Internal("key generation failed"))
+}
+
+/// Rotates the stored keys of `alg`: the next key (made now if there is none) becomes
+/// current, the current one retires until every token it signed has expired, and a fresh
+/// next key is published. Returns the new current `kid`.
 pub async fn rotate<S: Storage>(
     storage: &S,
     master: &MasterKey,
+    alg: Algorithm,
     now: i64,
     max_token_lifetime: u64,
 ) -> Result<String, DomainError> {
-    let ring = load_or_create_ring(storage, master, now).await?;
+    let ring = load_or_create_ring(storage, master, alg, now).await?;
     let before: Vec<(String, KeyState)> = ring
         .export()
         .into_iter()
         .map(|(kid, _, s)| (kid, s))
         .collect();
     if !before.iter().any(|(_, s)| *s == KeyState::Next) {
-        let next = SigningKey::generate(Algorithm::EdDSA)
-            .map_err(|_| DomainError::Internal("key generation failed"))?;
+        let next = generate(alg)?;
         persist(storage, master, &next, KeyStatus::Next, now).await?;
         ring.add_next(next);
     }
@@ -201,20 +231,20 @@ pub async fn rotate<S: Storage>(
             .set_signing_key_status(&kid, to_status(state))
             .await?;
     }
-    let upcoming = SigningKey::generate(Algorithm::EdDSA)
-        .map_err(|_| DomainError::Internal("key generation failed"))?;
+    let upcoming = generate(alg)?;
     persist(storage, master, &upcoming, KeyStatus::Next, now).await?;
     Ok(ring.current_kid())
 }
 
-/// Reloads `ring` from storage if the stored keys differ (a rotation happened elsewhere);
-/// whether it changed.
+/// Reloads `ring` (of `alg`) from storage if the stored keys differ (a rotation happened
+/// elsewhere); whether it changed.
 pub async fn reload<S: Storage>(
     storage: &S,
     master: &MasterKey,
+    alg: Algorithm,
     ring: &KeyRing,
 ) -> Result<bool, DomainError> {
-    let keys = load_keys(storage, master).await?;
+    let keys = load_keys(storage, master, alg).await?;
     let loaded: Vec<(String, KeyState)> =
         keys.iter().map(|(k, s)| (k.kid().to_owned(), *s)).collect();
     if loaded == ring.states() {

@@ -7,19 +7,23 @@ mod accounts;
 mod administration;
 mod api_keys;
 mod audit;
+mod authorization;
 mod clients;
 mod error;
+mod id_tokens;
 mod import;
 mod introspection;
 pub mod keys;
 mod revocation;
 mod secrets;
+mod sessions;
 mod throttle;
 mod tokens;
+mod userinfo;
 
 use std::sync::Arc;
 
-use warden::jwt::{Issuer, KeyRing, Validation, Verifier};
+use warden::jwt::{Algorithm, Issuer, KeyRing, Validation, Verifier};
 use warden::password::{HashingPool, Params, PasswordHasher, PoolConfig};
 
 pub use accounts::{
@@ -31,12 +35,17 @@ pub use api_keys::{
     API_KEY_PREFIX, ApiKeyPrincipal, CreatedApiKey, KeyRevoker, MAX_KEY_LIFETIME_SECS,
     MIN_KEY_LIFETIME_SECS, NewApiKey,
 };
-pub use clients::{DOCS_CLIENT_ID, NewClient};
+pub use authorization::Just;
+pub use authorization::{AuthorizationRequest, AuthorizeError, Step};
+pub use clients::{DOCS_CLIENT_ID, NewClient, OIDC_SCOPES};
 pub use error::DomainError;
+pub use id_tokens::IdTokenHint;
 pub use import::{ImportReport, ImportedUser, parse_import};
 pub use introspection::Introspection;
 pub use revocation::TokenTypeHint;
-pub use tokens::{ClientAuth, TokenSet};
+pub use sessions::{SessionCookie, new_csrf_cookie};
+pub use tokens::{ClientAuth, CodeRedemption, TokenSet};
+pub use userinfo::UserInfo;
 
 use crate::config::Config;
 use crate::storage::Storage;
@@ -54,6 +63,13 @@ struct Inner<S> {
     ring: KeyRing,
     issuer: Issuer,
     verifier: Verifier,
+    /// The RS256 ring: ID tokens of clients that take the OpenID Connect default.
+    rs256_ring: KeyRing,
+    rs256_issuer: Issuer,
+    /// Checks `id_token_hint` at logout: this server's ID tokens, by either ring.
+    id_token_verifiers: [Verifier; 2],
+    /// Signs the anti-CSRF tokens of the login and consent forms.
+    form_key: aws_lc_rs::hmac::Key,
     /// The API key format (`wdn_…`) and hashing, built once.
     api_keys: warden::api_keys::ApiKeys,
     throttle: throttle::LoginThrottle,
@@ -66,7 +82,9 @@ impl<S: Storage> Warden<S> {
         config: Config,
         master: &keys::MasterKey,
     ) -> Result<Self, DomainError> {
-        let ring = keys::load_or_create_ring(&storage, master, now()).await?;
+        let ring = keys::load_or_create_ring(&storage, master, Algorithm::EdDSA, now()).await?;
+        let rs256_ring =
+            keys::load_or_create_ring(&storage, master, Algorithm::RS256, now()).await?;
         let hasher = PasswordHasher::new(Params::default())
             .map_err(|_| DomainError::Internal("password parameters"))?;
         let passwords = HashingPool::new(hasher, PoolConfig::default())
@@ -82,6 +100,10 @@ impl<S: Storage> Warden<S> {
                 .audience(config.issuer.clone())
                 .access_tokens(),
         );
+        let rs256_issuer = Issuer::new(rs256_ring.clone(), config.issuer.clone());
+        // No audience: a hint names its client by its `aud`, which is looked up afterwards.
+        let id_token_verifiers = [ring.clone(), rs256_ring.clone()]
+            .map(|ring| Verifier::with_ring(ring, Validation::new().issuer(config.issuer.clone())));
         let warden = Self {
             inner: Arc::new(Inner {
                 storage,
@@ -92,6 +114,10 @@ impl<S: Storage> Warden<S> {
                 verifier,
                 api_keys,
                 throttle,
+                rs256_ring,
+                rs256_issuer,
+                id_token_verifiers,
+                form_key: master.form_token_key(),
             }),
         };
         warden.ensure_docs_client().await?;
@@ -111,6 +137,21 @@ impl<S: Storage> Warden<S> {
     /// The signing keys (for JWKS).
     pub fn ring(&self) -> &KeyRing {
         &self.inner.ring
+    }
+
+    /// Every signing ring with its algorithm (for reloading after a rotation elsewhere).
+    pub fn rings(&self) -> [(Algorithm, &KeyRing); 2] {
+        [
+            (Algorithm::EdDSA, &self.inner.ring),
+            (Algorithm::RS256, &self.inner.rs256_ring),
+        ]
+    }
+
+    /// The published keys of every ring at `now` (the JWKS document).
+    pub fn jwks(&self, now: u64) -> warden::jwt::JwkSet {
+        let mut set = self.inner.ring.jwks(now);
+        set.keys.extend(self.inner.rs256_ring.jwks(now).keys);
+        set
     }
 
     /// Verifies this server's access tokens.

@@ -27,6 +27,9 @@ pub struct TokenSet {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refresh_token: Option<String>,
     pub scope: String,
+    /// OpenID Connect: when the grant had the `openid` scope.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
 }
 
 /// `requested ∩ allowed`; an empty request means everything allowed (RFC 6749 §3.3 lets the
@@ -76,12 +79,23 @@ impl<S: Storage> Warden<S> {
         client_id: &str,
         scopes: &BTreeSet<String>,
     ) -> Result<String, DomainError> {
+        self.access_token_with_id(sub, client_id, scopes, uuid::Uuid::new_v4().to_string())
+    }
+
+    /// An access token whose `jti` is `jti` (kept by the caller to revoke it later).
+    fn access_token_with_id(
+        &self,
+        sub: &str,
+        client_id: &str,
+        scopes: &BTreeSet<String>,
+        jti: String,
+    ) -> Result<String, DomainError> {
         let claims: Claims = Claims {
             sub: Some(sub.to_owned()),
             aud: self.config().issuer.as_str().into(),
             client_id: Some(client_id.to_owned()),
             scope: Some(join(scopes)),
-            jti: Some(uuid::Uuid::new_v4().to_string()),
+            jti: Some(jti),
             ..Claims::default()
         };
         self.inner
@@ -128,6 +142,7 @@ impl<S: Storage> Warden<S> {
             expires_in: self.config().access_token_ttl,
             refresh_token,
             scope: join(scopes),
+            id_token: None,
         }
     }
 
@@ -299,6 +314,153 @@ impl<S: Storage> Warden<S> {
         )
         .await;
         Ok(self.token_set(access, Some(refresh), &scopes))
+    }
+}
+
+/// What the token endpoint received for `grant_type=authorization_code`.
+#[derive(Debug, Clone, Copy)]
+pub struct CodeRedemption<'a> {
+    pub code: &'a str,
+    pub redirect_uri: Option<&'a str>,
+    pub code_verifier: Option<&'a str>,
+}
+
+impl<S: Storage> Warden<S> {
+    /// `grant_type=authorization_code` (RFC 6749 §4.1.3, OpenID Connect Core §3.1.3): the
+    /// code is single-use, bound to its client, redirect URI and PKCE challenge. A second
+    /// redemption revokes what the first one issued (RFC 6749 §4.1.2).
+    pub async fn authorization_code_grant(
+        &self,
+        client: &Client,
+        auth: ClientAuth,
+        redemption: CodeRedemption<'_>,
+        ip: Option<&str>,
+    ) -> Result<TokenSet, DomainError> {
+        self.check_grant_allowed(client, "authorization_code")?;
+        // A confidential client must authenticate (RFC 6749 §4.1.3).
+        if !client.public && auth != ClientAuth::Secret {
+            return Err(DomainError::InvalidClient);
+        }
+        if redemption.code.is_empty() || redemption.code.len() > 256 {
+            return Err(DomainError::InvalidGrant);
+        }
+        let code_hash = secrets::digest(redemption.code);
+        let code = self
+            .storage()
+            .authorization_code_by_hash(&code_hash)
+            .await?
+            .ok_or(DomainError::InvalidGrant)?;
+        // RFC 9700 §4.5 (code injection): a code only works for the client it was issued to.
+        if code.client_id != client.client_id {
+            return Err(DomainError::InvalidGrant);
+        }
+        let at = now();
+        if !self
+            .storage()
+            .consume_authorization_code(&code_hash, at)
+            .await?
+        {
+            self.revoke_code_tokens(&code, at).await?;
+            self.audit(
+                "code.replayed",
+                "failure",
+                Some(&code.user_id),
+                Some(&client.client_id),
+                ip,
+                Some("tokens issued for the code were revoked"),
+            )
+            .await;
+            return Err(DomainError::InvalidGrant);
+        }
+        if code.expires_at <= at {
+            return Err(DomainError::InvalidGrant);
+        }
+        // RFC 6749 §4.1.3: the same redirect_uri as in the authorization request.
+        if redemption.redirect_uri != Some(code.redirect_uri.as_str()) {
+            return Err(DomainError::InvalidGrant);
+        }
+        // RFC 7636 §4.6, and RFC 9700 §4.8.2: a verifier for a code issued without a
+        // challenge is refused too, so PKCE cannot be downgraded either way.
+        let pkce_ok = match (code.code_challenge.as_deref(), redemption.code_verifier) {
+            (Some(challenge), Some(verifier)) => {
+                super::authorization::pkce_s256_matches(verifier, challenge)
+            }
+            (None, None) => true,
+            _ => false,
+        };
+        if !pkce_ok {
+            return Err(DomainError::InvalidGrant);
+        }
+        let user = self
+            .storage()
+            .user_by_id(&code.user_id)
+            .await?
+            .filter(|u| !u.disabled)
+            .ok_or(DomainError::InvalidGrant)?;
+        let scopes: BTreeSet<String> = code
+            .scope
+            .split(' ')
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect();
+        let jti = uuid::Uuid::new_v4().to_string();
+        let access =
+            self.access_token_with_id(&user.id, &client.client_id, &scopes, jti.clone())?;
+        let family = client
+            .grant_types
+            .iter()
+            .any(|g| g == "refresh_token")
+            .then(|| uuid::Uuid::new_v4().to_string());
+        let refresh = match &family {
+            Some(family) => Some(
+                self.new_refresh_token(family, &user, client, &scopes)
+                    .await?,
+            ),
+            None => None,
+        };
+        let access_expires =
+            at.saturating_add(i64::try_from(self.config().access_token_ttl).unwrap_or(i64::MAX));
+        self.storage()
+            .record_code_tokens(&code_hash, family.as_deref(), &jti, access_expires)
+            .await?;
+        let id_token = if scopes.contains("openid") {
+            Some(self.id_token(
+                &user.id,
+                client,
+                code.nonce.as_deref(),
+                code.auth_time,
+                &access,
+            )?)
+        } else {
+            None
+        };
+        self.audit(
+            "token.issued",
+            "success",
+            Some(&user.id),
+            Some(&client.client_id),
+            ip,
+            Some("authorization_code"),
+        )
+        .await;
+        let mut set = self.token_set(access, refresh, &scopes);
+        set.id_token = id_token;
+        Ok(set)
+    }
+
+    /// Revokes the refresh family and the access token issued for a replayed code.
+    async fn revoke_code_tokens(
+        &self,
+        code: &crate::storage::AuthorizationCode,
+        at: i64,
+    ) -> Result<(), DomainError> {
+        if let Some(family) = &code.refresh_family_id {
+            self.storage().revoke_refresh_family(family, at).await?;
+        }
+        if let (Some(jti), Some(expires)) = (&code.access_jti, code.access_expires_at) {
+            self.storage().revoke_access_token(jti, expires).await?;
+        }
+        Ok(())
     }
 }
 

@@ -66,6 +66,11 @@ impl Form {
             .filter(|v| !v.is_empty())
     }
 
+    /// Every parameter, in no particular order.
+    pub(super) fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
     /// A parameter that must be present.
     pub(super) fn require(&self, name: &'static str) -> Result<&str, DomainError> {
         self.get(name)
@@ -75,6 +80,7 @@ impl Form {
                 "password" => "password is required",
                 "refresh_token" => "refresh_token is required",
                 "token" => "token is required",
+                "code" => "code is required",
                 _ => "a required parameter is missing",
             }))
     }

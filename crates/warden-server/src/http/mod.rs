@@ -1,15 +1,21 @@
 //! The HTTP API: thin handlers over the domain layer.
 
 mod admin;
+mod admin_clients;
 mod api_keys;
+mod authorize;
+mod browser;
 mod client_auth;
 mod error;
 mod health;
 mod introspection;
+mod logout;
 mod metadata;
 mod metrics;
+mod pages;
 mod revocation;
 mod token;
+mod userinfo;
 mod users;
 
 use std::time::Duration;
@@ -210,6 +216,8 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(introspection::introspect))
         .routes(routes!(metadata::authorization_server))
         .routes(routes!(metadata::jwks))
+        .routes(routes!(metadata::openid_configuration))
+        .routes(routes!(userinfo::userinfo_get, userinfo::userinfo_post))
         .routes(routes!(users::me, users::update_me))
         .routes(routes!(users::register))
         .routes(routes!(users::change_password))
@@ -226,10 +234,29 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(admin::list_api_keys))
         .routes(routes!(admin::revoke_api_key))
         .routes(routes!(admin::list_audit))
+        .routes(routes!(
+            admin_clients::list_clients,
+            admin_clients::create_client
+        ))
+        .routes(routes!(
+            admin_clients::get_client,
+            admin_clients::delete_client
+        ))
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))
         // Undocumented: for the scraper, not for API clients.
         .route("/metrics", axum::routing::get(metrics::render))
+        // The browser flows: HTML pages, not API operations.
+        .route("/authorize", axum::routing::get(authorize::authorize))
+        .route("/authorize/login", axum::routing::post(authorize::login))
+        .route(
+            "/authorize/consent",
+            axum::routing::post(authorize::consent),
+        )
+        .route(
+            "/logout",
+            axum::routing::get(logout::logout).post(logout::logout),
+        )
         .with_state(state);
     let security_headers = ServiceBuilder::new()
         .layer(DefaultBodyLimit::max(64 * 1024))

@@ -1,4 +1,5 @@
-//! `POST /token` (RFC 6749 §3.2): password, client credentials and refresh grants.
+//! `POST /token` (RFC 6749 §3.2): authorization code, password, client credentials and
+//! refresh grants.
 
 use std::net::SocketAddr;
 
@@ -10,14 +11,14 @@ use http::{HeaderValue, header};
 use super::AppState;
 use super::client_auth::{self, Form, WithoutCredentials};
 use super::error::TokenEndpointError;
-use crate::domain::{DomainError, TokenSet};
+use crate::domain::{CodeRedemption, DomainError, TokenSet};
 
 /// The token endpoint.
 #[utoipa::path(
     post,
     path = "/token",
     request_body(content = warden::OAuth2PasswordRequestForm, content_type = "application/x-www-form-urlencoded",
-        description = "RFC 6749 token request: `grant_type` = `password`, `client_credentials` or `refresh_token`"),
+        description = "RFC 6749 token request: `grant_type` = `authorization_code`, `password`, `client_credentials` or `refresh_token`"),
     responses(
         (status = 200, description = "Tokens (RFC 6749 §5.1)", body = warden::TokenResponse),
         (status = 400, description = "RFC 6749 §5.2 error"),
@@ -62,6 +63,16 @@ async fn handle(
             let password = form.require("password")?;
             warden
                 .password_grant(&client, username, password, &scopes, Some(&ip))
+                .await
+        }
+        "authorization_code" => {
+            let redemption = CodeRedemption {
+                code: form.require("code")?,
+                redirect_uri: form.get("redirect_uri"),
+                code_verifier: form.get("code_verifier"),
+            };
+            warden
+                .authorization_code_grant(&client, auth, redemption, Some(&ip))
                 .await
         }
         "client_credentials" => {

@@ -201,6 +201,91 @@ impl Storage for AnyStorage {
         }
     }
 
+    async fn insert_authorization_code(&self, code: &AuthorizationCode) -> Result<()> {
+        match self {
+            Self::Sqlite(s) => s.insert_authorization_code(code).await,
+            Self::Postgres(s) => s.insert_authorization_code(code).await,
+        }
+    }
+
+    async fn authorization_code_by_hash(
+        &self,
+        code_hash: &str,
+    ) -> Result<Option<AuthorizationCode>> {
+        match self {
+            Self::Sqlite(s) => s.authorization_code_by_hash(code_hash).await,
+            Self::Postgres(s) => s.authorization_code_by_hash(code_hash).await,
+        }
+    }
+
+    async fn consume_authorization_code(&self, code_hash: &str, at: i64) -> Result<bool> {
+        match self {
+            Self::Sqlite(s) => s.consume_authorization_code(code_hash, at).await,
+            Self::Postgres(s) => s.consume_authorization_code(code_hash, at).await,
+        }
+    }
+
+    async fn record_code_tokens(
+        &self,
+        code_hash: &str,
+        refresh_family_id: Option<&str>,
+        access_jti: &str,
+        access_expires_at: i64,
+    ) -> Result<()> {
+        match self {
+            Self::Sqlite(s) => {
+                s.record_code_tokens(code_hash, refresh_family_id, access_jti, access_expires_at)
+                    .await
+            }
+            Self::Postgres(s) => {
+                s.record_code_tokens(code_hash, refresh_family_id, access_jti, access_expires_at)
+                    .await
+            }
+        }
+    }
+
+    async fn insert_session(&self, session: &BrowserSession) -> Result<()> {
+        match self {
+            Self::Sqlite(s) => s.insert_session(session).await,
+            Self::Postgres(s) => s.insert_session(session).await,
+        }
+    }
+
+    async fn session_by_hash(&self, id_hash: &str) -> Result<Option<BrowserSession>> {
+        match self {
+            Self::Sqlite(s) => s.session_by_hash(id_hash).await,
+            Self::Postgres(s) => s.session_by_hash(id_hash).await,
+        }
+    }
+
+    async fn delete_session(&self, id_hash: &str) -> Result<bool> {
+        match self {
+            Self::Sqlite(s) => s.delete_session(id_hash).await,
+            Self::Postgres(s) => s.delete_session(id_hash).await,
+        }
+    }
+
+    async fn delete_user_sessions(&self, user_id: &str) -> Result<u64> {
+        match self {
+            Self::Sqlite(s) => s.delete_user_sessions(user_id).await,
+            Self::Postgres(s) => s.delete_user_sessions(user_id).await,
+        }
+    }
+
+    async fn put_consent(&self, consent: &Consent) -> Result<()> {
+        match self {
+            Self::Sqlite(s) => s.put_consent(consent).await,
+            Self::Postgres(s) => s.put_consent(consent).await,
+        }
+    }
+
+    async fn consent(&self, user_id: &str, client_id: &str) -> Result<Option<Consent>> {
+        match self {
+            Self::Sqlite(s) => s.consent(user_id, client_id).await,
+            Self::Postgres(s) => s.consent(user_id, client_id).await,
+        }
+    }
+
     async fn insert_refresh_token(&self, token: &RefreshToken) -> Result<()> {
         match self {
             Self::Sqlite(s) => s.insert_refresh_token(token).await,

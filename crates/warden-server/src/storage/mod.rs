@@ -55,6 +55,63 @@ pub struct Client {
     pub grant_types: Vec<String>,
     pub scopes: Vec<String>,
     pub created_at: i64,
+    /// A first-party client: its users are not asked for consent.
+    pub first_party: bool,
+    /// Where RP-initiated logout may send the browser back to (exact match).
+    pub post_logout_redirect_uris: Vec<String>,
+    /// The `alg` of the ID tokens it receives: `RS256` (the OpenID Connect default) or
+    /// `EdDSA`.
+    pub id_token_alg: String,
+}
+
+/// An authorization code (RFC 6749 §4.1.2), stored by the hash of its value. Single use;
+/// what redeeming it issued is recorded so a replay can revoke it (RFC 6749 §4.1.2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthorizationCode {
+    /// SHA-256 hex of the code; unique.
+    pub code_hash: String,
+    pub client_id: String,
+    pub user_id: String,
+    /// The redirect URI of the authorization request, which the token request must repeat.
+    pub redirect_uri: String,
+    /// Space-separated granted scopes.
+    pub scope: String,
+    /// The OpenID Connect `nonce` of the request, copied into the ID token.
+    pub nonce: Option<String>,
+    /// The PKCE S256 challenge (RFC 7636 §4.2); `None` when the request had none.
+    pub code_challenge: Option<String>,
+    /// When the user last authenticated (the ID token's `auth_time`).
+    pub auth_time: i64,
+    pub issued_at: i64,
+    pub expires_at: i64,
+    /// When it was redeemed.
+    pub used_at: Option<i64>,
+    /// The refresh-token family issued for it, if any.
+    pub refresh_family_id: Option<String>,
+    /// The `jti` of the access token issued for it, and that token's expiry.
+    pub access_jti: Option<String>,
+    pub access_expires_at: Option<i64>,
+}
+
+/// A browser's login session at the authorization endpoint, stored by the hash of the
+/// cookie value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BrowserSession {
+    /// SHA-256 hex of the cookie value; unique.
+    pub id_hash: String,
+    pub user_id: String,
+    /// When the user entered their password.
+    pub auth_time: i64,
+    pub expires_at: i64,
+}
+
+/// What a user allowed a client: the scopes they consented to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Consent {
+    pub user_id: String,
+    pub client_id: String,
+    pub scopes: Vec<String>,
+    pub granted_at: i64,
 }
 
 /// A refresh token, stored by the hash of its value.
@@ -242,6 +299,52 @@ pub trait Storage: Clone + Send + Sync + 'static {
     fn list_clients(&self) -> impl Future<Output = Result<Vec<Client>>> + Send;
     fn delete_client(&self, client_id: &str) -> impl Future<Output = Result<bool>> + Send;
 
+    // --- authorization codes
+    /// `Conflict("authorization_code")` on a duplicate hash.
+    fn insert_authorization_code(
+        &self,
+        code: &AuthorizationCode,
+    ) -> impl Future<Output = Result<()>> + Send;
+    fn authorization_code_by_hash(
+        &self,
+        code_hash: &str,
+    ) -> impl Future<Output = Result<Option<AuthorizationCode>>> + Send;
+    /// Atomically sets `used_at` if it is unset; whether this call did (exactly one of
+    /// concurrent callers gets `true`).
+    fn consume_authorization_code(
+        &self,
+        code_hash: &str,
+        at: i64,
+    ) -> impl Future<Output = Result<bool>> + Send;
+    /// Records what redeeming the code issued (refresh family, access token `jti` and expiry).
+    fn record_code_tokens(
+        &self,
+        code_hash: &str,
+        refresh_family_id: Option<&str>,
+        access_jti: &str,
+        access_expires_at: i64,
+    ) -> impl Future<Output = Result<()>> + Send;
+
+    // --- browser sessions
+    fn insert_session(&self, session: &BrowserSession) -> impl Future<Output = Result<()>> + Send;
+    fn session_by_hash(
+        &self,
+        id_hash: &str,
+    ) -> impl Future<Output = Result<Option<BrowserSession>>> + Send;
+    /// Whether it existed.
+    fn delete_session(&self, id_hash: &str) -> impl Future<Output = Result<bool>> + Send;
+    /// Ends every session of the user (password change, disable); how many.
+    fn delete_user_sessions(&self, user_id: &str) -> impl Future<Output = Result<u64>> + Send;
+
+    // --- consents
+    /// Inserts or replaces the user's consent for the client.
+    fn put_consent(&self, consent: &Consent) -> impl Future<Output = Result<()>> + Send;
+    fn consent(
+        &self,
+        user_id: &str,
+        client_id: &str,
+    ) -> impl Future<Output = Result<Option<Consent>>> + Send;
+
     // --- refresh tokens
     /// `Conflict("refresh_token")` on a duplicate hash.
     fn insert_refresh_token(&self, token: &RefreshToken)
@@ -316,7 +419,8 @@ pub trait Storage: Clone + Send + Sync + 'static {
     // --- housekeeping
     /// Deletes refresh tokens expired before `now` (used, revoked or not), revoked access
     /// tokens whose `expires_at` is before `now`, retired signing keys whose time has passed,
-    /// and audit events older than `audit_before`; how many rows.
+    /// authorization codes and browser sessions expired before `now`, and audit events older
+    /// than `audit_before`; how many rows.
     fn purge_expired(
         &self,
         now: i64,

@@ -11,12 +11,12 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{Postgres, QueryBuilder};
 
 use super::rows::{
-    self, ApiKeyRow, AuditEventRow, ClientRow, RefreshTokenRow, RoleRow, SigningKeyRow, UserRow,
-    cap, constraint, db,
+    self, ApiKeyRow, AuditEventRow, AuthorizationCodeRow, BrowserSessionRow, ClientRow, ConsentRow,
+    RefreshTokenRow, RoleRow, SigningKeyRow, UserRow, cap, constraint, db,
 };
 use super::{
-    ApiKey, AuditEvent, AuditFilter, Client, KeyStatus, RefreshToken, Result, Role, Storage,
-    StorageError, StoredSigningKey, User,
+    ApiKey, AuditEvent, AuditFilter, AuthorizationCode, BrowserSession, Client, Consent, KeyStatus,
+    RefreshToken, Result, Role, Storage, StorageError, StoredSigningKey, User,
 };
 
 // `sqlx::migrate!` is the same proc macro behind the `macros` feature, which this crate
@@ -40,8 +40,17 @@ macro_rules! select_user {
 macro_rules! select_client {
     () => {
         "SELECT client_id, name, secret_hash, public, redirect_uris, grant_types, scopes, \
-                created_at \
+                created_at, first_party, post_logout_redirect_uris, id_token_alg \
            FROM clients "
+    };
+}
+
+macro_rules! select_authorization_code {
+    () => {
+        "SELECT code_hash, client_id, user_id, redirect_uri, scope, nonce, code_challenge, \
+                auth_time, issued_at, expires_at, used_at, refresh_family_id, access_jti, \
+                access_expires_at \
+           FROM authorization_codes "
     };
 }
 
@@ -98,6 +107,21 @@ impl PostgresStorage {
     /// Closes every connection; calls made afterwards fail.
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+
+    /// The error for an insert that referenced a missing user or client (a foreign-key
+    /// violation): `NotFound("user")` when the user is missing, else `NotFound("client")`.
+    async fn missing_owner(&self, user_id: &str) -> StorageError {
+        let user: std::result::Result<Option<i32>, _> =
+            sqlx::query_scalar("SELECT 1 FROM users WHERE id = $1")
+                .bind(user_id)
+                .fetch_optional(&self.pool)
+                .await;
+        match user {
+            Ok(None) => StorageError::NotFound("user"),
+            Ok(Some(_)) => StorageError::NotFound("client"),
+            Err(e) => db(e),
+        }
     }
 }
 
@@ -301,7 +325,8 @@ impl Storage for PostgresStorage {
     }
 
     async fn delete_user(&self, id: &str) -> Result<bool> {
-        // `ON DELETE CASCADE` takes the roles, refresh tokens and API keys with the user.
+        // `ON DELETE CASCADE` takes the roles, refresh tokens, API keys, authorization codes,
+        // browser sessions and consents with the user.
         let done = sqlx::query("DELETE FROM users WHERE id = $1")
             .bind(id)
             .execute(&self.pool)
@@ -366,8 +391,9 @@ impl Storage for PostgresStorage {
     async fn create_client(&self, client: &Client) -> Result<()> {
         sqlx::query(
             "INSERT INTO clients (client_id, name, secret_hash, public, redirect_uris, \
-                                  grant_types, scopes, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                                  grant_types, scopes, created_at, first_party, \
+                                  post_logout_redirect_uris, id_token_alg) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         )
         .bind(&client.client_id)
         .bind(&client.name)
@@ -377,6 +403,9 @@ impl Storage for PostgresStorage {
         .bind(rows::to_json(&client.grant_types))
         .bind(rows::to_json(&client.scopes))
         .bind(client.created_at)
+        .bind(client.first_party)
+        .bind(rows::to_json(&client.post_logout_redirect_uris))
+        .bind(&client.id_token_alg)
         .execute(&self.pool)
         .await
         .map_err(constraint("client_id", None))?;
@@ -406,12 +435,195 @@ impl Storage for PostgresStorage {
     }
 
     async fn delete_client(&self, client_id: &str) -> Result<bool> {
+        // `ON DELETE CASCADE` takes the client's authorization codes and consents with it.
         let done = sqlx::query("DELETE FROM clients WHERE client_id = $1")
             .bind(client_id)
             .execute(&self.pool)
             .await
             .map_err(db)?;
         Ok(done.rows_affected() > 0)
+    }
+
+    // --- authorization codes
+
+    /// `NotFound("user")` when `user_id` names no user, else `NotFound("client")` when
+    /// `client_id` names no client.
+    async fn insert_authorization_code(&self, code: &AuthorizationCode) -> Result<()> {
+        let inserted = sqlx::query(
+            "INSERT INTO authorization_codes (code_hash, client_id, user_id, redirect_uri, \
+                                              scope, nonce, code_challenge, auth_time, \
+                                              issued_at, expires_at, used_at, \
+                                              refresh_family_id, access_jti, \
+                                              access_expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+        )
+        .bind(&code.code_hash)
+        .bind(&code.client_id)
+        .bind(&code.user_id)
+        .bind(&code.redirect_uri)
+        .bind(&code.scope)
+        .bind(&code.nonce)
+        .bind(&code.code_challenge)
+        .bind(code.auth_time)
+        .bind(code.issued_at)
+        .bind(code.expires_at)
+        .bind(code.used_at)
+        .bind(&code.refresh_family_id)
+        .bind(&code.access_jti)
+        .bind(code.access_expires_at)
+        .execute(&self.pool)
+        .await;
+        match inserted {
+            Ok(_) => Ok(()),
+            Err(e) if rows::is_foreign_key_violation(&e) => {
+                Err(self.missing_owner(&code.user_id).await)
+            }
+            Err(e) => Err(constraint("authorization_code", None)(e)),
+        }
+    }
+
+    async fn authorization_code_by_hash(
+        &self,
+        code_hash: &str,
+    ) -> Result<Option<AuthorizationCode>> {
+        Ok(sqlx::query_as::<_, AuthorizationCodeRow>(concat!(
+            select_authorization_code!(),
+            "WHERE code_hash = $1"
+        ))
+        .bind(code_hash)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db)?
+        .map(AuthorizationCode::from))
+    }
+
+    async fn consume_authorization_code(&self, code_hash: &str, at: i64) -> Result<bool> {
+        // One statement: concurrent callers queue on the row lock, and each re-checks the
+        // `WHERE` clause against the version the previous one committed, so exactly one
+        // sees the code still unused.
+        let done = sqlx::query(
+            "UPDATE authorization_codes SET used_at = $1 WHERE code_hash = $2 AND used_at IS NULL",
+        )
+        .bind(at)
+        .bind(code_hash)
+        .execute(&self.pool)
+        .await
+        .map_err(db)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// `NotFound("authorization_code")` when missing (e.g. purged).
+    async fn record_code_tokens(
+        &self,
+        code_hash: &str,
+        refresh_family_id: Option<&str>,
+        access_jti: &str,
+        access_expires_at: i64,
+    ) -> Result<()> {
+        let done = sqlx::query(
+            "UPDATE authorization_codes \
+             SET refresh_family_id = $1, access_jti = $2, access_expires_at = $3 \
+             WHERE code_hash = $4",
+        )
+        .bind(refresh_family_id)
+        .bind(access_jti)
+        .bind(access_expires_at)
+        .bind(code_hash)
+        .execute(&self.pool)
+        .await
+        .map_err(db)?;
+        if done.rows_affected() == 0 {
+            return Err(StorageError::NotFound("authorization_code"));
+        }
+        Ok(())
+    }
+
+    // --- browser sessions
+
+    /// `Conflict("browser_session")` on a duplicate hash; `NotFound("user")` when `user_id`
+    /// names no user.
+    async fn insert_session(&self, session: &BrowserSession) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO browser_sessions (id_hash, user_id, auth_time, expires_at) \
+             VALUES ($1, $2, $3, $4)",
+        )
+        .bind(&session.id_hash)
+        .bind(&session.user_id)
+        .bind(session.auth_time)
+        .bind(session.expires_at)
+        .execute(&self.pool)
+        .await
+        .map_err(constraint("browser_session", Some("user")))?;
+        Ok(())
+    }
+
+    async fn session_by_hash(&self, id_hash: &str) -> Result<Option<BrowserSession>> {
+        Ok(sqlx::query_as::<_, BrowserSessionRow>(
+            "SELECT id_hash, user_id, auth_time, expires_at FROM browser_sessions \
+             WHERE id_hash = $1",
+        )
+        .bind(id_hash)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db)?
+        .map(BrowserSession::from))
+    }
+
+    async fn delete_session(&self, id_hash: &str) -> Result<bool> {
+        let done = sqlx::query("DELETE FROM browser_sessions WHERE id_hash = $1")
+            .bind(id_hash)
+            .execute(&self.pool)
+            .await
+            .map_err(db)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn delete_user_sessions(&self, user_id: &str) -> Result<u64> {
+        let done = sqlx::query("DELETE FROM browser_sessions WHERE user_id = $1")
+            .bind(user_id)
+            .execute(&self.pool)
+            .await
+            .map_err(db)?;
+        Ok(done.rows_affected())
+    }
+
+    // --- consents
+
+    /// `NotFound("user")` when `user_id` names no user, else `NotFound("client")` when
+    /// `client_id` names no client.
+    async fn put_consent(&self, consent: &Consent) -> Result<()> {
+        let put = sqlx::query(
+            "INSERT INTO consents (user_id, client_id, scopes, granted_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (user_id, client_id) \
+             DO UPDATE SET scopes = excluded.scopes, granted_at = excluded.granted_at",
+        )
+        .bind(&consent.user_id)
+        .bind(&consent.client_id)
+        .bind(rows::to_json(&consent.scopes))
+        .bind(consent.granted_at)
+        .execute(&self.pool)
+        .await;
+        match put {
+            Ok(_) => Ok(()),
+            Err(e) if rows::is_foreign_key_violation(&e) => {
+                Err(self.missing_owner(&consent.user_id).await)
+            }
+            Err(e) => Err(db(e)),
+        }
+    }
+
+    async fn consent(&self, user_id: &str, client_id: &str) -> Result<Option<Consent>> {
+        sqlx::query_as::<_, ConsentRow>(
+            "SELECT user_id, client_id, scopes, granted_at FROM consents \
+             WHERE user_id = $1 AND client_id = $2",
+        )
+        .bind(user_id)
+        .bind(client_id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db)?
+        .map(Consent::try_from)
+        .transpose()
     }
 
     // --- refresh tokens
@@ -716,6 +928,16 @@ impl Storage for PostgresStorage {
             .execute(&mut *tx)
             .await
             .map_err(db)?;
+        let codes = sqlx::query("DELETE FROM authorization_codes WHERE expires_at < $1")
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        let sessions = sqlx::query("DELETE FROM browser_sessions WHERE expires_at < $1")
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
         let events = sqlx::query("DELETE FROM audit_events WHERE at < $1")
             .bind(audit_before)
             .execute(&mut *tx)
@@ -725,6 +947,8 @@ impl Storage for PostgresStorage {
         Ok(tokens.rows_affected()
             + revoked.rows_affected()
             + keys.rows_affected()
+            + codes.rows_affected()
+            + sessions.rows_affected()
             + events.rows_affected())
     }
 }

@@ -7,8 +7,8 @@
 use sqlx::error::DatabaseError;
 
 use super::{
-    ApiKey, AuditEvent, Client, KeyStatus, RefreshToken, Result, StorageError, StoredSigningKey,
-    User,
+    ApiKey, AuditEvent, AuthorizationCode, BrowserSession, Client, Consent, KeyStatus,
+    RefreshToken, Result, StorageError, StoredSigningKey, User,
 };
 
 /// The most rows any listing returns, whatever the caller asks for.
@@ -53,6 +53,11 @@ pub(super) fn user_insert_error(e: sqlx::Error) -> StorageError {
         }
         _ => StorageError::Database(e),
     }
+}
+
+/// Whether `e` is a foreign-key violation (a referenced row is missing).
+pub(super) fn is_foreign_key_violation(e: &sqlx::Error) -> bool {
+    database_error(e).is_some_and(|d| d.is_foreign_key_violation())
 }
 
 fn database_error(e: &sqlx::Error) -> Option<&dyn DatabaseError> {
@@ -164,6 +169,9 @@ pub(super) struct ClientRow {
     grant_types: String,
     scopes: String,
     created_at: i64,
+    first_party: bool,
+    post_logout_redirect_uris: String,
+    id_token_alg: String,
 }
 
 impl TryFrom<ClientRow> for Client {
@@ -174,11 +182,99 @@ impl TryFrom<ClientRow> for Client {
             redirect_uris: from_json("redirect_uris", &row.redirect_uris)?,
             grant_types: from_json("grant_types", &row.grant_types)?,
             scopes: from_json("scopes", &row.scopes)?,
+            post_logout_redirect_uris: from_json(
+                "post_logout_redirect_uris",
+                &row.post_logout_redirect_uris,
+            )?,
             client_id: row.client_id,
             name: row.name,
             secret_hash: row.secret_hash,
             public: row.public,
             created_at: row.created_at,
+            first_party: row.first_party,
+            id_token_alg: row.id_token_alg,
+        })
+    }
+}
+
+/// An `authorization_codes` row (no list column: the record is the row).
+#[derive(sqlx::FromRow)]
+pub(super) struct AuthorizationCodeRow {
+    code_hash: String,
+    client_id: String,
+    user_id: String,
+    redirect_uri: String,
+    scope: String,
+    nonce: Option<String>,
+    code_challenge: Option<String>,
+    auth_time: i64,
+    issued_at: i64,
+    expires_at: i64,
+    used_at: Option<i64>,
+    refresh_family_id: Option<String>,
+    access_jti: Option<String>,
+    access_expires_at: Option<i64>,
+}
+
+impl From<AuthorizationCodeRow> for AuthorizationCode {
+    fn from(row: AuthorizationCodeRow) -> Self {
+        AuthorizationCode {
+            code_hash: row.code_hash,
+            client_id: row.client_id,
+            user_id: row.user_id,
+            redirect_uri: row.redirect_uri,
+            scope: row.scope,
+            nonce: row.nonce,
+            code_challenge: row.code_challenge,
+            auth_time: row.auth_time,
+            issued_at: row.issued_at,
+            expires_at: row.expires_at,
+            used_at: row.used_at,
+            refresh_family_id: row.refresh_family_id,
+            access_jti: row.access_jti,
+            access_expires_at: row.access_expires_at,
+        }
+    }
+}
+
+/// A `browser_sessions` row.
+#[derive(sqlx::FromRow)]
+pub(super) struct BrowserSessionRow {
+    id_hash: String,
+    user_id: String,
+    auth_time: i64,
+    expires_at: i64,
+}
+
+impl From<BrowserSessionRow> for BrowserSession {
+    fn from(row: BrowserSessionRow) -> Self {
+        BrowserSession {
+            id_hash: row.id_hash,
+            user_id: row.user_id,
+            auth_time: row.auth_time,
+            expires_at: row.expires_at,
+        }
+    }
+}
+
+/// A `consents` row.
+#[derive(sqlx::FromRow)]
+pub(super) struct ConsentRow {
+    user_id: String,
+    client_id: String,
+    scopes: String,
+    granted_at: i64,
+}
+
+impl TryFrom<ConsentRow> for Consent {
+    type Error = StorageError;
+
+    fn try_from(row: ConsentRow) -> Result<Self> {
+        Ok(Consent {
+            scopes: from_json("scopes", &row.scopes)?,
+            user_id: row.user_id,
+            client_id: row.client_id,
+            granted_at: row.granted_at,
         })
     }
 }

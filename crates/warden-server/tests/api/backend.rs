@@ -158,6 +158,7 @@ impl Server {
                 redirect_uris: vec![],
                 grant_types: grants.iter().map(|g| (*g).to_owned()).collect(),
                 scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
+                ..NewClient::default()
             })
             .await
             .unwrap();

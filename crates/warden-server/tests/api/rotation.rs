@@ -2,6 +2,7 @@
 //! before stay valid for their lifetime, and the JWKS publishes the retired, current and next
 //! keys.
 
+use warden::jwt::Algorithm;
 use warden_server::domain::keys::{self, MasterKey};
 use warden_server::domain::now;
 
@@ -27,6 +28,7 @@ pub async fn rotation_reaches_a_running_server(s: &Server) {
     let new_kid = keys::rotate(
         s.warden.storage(),
         &master,
+        Algorithm::EdDSA,
         now(),
         s.warden.config().access_token_ttl,
     )
@@ -35,14 +37,24 @@ pub async fn rotation_reaches_a_running_server(s: &Server) {
     assert_ne!(new_kid, old_kid);
     // …and what the running server's periodic reload does.
     assert!(
-        keys::reload(s.warden.storage(), &master, s.warden.ring())
-            .await
-            .unwrap()
+        keys::reload(
+            s.warden.storage(),
+            &master,
+            Algorithm::EdDSA,
+            s.warden.ring()
+        )
+        .await
+        .unwrap()
     );
     assert!(
-        !keys::reload(s.warden.storage(), &master, s.warden.ring())
-            .await
-            .unwrap(),
+        !keys::reload(
+            s.warden.storage(),
+            &master,
+            Algorithm::EdDSA,
+            s.warden.ring()
+        )
+        .await
+        .unwrap(),
         "idempotent"
     );
     assert_eq!(s.warden.ring().current_kid(), new_kid);

@@ -1,0 +1,205 @@
+//! The server-rendered pages of the browser flows: login, consent, logout, errors.
+//!
+//! Plain HTML forms that work without JavaScript: labelled fields, a visible focus ring,
+//! text at WCAG AA contrast. Every page is `no-store` and may not be framed (RFC 9700
+//! §4.16, clickjacking); its Content-Security-Policy allows no script at all. Everything
+//! interpolated is escaped.
+
+use axum::response::{Html, IntoResponse, Response};
+use http::{HeaderName, HeaderValue, StatusCode, header};
+
+/// Escapes text for HTML element content and double-quoted attribute values.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+const STYLE: &str = "\
+body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;background:#f4f4f5;color:#18181b;margin:0}\
+main{max-width:24rem;margin:4rem auto;background:#fff;padding:2rem;border-radius:.5rem;box-shadow:0 1px 3px #0003}\
+h1{font-size:1.5rem;margin:0 0 .5rem}\
+label{display:block;font-weight:600;margin:1rem 0 .25rem}\
+input[type=text],input[type=password]{box-sizing:border-box;width:100%;padding:.6rem;font-size:1rem;border:1px solid #52525b;border-radius:.25rem}\
+button{margin-top:1.25rem;padding:.6rem 1.2rem;font-size:1rem;border-radius:.25rem;border:1px solid #1d4ed8;background:#1d4ed8;color:#fff;cursor:pointer}\
+button.secondary{background:#fff;color:#1d4ed8;margin-left:.5rem}\
+:focus-visible{outline:3px solid #b45309;outline-offset:2px}\
+.error{color:#b91c1c;font-weight:600}\
+ul{padding-left:1.25rem}";
+
+/// A complete page with the pages' security headers.
+pub fn page(status: StatusCode, title: &str, body: &str) -> Response {
+    let html = format!(
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <meta name=\"referrer\" content=\"no-referrer\">\
+         <title>{} · Warden</title><style>{STYLE}</style></head>\
+         <body><main>{body}</main></body></html>",
+        escape(title)
+    );
+    let mut response = (status, Html(html)).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    headers.insert(
+        HeaderName::from_static("x-frame-options"),
+        HeaderValue::from_static("DENY"),
+    );
+    // No `form-action`: browsers apply it to the redirect that follows a form post, which
+    // goes to the client's redirect URI.
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'",
+        ),
+    );
+    response
+}
+
+/// Hidden inputs carrying `pairs`.
+fn hidden(pairs: &[(&str, &str)]) -> String {
+    pairs
+        .iter()
+        .map(|(name, value)| {
+            format!(
+                "<input type=\"hidden\" name=\"{}\" value=\"{}\">",
+                escape(name),
+                escape(value)
+            )
+        })
+        .collect()
+}
+
+/// The login form, posting to `action` with the authorization request in hidden fields.
+pub fn login(
+    action: &str,
+    client_name: &str,
+    fields: &[(&str, &str)],
+    username: &str,
+    error: Option<&str>,
+) -> Response {
+    let (error_html, described) = match error {
+        Some(message) => (
+            format!(
+                "<p class=\"error\" role=\"alert\" id=\"login-error\">{}</p>",
+                escape(message)
+            ),
+            " aria-describedby=\"login-error\" aria-invalid=\"true\"",
+        ),
+        None => (String::new(), ""),
+    };
+    let body = format!(
+        "<h1>Sign in</h1><p>to continue to <strong>{client}</strong></p>{error_html}\
+         <form method=\"post\" action=\"{action}\">{hidden}\
+         <label for=\"username\">Username</label>\
+         <input type=\"text\" id=\"username\" name=\"username\" autocomplete=\"username\" \
+          autocapitalize=\"none\" spellcheck=\"false\" maxlength=\"256\" required autofocus \
+          value=\"{username}\"{described}>\
+         <label for=\"password\">Password</label>\
+         <input type=\"password\" id=\"password\" name=\"password\" \
+          autocomplete=\"current-password\" maxlength=\"1024\" required{described}>\
+         <button type=\"submit\">Sign in</button></form>",
+        client = escape(client_name),
+        action = escape(action),
+        hidden = hidden(fields),
+        username = escape(username),
+    );
+    // 200 either way, as other providers do: a 401 would need a `WWW-Authenticate`
+    // challenge (RFC 9110 §15.5.2), and a form is not an HTTP authentication scheme.
+    page(StatusCode::OK, "Sign in", &body)
+}
+
+/// What a scope lets the client do, in words.
+fn describe_scope(scope: &str) -> String {
+    match scope {
+        "openid" => "Know who you are (your account identifier)".into(),
+        "profile" => "See your username".into(),
+        "email" => "See your email address".into(),
+        "offline_access" => "Stay connected while you are away".into(),
+        other => format!("Use the “{}” permission on your behalf", escape(other)),
+    }
+}
+
+/// The consent form: may `client_name` have `scopes`?
+pub fn consent(
+    action: &str,
+    client_name: &str,
+    username: &str,
+    scopes: &[String],
+    fields: &[(&str, &str)],
+) -> Response {
+    let items: String = if scopes.is_empty() {
+        "<li>Nothing beyond knowing that you signed in</li>".into()
+    } else {
+        scopes
+            .iter()
+            .map(|s| format!("<li>{}</li>", describe_scope(s)))
+            .collect()
+    };
+    let body = format!(
+        "<h1>Allow access?</h1><p><strong>{client}</strong> asks to act for \
+         <strong>{user}</strong>. It will be able to:</p><ul id=\"scopes\">{items}</ul>\
+         <form method=\"post\" action=\"{action}\">{hidden}\
+         <button type=\"submit\" name=\"decision\" value=\"allow\">Allow</button>\
+         <button type=\"submit\" name=\"decision\" value=\"deny\" class=\"secondary\">Deny</button>\
+         </form>",
+        client = escape(client_name),
+        user = escape(username),
+        action = escape(action),
+        hidden = hidden(fields),
+    );
+    page(StatusCode::OK, "Allow access", &body)
+}
+
+/// The logout confirmation: a form, so a cross-site link cannot log anyone out.
+pub fn confirm_logout(action: &str, fields: &[(&str, &str)]) -> Response {
+    let body = format!(
+        "<h1>Sign out?</h1><p>You will be signed out of Warden.</p>\
+         <form method=\"post\" action=\"{action}\">{hidden}\
+         <button type=\"submit\" name=\"confirm\" value=\"yes\">Sign out</button></form>",
+        action = escape(action),
+        hidden = hidden(fields),
+    );
+    page(StatusCode::OK, "Sign out", &body)
+}
+
+/// After logout without a registered place to return to.
+pub fn signed_out() -> Response {
+    page(
+        StatusCode::OK,
+        "Signed out",
+        "<h1>Signed out</h1><p>You are signed out. You may close this window.</p>",
+    )
+}
+
+/// An error shown to the user (never a redirect): what went wrong, in words, and nothing
+/// of the request.
+pub fn error(status: StatusCode, message: &str) -> Response {
+    let body = format!(
+        "<h1>Something is wrong</h1><p class=\"error\" role=\"alert\">{}</p>",
+        escape(message)
+    );
+    page(status, "Error", &body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_markup_and_quotes() {
+        assert_eq!(
+            escape("<a href=\"x\">'&'</a>"),
+            "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
+        );
+    }
+}
