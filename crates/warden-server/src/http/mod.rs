@@ -6,6 +6,7 @@ mod api_keys;
 mod authorize;
 mod browser;
 mod client_auth;
+mod cors;
 mod error;
 mod health;
 mod introspection;
@@ -296,6 +297,7 @@ pub fn router(state: AppState) -> Router {
         .merge(Docs::default().router(openapi))
         .route_layer(axum::middleware::from_fn(metrics::matched_route))
         .layer(security_headers)
+        .layer(axum::middleware::from_fn(cors::cors))
         // Outermost, so timeouts and refused bodies are counted too.
         .layer(axum::middleware::from_fn(metrics::track))
 }

@@ -27,6 +27,14 @@ fn admin_routes() -> Vec<(reqwest::Method, &'static str, Option<Value>)> {
         (Method::GET, "/admin/api-keys", None),
         (Method::DELETE, "/admin/api-keys/00000000000", None),
         (Method::GET, "/admin/audit", None),
+        (Method::GET, "/admin/clients", None),
+        (
+            Method::POST,
+            "/admin/clients",
+            Some(json!({"name": "x", "grant_types": ["client_credentials"]})),
+        ),
+        (Method::GET, "/admin/clients/someclient", None),
+        (Method::DELETE, "/admin/clients/someclient", None),
     ]
 }
 
@@ -426,4 +434,194 @@ pub async fn openapi_documents_both_schemes_and_the_admin_scope(s: &Server) {
     assert_eq!(scheme["type"], "apiKey");
     assert_eq!(scheme["in"], "header");
     assert_eq!(scheme["name"], "X-API-Key");
+}
+
+pub async fn admins_register_and_delete_clients(s: &Server) {
+    let root = admin(s).await;
+    let bearer = Credential::Bearer(&root);
+    use reqwest::Method;
+
+    // A confidential client: its secret is in the answer once, and works at /token.
+    let (status, created) = call(
+        s,
+        Method::POST,
+        "/admin/clients",
+        Some(&bearer),
+        Some(json!({"name": "Billing", "grant_types": ["client_credentials"], "scopes": ["reports"]})),
+    )
+    .await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["client_id"].as_str().unwrap().to_owned();
+    let secret = created["client_secret"].as_str().unwrap().to_owned();
+    assert_eq!(created["id_token_alg"], "RS256");
+    let (status, token) = s
+        .token(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", &id),
+            ("client_secret", &secret),
+        ])
+        .await;
+    assert_eq!(status, 200, "{token}");
+
+    // Listed and read back without any secret material.
+    let (status, one) = call(
+        s,
+        Method::GET,
+        &format!("/admin/clients/{id}"),
+        Some(&bearer),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(one["name"], "Billing");
+    assert!(
+        one.get("client_secret").is_none() && one.get("secret_hash").is_none(),
+        "{one}"
+    );
+    let (status, list) = call(s, Method::GET, "/admin/clients", Some(&bearer), None).await;
+    assert_eq!(status, 200);
+    assert!(
+        list.as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["client_id"] == id.as_str())
+    );
+    assert!(!list.to_string().contains(&secret));
+
+    // A public code-flow client with a loopback and a private-use redirect URI.
+    let (status, spa) = call(
+        s,
+        Method::POST,
+        "/admin/clients",
+        Some(&bearer),
+        Some(json!({"name": "SPA", "public": true,
+            "grant_types": ["authorization_code", "refresh_token"],
+            "redirect_uris": ["http://127.0.0.1/cb", "com.example.app:/cb", "https://app.example.com/cb"],
+            "post_logout_redirect_uris": ["https://app.example.com/"],
+            "first_party": true, "id_token_alg": "EdDSA"})),
+    )
+    .await;
+    assert_eq!(status, 201, "{spa}");
+    assert_eq!(spa["client_secret"], Value::Null);
+    assert_eq!(spa["first_party"], true);
+
+    // Bad metadata is refused with 422, nothing registered.
+    for bad in [
+        json!({"name": "a", "grant_types": ["authorization_code"]}),
+        json!({"name": "a", "grant_types": ["authorization_code"], "redirect_uris": ["http://app.example.com/cb"]}),
+        json!({"name": "a", "grant_types": ["authorization_code"], "redirect_uris": ["https://app.example.com/cb#x"]}),
+        json!({"name": "a", "grant_types": ["authorization_code"], "redirect_uris": ["/relative"]}),
+        json!({"name": "a", "grant_types": ["implicit"]}),
+        json!({"name": "a", "public": true, "grant_types": ["client_credentials"]}),
+        json!({"name": "a", "id_token_alg": "none"}),
+        json!({"name": "a", "id_token_alg": "HS256"}),
+        json!({"name": "", "grant_types": ["client_credentials"]}),
+        json!({"name": "a", "unknown": 1}),
+    ] {
+        let (status, body) = call(
+            s,
+            Method::POST,
+            "/admin/clients",
+            Some(&bearer),
+            Some(bad.clone()),
+        )
+        .await;
+        assert_eq!(status, 422, "{bad} -> {body}");
+    }
+
+    // Deleting the client stops its secret at once.
+    let (status, _) = call(
+        s,
+        Method::DELETE,
+        &format!("/admin/clients/{id}"),
+        Some(&bearer),
+        None,
+    )
+    .await;
+    assert_eq!(status, 204);
+    let (status, _) = call(
+        s,
+        Method::DELETE,
+        &format!("/admin/clients/{id}"),
+        Some(&bearer),
+        None,
+    )
+    .await;
+    assert_eq!(status, 404);
+    let (status, body) = s
+        .token(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", &id),
+            ("client_secret", &secret),
+        ])
+        .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("invalid_client"))
+    );
+}
+
+/// Browser apps may call the token, UserInfo and discovery endpoints from another origin
+/// (no credentials); the pages and the rest of the API stay same-origin.
+pub async fn cors_is_open_on_the_oauth_endpoints_only(s: &Server) {
+    for path in [
+        "/token",
+        "/userinfo",
+        "/.well-known/openid-configuration",
+        "/.well-known/jwks.json",
+    ] {
+        let response = s
+            .client
+            .request(reqwest::Method::OPTIONS, s.url(path))
+            .header("origin", "https://spa.example.com")
+            .header("access-control-request-method", "POST")
+            .header("access-control-request-headers", "authorization")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 204, "{path}");
+        assert_eq!(
+            response.headers()["access-control-allow-origin"],
+            "*",
+            "{path}"
+        );
+        assert!(
+            response
+                .headers()
+                .get("access-control-allow-credentials")
+                .is_none()
+        );
+    }
+    let response = s
+        .client
+        .get(s.url("/.well-known/jwks.json"))
+        .header("origin", "https://spa.example.com")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["access-control-allow-origin"], "*");
+    for path in [
+        "/authorize",
+        "/authorize/login",
+        "/logout",
+        "/users/me",
+        "/admin/users",
+    ] {
+        let response = s
+            .client
+            .request(reqwest::Method::OPTIONS, s.url(path))
+            .header("origin", "https://evil.example.com")
+            .header("access-control-request-method", "POST")
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            response
+                .headers()
+                .get("access-control-allow-origin")
+                .is_none(),
+            "{path} must not allow other origins"
+        );
+    }
 }

@@ -58,6 +58,8 @@ both_backends!(
     disabled_users_keys_are_refused,
     admin_routes_need_the_admin_scope,
     admins_manage_users_and_roles,
+    admins_register_and_delete_clients,
+    cors_is_open_on_the_oauth_endpoints_only,
     audit_log_has_logins_and_keys_but_no_secrets,
     openapi_documents_both_schemes_and_the_admin_scope,
     revoking_a_refresh_token_kills_its_family,
