@@ -295,7 +295,10 @@ impl<S: Storage> Warden<S> {
         if requested.iter().any(|s| !held.contains(s)) {
             return Err(DomainError::InvalidScope);
         }
-        let still_allowed = self.role_scopes(&user).await?;
+        // The OpenID Connect scopes name claims, not permissions: no role grants them, so
+        // they are kept as long as the user is.
+        let mut still_allowed = self.role_scopes(&user).await?;
+        still_allowed.extend(super::OIDC_SCOPES.iter().map(|s| (*s).to_owned()));
         let scopes: BTreeSet<String> = grant_scopes(requested, &held)
             .into_iter()
             .filter(|s| still_allowed.contains(s))
@@ -420,9 +423,15 @@ impl<S: Storage> Warden<S> {
         };
         let access_expires =
             at.saturating_add(i64::try_from(self.config().access_token_ttl).unwrap_or(i64::MAX));
-        self.storage()
+        match self
+            .storage()
             .record_code_tokens(&code_hash, family.as_deref(), &jti, access_expires)
-            .await?;
+            .await
+        {
+            // Purged meanwhile: nobody can replay a code that is gone.
+            Ok(()) | Err(crate::storage::StorageError::NotFound(_)) => {}
+            Err(other) => return Err(other.into()),
+        }
         let id_token = if scopes.contains("openid") {
             Some(self.id_token(
                 &user.id,

@@ -259,6 +259,15 @@ pub async fn login(
             "This form has expired. Go back to the application and sign in again.",
         );
     }
+    // The request must still be valid before any password is checked: a bad client or
+    // redirect URI is answered as at `GET /authorize`, without a login.
+    let before = state
+        .warden
+        .authorize(&authorization, None, Just::Arrived)
+        .await;
+    if !matches!(before, Ok(Step::Login { .. })) {
+        return browser.respond(&authorization, before, "", None);
+    }
     let username = form.get("username").unwrap_or("");
     let password = form.get("password").unwrap_or("");
     let client_id = authorization.client_id.as_deref().unwrap_or("");

@@ -300,7 +300,8 @@ pub trait Storage: Clone + Send + Sync + 'static {
     fn delete_client(&self, client_id: &str) -> impl Future<Output = Result<bool>> + Send;
 
     // --- authorization codes
-    /// `Conflict("authorization_code")` on a duplicate hash.
+    /// `Conflict("authorization_code")` on a duplicate hash; `NotFound("user")` or
+    /// `NotFound("client")` when either is missing.
     fn insert_authorization_code(
         &self,
         code: &AuthorizationCode,
@@ -317,6 +318,7 @@ pub trait Storage: Clone + Send + Sync + 'static {
         at: i64,
     ) -> impl Future<Output = Result<bool>> + Send;
     /// Records what redeeming the code issued (refresh family, access token `jti` and expiry).
+    /// `NotFound("authorization_code")` when the code is gone (purged).
     fn record_code_tokens(
         &self,
         code_hash: &str,
@@ -326,6 +328,7 @@ pub trait Storage: Clone + Send + Sync + 'static {
     ) -> impl Future<Output = Result<()>> + Send;
 
     // --- browser sessions
+    /// `Conflict("browser_session")` on a duplicate hash; `NotFound("user")` when missing.
     fn insert_session(&self, session: &BrowserSession) -> impl Future<Output = Result<()>> + Send;
     fn session_by_hash(
         &self,
@@ -337,7 +340,8 @@ pub trait Storage: Clone + Send + Sync + 'static {
     fn delete_user_sessions(&self, user_id: &str) -> impl Future<Output = Result<u64>> + Send;
 
     // --- consents
-    /// Inserts or replaces the user's consent for the client.
+    /// Inserts or replaces the user's consent for the client; `NotFound("user")` or
+    /// `NotFound("client")` when either is missing.
     fn put_consent(&self, consent: &Consent) -> impl Future<Output = Result<()>> + Send;
     fn consent(
         &self,
