@@ -2,12 +2,10 @@
 
 use std::fmt;
 
-use argon2::password_hash::phc::PasswordHash;
-// Imported anonymously: `PasswordHasher` is this file's own type.
-use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
+use argon2::password_hash::phc::{Output, ParamsString, PasswordHash, Salt};
 use argon2::{Algorithm, Argon2, Version};
 
-use super::{Params, PasswordError};
+use super::{Params, PasswordError, memory};
 
 /// The longest password accepted, in bytes. Longer ones are refused with
 /// [`PasswordError::TooLong`] before any hashing, so nobody makes the server hash megabytes.
@@ -122,7 +120,7 @@ impl PasswordHasher {
         let mut random = [0u8; 32];
         aws_lc_rs::rand::fill(&mut random)
             .map_err(|_| PasswordError::Internal("random generator failed"))?;
-        let dummy = hash_bytes(&argon2, &random)?;
+        let dummy = hash_bytes(&argon2, ARGON2ID_V13, &random)?;
         Ok(Self {
             params,
             argon2,
@@ -145,7 +143,7 @@ impl PasswordHasher {
     /// ```
     pub fn hash(&self, password: &str) -> Result<String, PasswordError> {
         check_length(password)?;
-        hash_bytes(&self.argon2, password.as_bytes())
+        hash_bytes(&self.argon2, ARGON2ID_V13, password.as_bytes())
     }
 
     /// Checks `password` against `stored`, an argon2 PHC string or a bcrypt hash.
@@ -252,13 +250,41 @@ impl PasswordHasher {
         let hash = PasswordHash::new(stored).map_err(|_| PasswordError::MalformedHash)?;
         let needs_rehash = self.argon2_needs_rehash(&hash)?;
         // The parameters come from `hash`, not from `self.argon2` (PHC string format).
-        match self.argon2.verify_password(password, &hash) {
-            Ok(()) => Ok(Verified::Valid { needs_rehash }),
-            Err(argon2::password_hash::Error::PasswordInvalid) => Ok(Verified::Invalid),
-            Err(argon2::password_hash::Error::OutOfMemory) => {
-                Err(PasswordError::Internal("out of memory"))
+        let algorithm =
+            Algorithm::new(hash.algorithm.as_str()).map_err(|_| PasswordError::MalformedHash)?;
+        let version = match hash.version {
+            Some(version) => {
+                Version::try_from(version).map_err(|_| PasswordError::MalformedHash)?
             }
-            Err(_) => Err(PasswordError::MalformedHash),
+            None => Version::V0x10,
+        };
+        let params = argon2::Params::try_from(&hash).map_err(|_| PasswordError::MalformedHash)?;
+        let (Some(salt), Some(expected)) = (&hash.salt, &hash.hash) else {
+            return Err(PasswordError::MalformedHash);
+        };
+        let expected = expected.as_bytes();
+        let mut out = [0u8; Output::MAX_LENGTH];
+        let out = out
+            .get_mut(..expected.len())
+            .ok_or(PasswordError::MalformedHash)?;
+        let argon2 = Argon2::new(algorithm, version, params);
+        match memory::hash_into(
+            &argon2,
+            password,
+            salt.as_ref(),
+            out,
+            self.argon2.params().block_count(),
+        ) {
+            Ok(()) => {}
+            Err(argon2::Error::OutOfMemory) => {
+                return Err(PasswordError::Internal("out of memory"));
+            }
+            Err(_) => return Err(PasswordError::MalformedHash),
+        }
+        if crate::constant_time_eq(out, expected) {
+            Ok(Verified::Valid { needs_rehash })
+        } else {
+            Ok(Verified::Invalid)
         }
     }
 
@@ -333,16 +359,44 @@ fn check_length(password: &str) -> Result<(), PasswordError> {
     Ok(())
 }
 
-fn hash_bytes(argon2: &Argon2<'_>, password: &[u8]) -> Result<String, PasswordError> {
-    match argon2.hash_password(password) {
-        Ok(hash) => Ok(hash.to_string()),
-        Err(argon2::password_hash::Error::OutOfMemory) => {
-            Err(PasswordError::Internal("out of memory"))
-        }
-        Err(argon2::password_hash::Error::RngFailure | argon2::password_hash::Error::Crypto) => {
-            Err(PasswordError::Internal("random generator failed"))
-        }
-        Err(_) => Err(PasswordError::Internal("argon2 failed")),
+/// What this hasher writes.
+const ARGON2ID_V13: (Algorithm, Version) = (Algorithm::Argon2id, Version::V0x13);
+
+/// A PHC string for `password` with a fresh 16-byte salt and a 32-byte output, computed in
+/// this thread's reusable working memory; `kind` names the algorithm and version `argon2`
+/// was made with (the crate does not say).
+fn hash_bytes(
+    argon2: &Argon2<'_>,
+    kind: (Algorithm, Version),
+    password: &[u8],
+) -> Result<String, PasswordError> {
+    let mut salt = [0u8; SALT_BYTES];
+    aws_lc_rs::rand::fill(&mut salt)
+        .map_err(|_| PasswordError::Internal("random generator failed"))?;
+    let mut out = [0u8; argon2::Params::DEFAULT_OUTPUT_LEN];
+    memory::hash_into(
+        argon2,
+        password,
+        &salt,
+        &mut out,
+        argon2.params().block_count(),
+    )
+    .map_err(argon2_error)?;
+    let phc = PasswordHash {
+        algorithm: kind.0.ident(),
+        version: Some(kind.1.into()),
+        params: ParamsString::try_from(argon2.params())
+            .map_err(|_| PasswordError::Internal("argon2 parameters"))?,
+        salt: Some(Salt::new(&salt).map_err(|_| PasswordError::Internal("salt"))?),
+        hash: Some(Output::new(&out).map_err(|_| PasswordError::Internal("argon2 output"))?),
+    };
+    Ok(phc.to_string())
+}
+
+fn argon2_error(error: argon2::Error) -> PasswordError {
+    match error {
+        argon2::Error::OutOfMemory => PasswordError::Internal("out of memory"),
+        _ => PasswordError::Internal("argon2 failed"),
     }
 }
 
@@ -418,7 +472,7 @@ mod tests {
     fn other_variants_need_rehash() {
         for algorithm in [Algorithm::Argon2i, Algorithm::Argon2d] {
             let argon2 = Argon2::new(algorithm, Version::V0x13, FAST.to_argon2().unwrap());
-            let stored = hash_bytes(&argon2, b"pw").unwrap();
+            let stored = hash_bytes(&argon2, (algorithm, Version::V0x13), b"pw").unwrap();
             assert_eq!(
                 hasher().verify("pw", &stored),
                 Ok(Verified::Valid { needs_rehash: true }),
@@ -430,7 +484,7 @@ mod tests {
             Version::V0x10,
             FAST.to_argon2().unwrap(),
         );
-        let stored = hash_bytes(&v10, b"pw").unwrap();
+        let stored = hash_bytes(&v10, (Algorithm::Argon2id, Version::V0x10), b"pw").unwrap();
         assert!(hasher().verify("pw", &stored).unwrap().needs_rehash());
     }
 

@@ -31,6 +31,7 @@
 
 mod error;
 mod hasher;
+mod memory;
 mod params;
 mod pool;
 
