@@ -1,10 +1,13 @@
 // Start the Warden server itself (`warden serve`) on a fresh SQLite database
-// in a temporary directory, with a bootstrap administrator `admin`.
+// in a temporary directory, with a bootstrap administrator `admin`, and run
+// its administration CLI (`warden user create …`) against the same database.
 //
 // The binary is target/debug/warden (or $WARDEN_SERVER_BINARY), which
 // `cargo test --workspace` builds: warden-server's integration tests use it.
 
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -15,12 +18,42 @@ export function serverBinary() {
 }
 
 /**
- * `warden serve` on 127.0.0.1:0 with `admin`/`adminPassword` created at start.
- * `stop()` ends the server and deletes its directory.
- * @param {{adminPassword: string}} options at least 12 characters (the password policy)
- * @returns {Promise<{name: string, baseUrl: string, stderr: () => string, stop: () => Promise<void>}>}
+ * A TCP port on 127.0.0.1 that was free a moment ago (bound to port 0, read,
+ * closed). For a server that must know its own URL before it starts, and for
+ * redirect URIs nobody listens on.
  */
-export async function startWardenServer({ adminPassword }) {
+export function freePort() {
+  return new Promise((res, rej) => {
+    const probe = createServer();
+    probe.once('error', rej);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address();
+      probe.close(() => res(port));
+    });
+  });
+}
+
+/**
+ * `warden serve` with `admin`/`adminPassword` created at start.
+ * `stop()` ends the server and deletes its directory.
+ *
+ * By default it binds 127.0.0.1:0 with a placeholder issuer. With
+ * `{ openid: true }` it binds a port chosen beforehand and its issuer is its
+ * real origin `http://127.0.0.1:PORT` (OpenID clients check that the
+ * discovery document's `issuer` is the URL they fetched it from), and login
+ * throttling is off (tests sign in many times from one address).
+ *
+ * `env` adds settings (e.g. `{ WARDEN_REFRESH_REUSE_GRACE: '0' }`).
+ *
+ * `warden(args, { input })` runs the `warden` CLI on the server's database
+ * (e.g. `warden(['--json', 'client', 'create', 'app'])`) and resolves to its
+ * stdout; a non-zero exit rejects with its stderr.
+ * @param {{adminPassword: string, openid?: boolean, env?: Record<string, string>}} options
+ *   adminPassword: at least 12 characters (the password policy)
+ * @returns {Promise<{name: string, baseUrl: string, stderr: () => string, stop: () => Promise<void>,
+ *   warden: (args: string[], options?: {input?: string}) => Promise<string>}>}
+ */
+export async function startWardenServer({ adminPassword, openid = false, env: extraEnv = {} }) {
   const binary = serverBinary();
   if (!existsSync(binary)) {
     throw new Error(
@@ -43,15 +76,29 @@ export async function startWardenServer({ adminPassword }) {
     WARDEN_MASTER_KEY_FILE: join(dir, 'k'),
     WARDEN_BOOTSTRAP_ADMIN_PASSWORD: adminPassword,
   });
+  if (openid) {
+    Object.assign(env, { WARDEN_LOGIN_ATTEMPTS_PER_ACCOUNT: '0', WARDEN_LOGIN_ATTEMPTS_PER_IP: '0' });
+  }
+  Object.assign(env, extraEnv);
   let server;
-  try {
-    server = await startBinary('warden serve', binary, { args: ['serve'], cwd: dir, env });
-  } catch (err) {
-    removeDir();
-    throw err;
+  // With a port chosen beforehand, another process may take it before the
+  // server binds it: then try another port (a few times).
+  for (let attempt = 1; !server; attempt++) {
+    if (openid) {
+      const port = await freePort();
+      Object.assign(env, { WARDEN_BIND: `127.0.0.1:${port}`, WARDEN_ISSUER: `http://127.0.0.1:${port}` });
+    }
+    try {
+      server = await startBinary('warden serve', binary, { args: ['serve'], cwd: dir, env });
+    } catch (err) {
+      if (openid && attempt < 3 && /address already in use/i.test(err.message)) continue;
+      removeDir();
+      throw err;
+    }
   }
   return {
     ...server,
+    warden: (args, options) => runCli(binary, args, { cwd: dir, env, ...options }),
     stop: async () => {
       try {
         await server.stop();
@@ -60,4 +107,21 @@ export async function startWardenServer({ adminPassword }) {
       }
     },
   };
+}
+
+/** Run `binary args…` with `input` on stdin; resolves to stdout, rejects on a non-zero exit. */
+function runCli(binary, args, { cwd, env, input = '' }) {
+  return new Promise((res, rej) => {
+    const child = spawn(binary, args, { cwd, env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk) => (stdout += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk) => (stderr += chunk));
+    child.once('error', rej);
+    child.once('close', (code, signal) => {
+      if (code === 0) res(stdout);
+      else rej(new Error(`warden ${args.join(' ')}: exit ${code ?? signal}\nstderr:\n${stderr}\nstdout:\n${stdout}`));
+    });
+    child.stdin.end(input);
+  });
 }
