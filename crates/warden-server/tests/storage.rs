@@ -20,9 +20,9 @@ use sqlx::sqlite::SqlitePool;
 use sqlx::{AssertSqlSafe, Connection, PgConnection};
 use uuid::Uuid;
 use warden_server::storage::{
-    ApiKey, AuditEvent, AuditFilter, AuthorizationCode, BrowserSession, Client, Consent, KeyStatus,
-    PostgresStorage, RefreshToken, Role, SqliteStorage, Storage, StorageError, StoredSigningKey,
-    User,
+    ApiKey, AuditEvent, AuditFilter, AuthorizationCode, BrowserSession, Client, CodeTokens,
+    Consent, KeyStatus, PostgresStorage, RefreshToken, Role, SqliteStorage, Storage, StorageError,
+    StoredSigningKey, User,
 };
 
 // ---------------------------------------------------------------------------------------
@@ -223,7 +223,7 @@ macro_rules! backend_tests {
                 authorization_code_insert_and_lookup,
                 consume_authorization_code_once,
                 consume_authorization_code_exactly_once_under_concurrency,
-                record_code_tokens_roundtrip,
+                replayed_codes_are_marked_once,
                 purge_expired_deletes_expired_codes_and_sessions,
                 browser_sessions_lifecycle,
                 consents_put_replace_get,
@@ -311,6 +311,16 @@ fn auth_code(user_id: &str, client_id: &str, expires_at: i64) -> AuthorizationCo
         refresh_family_id: None,
         access_jti: None,
         access_expires_at: None,
+        replayed_at: None,
+    }
+}
+
+/// What a redemption issues: a refresh family and an access token.
+fn issued(at: i64) -> CodeTokens {
+    CodeTokens {
+        refresh_family_id: Some(new_id()),
+        access_jti: new_id(),
+        access_expires_at: at + 900,
     }
 }
 
@@ -1524,6 +1534,7 @@ async fn authorization_code_insert_and_lookup<S: Storage>(s: S) {
         refresh_family_id: Some(new_id()),
         access_jti: Some(new_id()),
         access_expires_at: Some(T0 + 900),
+        replayed_at: Some(T0 + 2),
         ..auth_code(&u.id, &c.client_id, T0 + 60)
     };
     let bare = AuthorizationCode {
@@ -1598,13 +1609,14 @@ async fn consume_authorization_code_once<S: Storage>(s: S) {
     s.insert_authorization_code(&code).await.unwrap();
     s.insert_authorization_code(&other).await.unwrap();
 
+    let first = issued(T0 + 5);
     assert!(
-        s.consume_authorization_code(&code.code_hash, T0 + 5)
+        s.consume_authorization_code(&code.code_hash, T0 + 5, &first)
             .await
             .unwrap()
     );
     assert!(
-        !s.consume_authorization_code(&code.code_hash, T0 + 6)
+        !s.consume_authorization_code(&code.code_hash, T0 + 6, &issued(T0 + 6))
             .await
             .unwrap()
     );
@@ -1617,9 +1629,12 @@ async fn consume_authorization_code_once<S: Storage>(s: S) {
         stored,
         AuthorizationCode {
             used_at: Some(T0 + 5),
+            refresh_family_id: first.refresh_family_id.clone(),
+            access_jti: Some(first.access_jti.clone()),
+            access_expires_at: Some(first.access_expires_at),
             ..code.clone()
         },
-        "the first use is kept, nothing else changes"
+        "the first use and what it issued are kept, nothing else changes"
     );
     assert_eq!(
         s.authorization_code_by_hash(&other.code_hash)
@@ -1631,7 +1646,7 @@ async fn consume_authorization_code_once<S: Storage>(s: S) {
         "other codes are untouched"
     );
     assert!(
-        !s.consume_authorization_code(&"0".repeat(64), T0)
+        !s.consume_authorization_code(&"0".repeat(64), T0, &issued(T0))
             .await
             .unwrap()
     );
@@ -1643,7 +1658,7 @@ async fn consume_authorization_code_once<S: Storage>(s: S) {
     };
     s.insert_authorization_code(&used).await.unwrap();
     assert!(
-        !s.consume_authorization_code(&used.code_hash, T0 + 1)
+        !s.consume_authorization_code(&used.code_hash, T0 + 1, &issued(T0 + 1))
             .await
             .unwrap()
     );
@@ -1670,7 +1685,12 @@ async fn consume_authorization_code_exactly_once_under_concurrency<S: Storage>(s
                 tokio::spawn(async move {
                     start.wait().await;
                     let at = T0 + 10 + i64::try_from(i).unwrap();
-                    (at, s.consume_authorization_code(&hash, at).await.unwrap())
+                    (
+                        at,
+                        s.consume_authorization_code(&hash, at, &issued(at))
+                            .await
+                            .unwrap(),
+                    )
                 })
             })
             .collect();
@@ -1699,59 +1719,57 @@ async fn consume_authorization_code_exactly_once_under_concurrency<S: Storage>(s
     }
 }
 
-async fn record_code_tokens_roundtrip<S: Storage>(s: S) {
+async fn replayed_codes_are_marked_once<S: Storage>(s: S) {
     let (u, c) = owner_and_client(&s, "rosa", "web").await;
-    let with_refresh = auth_code(&u.id, &c.client_id, T0 + 60);
+    let code = auth_code(&u.id, &c.client_id, T0 + 60);
+    s.insert_authorization_code(&code).await.unwrap();
+    let first = issued(T0 + 5);
+    assert!(
+        s.consume_authorization_code(&code.code_hash, T0 + 5, &first)
+            .await
+            .unwrap()
+    );
+    // The replay sees what the redemption issued, and the first replay time is kept.
+    let marked = s
+        .mark_code_replayed(&code.code_hash, T0 + 7)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(marked.replayed_at, Some(T0 + 7));
+    assert_eq!(marked.refresh_family_id, first.refresh_family_id);
+    assert_eq!(
+        marked.access_jti.as_deref(),
+        Some(first.access_jti.as_str())
+    );
+    let again = s
+        .mark_code_replayed(&code.code_hash, T0 + 9)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(again.replayed_at, Some(T0 + 7));
+    // An access-only redemption records no family.
     let access_only = auth_code(&u.id, &c.client_id, T0 + 60);
-    for code in [&with_refresh, &access_only] {
-        s.insert_authorization_code(code).await.unwrap();
-        assert!(
-            s.consume_authorization_code(&code.code_hash, T0 + 5)
-                .await
-                .unwrap()
-        );
-    }
-
-    let (family, jti) = (new_id(), new_id());
-    s.record_code_tokens(&with_refresh.code_hash, Some(&family), &jti, T0 + 905)
-        .await
-        .unwrap();
-    let other_jti = new_id();
-    s.record_code_tokens(&access_only.code_hash, None, &other_jti, T0 + 906)
-        .await
-        .unwrap();
-
-    assert_eq!(
-        s.authorization_code_by_hash(&with_refresh.code_hash)
+    s.insert_authorization_code(&access_only).await.unwrap();
+    let tokens = CodeTokens {
+        refresh_family_id: None,
+        ..issued(T0 + 5)
+    };
+    assert!(
+        s.consume_authorization_code(&access_only.code_hash, T0 + 5, &tokens)
             .await
             .unwrap()
-            .unwrap(),
-        AuthorizationCode {
-            used_at: Some(T0 + 5),
-            refresh_family_id: Some(family),
-            access_jti: Some(jti),
-            access_expires_at: Some(T0 + 905),
-            ..with_refresh
-        }
     );
+    let stored = s
+        .authorization_code_by_hash(&access_only.code_hash)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((stored.refresh_family_id, stored.replayed_at), (None, None));
+    // A code that is gone.
     assert_eq!(
-        s.authorization_code_by_hash(&access_only.code_hash)
-            .await
-            .unwrap()
-            .unwrap(),
-        AuthorizationCode {
-            used_at: Some(T0 + 5),
-            refresh_family_id: None,
-            access_jti: Some(other_jti),
-            access_expires_at: Some(T0 + 906),
-            ..access_only
-        }
+        s.mark_code_replayed(&"0".repeat(64), T0).await.unwrap(),
+        None
     );
-    assert!(matches!(
-        s.record_code_tokens(&"0".repeat(64), None, &new_id(), T0)
-            .await,
-        Err(StorageError::NotFound("authorization_code"))
-    ));
 }
 
 async fn purge_expired_deletes_expired_codes_and_sessions<S: Storage>(s: S) {

@@ -18,7 +18,9 @@ CREATE TABLE authorization_codes (
     used_at           BIGINT,
     refresh_family_id TEXT,
     access_jti        TEXT,
-    access_expires_at BIGINT
+    access_expires_at BIGINT,
+    -- Set when the code was presented again after its use: what it issued is revoked.
+    replayed_at       BIGINT
 );
 
 CREATE INDEX authorization_codes_expires_at ON authorization_codes (expires_at);

@@ -53,6 +53,9 @@ impl AuthorizationRequest {
             if !seen.insert(name) {
                 return Err("a parameter was sent more than once");
             }
+            if value.contains('\0') {
+                return Err("a parameter holds a NUL character");
+            }
             if value.is_empty() {
                 continue;
             }
@@ -477,6 +480,7 @@ impl<S: Storage> Warden<S> {
             refresh_family_id: None,
             access_jti: None,
             access_expires_at: None,
+            replayed_at: None,
         };
         self.storage().insert_authorization_code(&record).await?;
         let mut params = vec![("code", code.as_str())];

@@ -7,7 +7,7 @@ use serde::Serialize;
 use warden::jwt::Claims;
 
 use super::{DomainError, Warden, now, secrets};
-use crate::storage::{Client, RefreshToken, Storage, User};
+use crate::storage::{Client, CodeTokens, RefreshToken, Storage, User};
 
 /// How the client authenticated at the token endpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -358,12 +358,26 @@ impl<S: Storage> Warden<S> {
             return Err(DomainError::InvalidGrant);
         }
         let at = now();
+        // What this redemption will issue is written with `used_at`, in one statement, so a
+        // replay that loses the race still finds it (and revokes it, below and at the end).
+        let issued = CodeTokens {
+            refresh_family_id: client
+                .grant_types
+                .iter()
+                .any(|g| g == "refresh_token")
+                .then(|| uuid::Uuid::new_v4().to_string()),
+            access_jti: uuid::Uuid::new_v4().to_string(),
+            access_expires_at: at
+                .saturating_add(i64::try_from(self.config().access_token_ttl).unwrap_or(i64::MAX)),
+        };
         if !self
             .storage()
-            .consume_authorization_code(&code_hash, at)
+            .consume_authorization_code(&code_hash, at, &issued)
             .await?
         {
-            self.revoke_code_tokens(&code, at).await?;
+            if let Some(current) = self.storage().mark_code_replayed(&code_hash, at).await? {
+                self.revoke_code_tokens(&current, at).await?;
+            }
             self.audit(
                 "code.replayed",
                 "failure",
@@ -406,31 +420,34 @@ impl<S: Storage> Warden<S> {
             .filter(|s| !s.is_empty())
             .map(str::to_owned)
             .collect();
-        let jti = uuid::Uuid::new_v4().to_string();
-        let access =
-            self.access_token_with_id(&user.id, &client.client_id, &scopes, jti.clone())?;
-        let family = client
-            .grant_types
-            .iter()
-            .any(|g| g == "refresh_token")
-            .then(|| uuid::Uuid::new_v4().to_string());
-        let refresh = match &family {
+        let access = self.access_token_with_id(
+            &user.id,
+            &client.client_id,
+            &scopes,
+            issued.access_jti.clone(),
+        )?;
+        let refresh = match &issued.refresh_family_id {
             Some(family) => Some(
                 self.new_refresh_token(family, &user, client, &scopes)
                     .await?,
             ),
             None => None,
         };
-        let access_expires =
-            at.saturating_add(i64::try_from(self.config().access_token_ttl).unwrap_or(i64::MAX));
-        match self
+        // A replay marks the code, then revokes what it lists: a refresh token inserted
+        // before the mark is caught by that revocation, one inserted after is caught here.
+        // Either way nothing issued for a replayed code survives (RFC 6749 §4.1.2).
+        let now_code = self
             .storage()
-            .record_code_tokens(&code_hash, family.as_deref(), &jti, access_expires)
-            .await
-        {
-            // Purged meanwhile: nobody can replay a code that is gone.
-            Ok(()) | Err(crate::storage::StorageError::NotFound(_)) => {}
-            Err(other) => return Err(other.into()),
+            .authorization_code_by_hash(&code_hash)
+            .await?;
+        if now_code.is_none_or(|c| c.replayed_at.is_some()) {
+            if let Some(family) = &issued.refresh_family_id {
+                self.storage().revoke_refresh_family(family, at).await?;
+            }
+            self.storage()
+                .revoke_access_token(&issued.access_jti, issued.access_expires_at)
+                .await?;
+            return Err(DomainError::InvalidGrant);
         }
         let id_token = if scopes.contains("openid") {
             Some(self.id_token(

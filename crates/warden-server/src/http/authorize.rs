@@ -164,6 +164,11 @@ fn failure(error: &DomainError) -> Response {
             Some(*retry_after),
         ),
         DomainError::InvalidRequest(message) => (StatusCode::BAD_REQUEST, *message, None),
+        DomainError::Storage(crate::storage::StorageError::InvalidText) => (
+            StatusCode::BAD_REQUEST,
+            "The request holds a character that is not allowed.",
+            None,
+        ),
         DomainError::Storage(error) => {
             tracing::error!(%error, "storage failure at the authorization endpoint");
             (

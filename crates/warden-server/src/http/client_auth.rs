@@ -49,6 +49,12 @@ impl Form {
     pub(super) fn parse(body: &[u8]) -> Result<Self, DomainError> {
         let mut map = HashMap::new();
         for (key, value) in form_urlencoded::parse(body) {
+            // No OAuth parameter holds a NUL, and PostgreSQL could not store one.
+            if key.contains('\0') || value.contains('\0') {
+                return Err(DomainError::InvalidRequest(
+                    "a parameter holds a NUL character",
+                ));
+            }
             if map.insert(key.into_owned(), value.into_owned()).is_some() {
                 return Err(DomainError::InvalidRequest(
                     "a parameter was sent more than once",

@@ -7,6 +7,7 @@ use serde_json::json;
 use warden::{TokenError, TokenErrorCode};
 
 use crate::domain::DomainError;
+use crate::storage::StorageError;
 
 /// A domain error met at the token endpoint: RFC 6749 §5.2 bodies.
 pub struct TokenEndpointError(pub DomainError);
@@ -38,6 +39,10 @@ impl IntoResponse for TokenEndpointError {
             ),
             DomainError::InvalidScope => (TokenErrorCode::InvalidScope, "Invalid scope"),
             DomainError::InvalidRequest(message) => (TokenErrorCode::InvalidRequest, message),
+            DomainError::Storage(StorageError::InvalidText) => (
+                TokenErrorCode::InvalidRequest,
+                "a parameter holds a character that is not allowed",
+            ),
             DomainError::Throttled { retry_after } => {
                 // RFC 6749 has no code for this; 429 and Retry-After say it (RFC 6585 §4).
                 let mut response = (
@@ -91,6 +96,10 @@ impl IntoResponse for ApiError {
             DomainError::InvalidClient
             | DomainError::UnauthorizedClient
             | DomainError::UnsupportedGrantType => (StatusCode::BAD_REQUEST, "Bad request".into()),
+            DomainError::Storage(StorageError::InvalidText) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "Input holds a character that is not allowed".into(),
+            ),
             DomainError::Storage(error) => {
                 tracing::error!(%error, "storage failure");
                 (

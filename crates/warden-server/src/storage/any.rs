@@ -218,29 +218,26 @@ impl Storage for AnyStorage {
         }
     }
 
-    async fn consume_authorization_code(&self, code_hash: &str, at: i64) -> Result<bool> {
+    async fn consume_authorization_code(
+        &self,
+        code_hash: &str,
+        at: i64,
+        tokens: &CodeTokens,
+    ) -> Result<bool> {
         match self {
-            Self::Sqlite(s) => s.consume_authorization_code(code_hash, at).await,
-            Self::Postgres(s) => s.consume_authorization_code(code_hash, at).await,
+            Self::Sqlite(s) => s.consume_authorization_code(code_hash, at, tokens).await,
+            Self::Postgres(s) => s.consume_authorization_code(code_hash, at, tokens).await,
         }
     }
 
-    async fn record_code_tokens(
+    async fn mark_code_replayed(
         &self,
         code_hash: &str,
-        refresh_family_id: Option<&str>,
-        access_jti: &str,
-        access_expires_at: i64,
-    ) -> Result<()> {
+        at: i64,
+    ) -> Result<Option<AuthorizationCode>> {
         match self {
-            Self::Sqlite(s) => {
-                s.record_code_tokens(code_hash, refresh_family_id, access_jti, access_expires_at)
-                    .await
-            }
-            Self::Postgres(s) => {
-                s.record_code_tokens(code_hash, refresh_family_id, access_jti, access_expires_at)
-                    .await
-            }
+            Self::Sqlite(s) => s.mark_code_replayed(code_hash, at).await,
+            Self::Postgres(s) => s.mark_code_replayed(code_hash, at).await,
         }
     }
 

@@ -91,6 +91,19 @@ pub struct AuthorizationCode {
     /// The `jti` of the access token issued for it, and that token's expiry.
     pub access_jti: Option<String>,
     pub access_expires_at: Option<i64>,
+    /// When the code was presented again after its use.
+    pub replayed_at: Option<i64>,
+}
+
+/// What redeeming a code issues, recorded in the same write that uses the code up, so a
+/// replay racing the redemption always finds what to revoke.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CodeTokens {
+    /// The refresh-token family, if a refresh token is issued.
+    pub refresh_family_id: Option<String>,
+    /// The access token's `jti` and expiry.
+    pub access_jti: String,
+    pub access_expires_at: i64,
 }
 
 /// A browser's login session at the authorization endpoint, stored by the hash of the
@@ -213,6 +226,10 @@ pub enum StorageError {
     /// The referenced record does not exist (e.g. setting roles of a missing user).
     #[error("not found: {0}")]
     NotFound(&'static str),
+    /// A value holds a character the database cannot store (a NUL, for PostgreSQL): the
+    /// client's input, refused.
+    #[error("text with a character that cannot be stored")]
+    InvalidText,
     /// The database could not be reached or failed.
     #[error("database error")]
     Database(#[source] sqlx::Error),
@@ -310,22 +327,21 @@ pub trait Storage: Clone + Send + Sync + 'static {
         &self,
         code_hash: &str,
     ) -> impl Future<Output = Result<Option<AuthorizationCode>>> + Send;
-    /// Atomically sets `used_at` if it is unset; whether this call did (exactly one of
-    /// concurrent callers gets `true`).
+    /// Atomically sets `used_at` and what the redemption issues (`tokens`) if the code is
+    /// unused; whether this call did (exactly one of concurrent callers gets `true`).
     fn consume_authorization_code(
         &self,
         code_hash: &str,
         at: i64,
+        tokens: &CodeTokens,
     ) -> impl Future<Output = Result<bool>> + Send;
-    /// Records what redeeming the code issued (refresh family, access token `jti` and expiry).
-    /// `NotFound("authorization_code")` when the code is gone (purged).
-    fn record_code_tokens(
+    /// Marks the code replayed (keeping the first time) and returns it as it now is;
+    /// `None` when it is gone.
+    fn mark_code_replayed(
         &self,
         code_hash: &str,
-        refresh_family_id: Option<&str>,
-        access_jti: &str,
-        access_expires_at: i64,
-    ) -> impl Future<Output = Result<()>> + Send;
+        at: i64,
+    ) -> impl Future<Output = Result<Option<AuthorizationCode>>> + Send;
 
     // --- browser sessions
     /// `Conflict("browser_session")` on a duplicate hash; `NotFound("user")` when missing.

@@ -19,18 +19,23 @@ pub(super) fn cap(limit: u32) -> i64 {
     i64::from(limit.min(MAX_LIMIT))
 }
 
-/// Any database failure that has no more specific meaning.
+/// Any database failure that has no more specific meaning; text the database cannot store
+/// (PostgreSQL refuses NUL characters, SQLSTATE 22021) is [`StorageError::InvalidText`].
 pub(super) fn db(e: sqlx::Error) -> StorageError {
-    StorageError::Database(e)
+    match database_error(&e) {
+        Some(d) if d.code().as_deref() == Some("22021") => StorageError::InvalidText,
+        _ => StorageError::Database(e),
+    }
 }
 
 /// Maps a unique violation to `Conflict(entity)`, a foreign-key violation to
-/// `NotFound(missing)` when given, anything else to `Database`.
+/// `NotFound(missing)` when given, anything else as [`db`] does.
 pub(super) fn constraint(
     entity: &'static str,
     missing: Option<&'static str>,
 ) -> impl FnOnce(sqlx::Error) -> StorageError {
     move |e| match database_error(&e) {
+        Some(d) if d.code().as_deref() == Some("22021") => StorageError::InvalidText,
         Some(d) if d.is_unique_violation() => StorageError::Conflict(entity),
         Some(d) if d.is_foreign_key_violation() => match missing {
             Some(missing) => StorageError::NotFound(missing),
@@ -214,6 +219,7 @@ pub(super) struct AuthorizationCodeRow {
     refresh_family_id: Option<String>,
     access_jti: Option<String>,
     access_expires_at: Option<i64>,
+    replayed_at: Option<i64>,
 }
 
 impl From<AuthorizationCodeRow> for AuthorizationCode {
@@ -233,6 +239,7 @@ impl From<AuthorizationCodeRow> for AuthorizationCode {
             refresh_family_id: row.refresh_family_id,
             access_jti: row.access_jti,
             access_expires_at: row.access_expires_at,
+            replayed_at: row.replayed_at,
         }
     }
 }

@@ -19,8 +19,8 @@ use super::rows::{
     RefreshTokenRow, RoleRow, SigningKeyRow, UserRow, cap, constraint, db,
 };
 use super::{
-    ApiKey, AuditEvent, AuditFilter, AuthorizationCode, BrowserSession, Client, Consent, KeyStatus,
-    RefreshToken, Result, Role, Storage, StorageError, StoredSigningKey, User,
+    ApiKey, AuditEvent, AuditFilter, AuthorizationCode, BrowserSession, Client, CodeTokens,
+    Consent, KeyStatus, RefreshToken, Result, Role, Storage, StorageError, StoredSigningKey, User,
 };
 
 // `sqlx::migrate!` is the same proc macro behind the `macros` feature, which this crate
@@ -56,7 +56,7 @@ macro_rules! select_authorization_code {
     () => {
         "SELECT code_hash, client_id, user_id, redirect_uri, scope, nonce, code_challenge, \
                 auth_time, issued_at, expires_at, used_at, refresh_family_id, access_jti, \
-                access_expires_at \
+                access_expires_at, replayed_at \
            FROM authorization_codes "
     };
 }
@@ -486,8 +486,8 @@ impl Storage for SqliteStorage {
                                               scope, nonce, code_challenge, auth_time, \
                                               issued_at, expires_at, used_at, \
                                               refresh_family_id, access_jti, \
-                                              access_expires_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                                              access_expires_at, replayed_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(&code.code_hash)
         .bind(&code.client_id)
@@ -503,6 +503,7 @@ impl Storage for SqliteStorage {
         .bind(&code.refresh_family_id)
         .bind(&code.access_jti)
         .bind(code.access_expires_at)
+        .bind(code.replayed_at)
         .execute(&self.pool)
         .await;
         match inserted {
@@ -529,13 +530,23 @@ impl Storage for SqliteStorage {
         .map(AuthorizationCode::from))
     }
 
-    async fn consume_authorization_code(&self, code_hash: &str, at: i64) -> Result<bool> {
+    async fn consume_authorization_code(
+        &self,
+        code_hash: &str,
+        at: i64,
+        tokens: &CodeTokens,
+    ) -> Result<bool> {
         // One statement: SQLite runs it under the database's write lock, so of concurrent
         // callers exactly one sees the code still unused.
         let done = sqlx::query(
-            "UPDATE authorization_codes SET used_at = ? WHERE code_hash = ? AND used_at IS NULL",
+            "UPDATE authorization_codes \
+             SET used_at = ?, refresh_family_id = ?, access_jti = ?, access_expires_at = ? \
+             WHERE code_hash = ? AND used_at IS NULL",
         )
         .bind(at)
+        .bind(tokens.refresh_family_id.as_deref())
+        .bind(&tokens.access_jti)
+        .bind(tokens.access_expires_at)
         .bind(code_hash)
         .execute(&self.pool)
         .await
@@ -543,30 +554,28 @@ impl Storage for SqliteStorage {
         Ok(done.rows_affected() == 1)
     }
 
-    /// `NotFound("authorization_code")` when missing (e.g. purged).
-    async fn record_code_tokens(
+    async fn mark_code_replayed(
         &self,
         code_hash: &str,
-        refresh_family_id: Option<&str>,
-        access_jti: &str,
-        access_expires_at: i64,
-    ) -> Result<()> {
-        let done = sqlx::query(
-            "UPDATE authorization_codes \
-             SET refresh_family_id = ?, access_jti = ?, access_expires_at = ? \
-             WHERE code_hash = ?",
-        )
-        .bind(refresh_family_id)
-        .bind(access_jti)
-        .bind(access_expires_at)
+        at: i64,
+    ) -> Result<Option<AuthorizationCode>> {
+        // Two statements are enough: what the redemption issued was written with `used_at`,
+        // before any replay could see the code used.
+        sqlx::query("UPDATE authorization_codes SET replayed_at = COALESCE(replayed_at, ?) WHERE code_hash = ?")
+            .bind(at)
+            .bind(code_hash)
+            .execute(&self.pool)
+            .await
+            .map_err(db)?;
+        Ok(sqlx::query_as::<_, AuthorizationCodeRow>(concat!(
+            select_authorization_code!(),
+            "WHERE code_hash = ?"
+        ))
         .bind(code_hash)
-        .execute(&self.pool)
+        .fetch_optional(&self.pool)
         .await
-        .map_err(db)?;
-        if done.rows_affected() == 0 {
-            return Err(StorageError::NotFound("authorization_code"));
-        }
-        Ok(())
+        .map_err(db)?
+        .map(AuthorizationCode::from))
     }
 
     // --- browser sessions

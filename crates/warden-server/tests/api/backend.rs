@@ -32,6 +32,9 @@ pub struct Options {
     /// `api_key_in_query` and `api_key_in_cookie`.
     pub api_key_in_query: bool,
     pub api_key_in_cookie: bool,
+    /// The issuer, instead of the server's own `http://127.0.0.1:PORT` (e.g. an `https` one,
+    /// to see the cookies a TLS deployment sets, while the test still talks plain HTTP).
+    pub issuer: Option<String>,
 }
 
 fn admin_url() -> String {
@@ -84,7 +87,10 @@ impl Server {
         let addr = listener.local_addr().unwrap();
         let config = Config {
             bind: addr,
-            issuer: format!("http://{addr}"),
+            issuer: options
+                .issuer
+                .clone()
+                .unwrap_or_else(|| format!("http://{addr}")),
             database_url,
             master_key_file: dir.join("warden.key"),
             refresh_reuse_grace: options.refresh_reuse_grace.unwrap_or(5),
@@ -163,6 +169,28 @@ impl Server {
             .await
             .unwrap();
         (client.client_id, secret.unwrap())
+    }
+
+    /// A user with `roles` and an email address; the password is returned.
+    pub async fn user_with_email(&self, username: &str, email: &str, roles: &[&str]) -> String {
+        let password = format!("pw-{}", uuid::Uuid::new_v4());
+        self.warden
+            .create_user(NewAccount {
+                username: username.into(),
+                password: password.clone(),
+                email: Some(email.into()),
+                roles: roles.iter().map(|r| (*r).to_owned()).collect(),
+            })
+            .await
+            .unwrap();
+        password
+    }
+
+    /// Registers any client (redirect URIs, first party, ID token `alg`…); returns (id,
+    /// secret — `None` for a public client).
+    pub async fn register_client(&self, new: NewClient) -> (String, Option<String>) {
+        let (client, secret) = self.warden.create_client(new).await.unwrap();
+        (client.client_id, secret)
     }
 
     /// POSTs a form to /token; (status, JSON body).

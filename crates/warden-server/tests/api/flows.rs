@@ -254,8 +254,15 @@ pub async fn discovery_and_docs(s: &Server) {
         .await
         .unwrap();
     let keys = jwks["keys"].as_array().unwrap();
-    assert_eq!(keys.len(), 1);
-    assert!(keys[0].get("d").is_none(), "public members only");
+    // One EdDSA key (access tokens) and one RS256 key (ID tokens), public members only.
+    let mut types: Vec<&str> = keys.iter().map(|k| k["kty"].as_str().unwrap()).collect();
+    types.sort_unstable();
+    assert_eq!(types, ["OKP", "RSA"]);
+    for key in keys {
+        for private in ["d", "p", "q", "dp", "dq", "qi"] {
+            assert!(key.get(private).is_none(), "public members only: {key}");
+        }
+    }
     let doc: serde_json::Value = s
         .client
         .get(s.url("/openapi.json"))

@@ -5,6 +5,7 @@
 mod admin;
 mod api_key_places;
 mod api_keys;
+mod authorization;
 mod backend;
 mod cli;
 mod flows;
@@ -43,6 +44,7 @@ macro_rules! both_backends {
 
 use admin::*;
 use api_keys::*;
+use authorization::*;
 use flows::*;
 use oauth::*;
 use operations::*;
@@ -86,4 +88,20 @@ both_backends!(
     imported_bcrypt_users_log_in_and_are_rehashed,
     rotation_reaches_a_running_server,
     metrics_count_requests_by_route_and_logins_by_outcome,
+    authorization_code_flow_with_pkce_gives_tokens_id_token_and_userinfo,
+    authorization_code_replay_revokes_what_the_code_gave,
+    authorization_pkce_is_required_and_cannot_be_downgraded,
+    authorization_redirect_uris_match_exactly,
+    authorization_bad_requests_are_pages_or_redirected_errors,
+    authorization_code_works_only_for_its_client,
+    authorization_forms_need_the_csrf_cookie_and_token,
+    authorization_pages_cannot_be_framed_or_cached,
+    authorization_prompts_and_remembered_consent,
+    authorization_logout_ends_the_session_without_open_redirects,
+    authorization_wrong_password_shows_the_form_again_and_is_throttled,
+    authorization_disabled_user_session_no_longer_authorizes,
+    authorization_malformed_input_is_4xx,
+    authorization_nul_bytes_are_4xx,
+    authorization_concurrent_redemptions_issue_once_and_revoke,
+    authorization_expired_codes_are_refused,
 );

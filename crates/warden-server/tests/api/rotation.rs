@@ -76,12 +76,23 @@ pub async fn rotation_reaches_a_running_server(s: &Server) {
         .json()
         .await
         .unwrap();
+    // The EdDSA ring was rotated; the RS256 ring (ID tokens) was not.
     let kids: Vec<&str> = jwks["keys"]
         .as_array()
         .unwrap()
         .iter()
+        .filter(|k| k["kty"] == "OKP")
         .map(|k| k["kid"].as_str().unwrap())
         .collect();
     assert_eq!(kids.len(), 3, "retired, current and next: {kids:?}");
+    assert_eq!(
+        jwks["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|k| k["kty"] == "RSA")
+            .count(),
+        1
+    );
     assert!(kids.contains(&old_kid.as_str()) && kids.contains(&new_kid.as_str()));
 }
