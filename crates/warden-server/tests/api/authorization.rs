@@ -2156,8 +2156,8 @@ pub async fn authorization_malformed_input_is_4xx(s: &Server) {
 /// one wins at most, and since the code was replayed, what the winner got is revoked too
 /// (RFC 6749 §4.1.2), whichever request came first.
 ///
-/// KNOWN SERVER BUG (fails until fixed): a replay reads the code before the first redemption
-/// has recorded what it issued, revokes nothing, and the winner's tokens stay valid.
+/// Concurrent redemptions of one code: exactly one wins, and since the others are replays,
+/// nothing the winner got survives (RFC 6749 §4.1.2), however the requests interleave.
 pub async fn authorization_concurrent_redemptions_issue_once_and_revoke(s: &Server) {
     let password = s.user("raced", &[]).await;
     let (client_id, _) = client(s, true, true).await;
@@ -2242,8 +2242,8 @@ async fn redeem_concurrently(
 /// NUL bytes (`%00`) in any parameter are malformed input, never a server error. PostgreSQL
 /// refuses NUL in `text`, so a value reaching a query unchecked fails there (SQLite takes it).
 ///
-/// KNOWN SERVER BUG on PostgreSQL (fails until fixed): `client_id`, `username` and `nonce`
-/// with a NUL reach the database and the answer is a 503.
+/// `client_id`, `username` and `nonce` with a NUL are refused with a 4xx on both backends
+/// (PostgreSQL cannot store a NUL; it once answered 503 and logged an error per request).
 pub async fn authorization_nul_bytes_are_4xx(s: &Server) {
     let password = s.user("nul", &[]).await;
     let (client_id, _) = client(s, true, true).await;
