@@ -206,9 +206,23 @@ async fn session(
     }
 }
 
-/// The authorization request carried by a posted form.
-fn request_of(form: &Form) -> Result<AuthorizationRequest, &'static str> {
-    AuthorizationRequest::from_pairs(form.pairs())
+/// A form posted from one of our pages: its headers and fields, the browser, and the
+/// authorization request it carries — or the page refusing it.
+async fn posted(
+    state: &AppState,
+    request: Request,
+) -> Result<(HeaderMap, Form, Browser<'_>, AuthorizationRequest), Response> {
+    let (headers, form) = Form::read(request).await.map_err(|error| failure(&error))?;
+    let browser = Browser::new(state, &headers);
+    let authorization = AuthorizationRequest::from_pairs(form.pairs())
+        .map_err(|message| pages::error(StatusCode::BAD_REQUEST, message))?;
+    if !browser.form_is_ours(&form) {
+        return Err(pages::error(
+            StatusCode::FORBIDDEN,
+            "This form has expired. Go back to the application and try again.",
+        ));
+    }
+    Ok((headers, form, browser, authorization))
 }
 
 /// `GET /authorize`.
@@ -249,21 +263,10 @@ pub async fn login(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     request: Request,
 ) -> Response {
-    let (headers, form) = match Form::read(request).await {
-        Ok(read) => read,
-        Err(error) => return failure(&error),
+    let (headers, form, mut browser, authorization) = match posted(&state, request).await {
+        Ok(posted) => posted,
+        Err(refused) => return refused,
     };
-    let mut browser = Browser::new(&state, &headers);
-    let authorization = match request_of(&form) {
-        Ok(request) => request,
-        Err(message) => return pages::error(StatusCode::BAD_REQUEST, message),
-    };
-    if !browser.form_is_ours(&form) {
-        return pages::error(
-            StatusCode::FORBIDDEN,
-            "This form has expired. Go back to the application and sign in again.",
-        );
-    }
     // The request must still be valid before any password is checked: a bad client or
     // redirect URI is answered as at `GET /authorize`, without a login.
     let before = state
@@ -317,21 +320,10 @@ pub async fn login(
 
 /// `POST /authorize/consent`: the consent form.
 pub async fn consent(State(state): State<AppState>, request: Request) -> Response {
-    let (headers, form) = match Form::read(request).await {
-        Ok(read) => read,
-        Err(error) => return failure(&error),
+    let (headers, form, browser, authorization) = match posted(&state, request).await {
+        Ok(posted) => posted,
+        Err(refused) => return refused,
     };
-    let browser = Browser::new(&state, &headers);
-    let authorization = match request_of(&form) {
-        Ok(request) => request,
-        Err(message) => return pages::error(StatusCode::BAD_REQUEST, message),
-    };
-    if !browser.form_is_ours(&form) {
-        return pages::error(
-            StatusCode::FORBIDDEN,
-            "This form has expired. Go back to the application and try again.",
-        );
-    }
     let allow = form.get("decision") == Some("allow");
     let step = match session(&state, &headers).await {
         Ok(session) => {

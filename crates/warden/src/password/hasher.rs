@@ -120,7 +120,9 @@ impl PasswordHasher {
         let mut random = [0u8; 32];
         aws_lc_rs::rand::fill(&mut random)
             .map_err(|_| PasswordError::Internal("random generator failed"))?;
-        let dummy = hash_bytes(&argon2, ARGON2ID_V13, &random)?;
+        // On a buffer of its own, freed at once: the constructing thread (often an async
+        // worker) hashes nothing else and should not keep 19 MiB for it.
+        let dummy = hash_bytes(&argon2, ARGON2ID_V13, &random, Retain::No)?;
         Ok(Self {
             params,
             argon2,
@@ -143,7 +145,7 @@ impl PasswordHasher {
     /// ```
     pub fn hash(&self, password: &str) -> Result<String, PasswordError> {
         check_length(password)?;
-        hash_bytes(&self.argon2, ARGON2ID_V13, password.as_bytes())
+        hash_bytes(&self.argon2, ARGON2ID_V13, password.as_bytes(), Retain::Yes)
     }
 
     /// Checks `password` against `stored`, an argon2 PHC string or a bcrypt hash.
@@ -365,23 +367,28 @@ const ARGON2ID_V13: (Algorithm, Version) = (Algorithm::Argon2id, Version::V0x13)
 /// A PHC string for `password` with a fresh 16-byte salt and a 32-byte output, computed in
 /// this thread's reusable working memory; `kind` names the algorithm and version `argon2`
 /// was made with (the crate does not say).
+/// Whether the calling thread keeps the working memory for its next hash.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Retain {
+    Yes,
+    No,
+}
+
 fn hash_bytes(
     argon2: &Argon2<'_>,
     kind: (Algorithm, Version),
     password: &[u8],
+    retain: Retain,
 ) -> Result<String, PasswordError> {
     let mut salt = [0u8; SALT_BYTES];
     aws_lc_rs::rand::fill(&mut salt)
         .map_err(|_| PasswordError::Internal("random generator failed"))?;
     let mut out = [0u8; argon2::Params::DEFAULT_OUTPUT_LEN];
-    memory::hash_into(
-        argon2,
-        password,
-        &salt,
-        &mut out,
-        argon2.params().block_count(),
-    )
-    .map_err(argon2_error)?;
+    let keep = match retain {
+        Retain::Yes => argon2.params().block_count(),
+        Retain::No => 0,
+    };
+    memory::hash_into(argon2, password, &salt, &mut out, keep).map_err(argon2_error)?;
     let phc = PasswordHash {
         algorithm: kind.0.ident(),
         version: Some(kind.1.into()),
@@ -472,7 +479,8 @@ mod tests {
     fn other_variants_need_rehash() {
         for algorithm in [Algorithm::Argon2i, Algorithm::Argon2d] {
             let argon2 = Argon2::new(algorithm, Version::V0x13, FAST.to_argon2().unwrap());
-            let stored = hash_bytes(&argon2, (algorithm, Version::V0x13), b"pw").unwrap();
+            let stored =
+                hash_bytes(&argon2, (algorithm, Version::V0x13), b"pw", Retain::No).unwrap();
             assert_eq!(
                 hasher().verify("pw", &stored),
                 Ok(Verified::Valid { needs_rehash: true }),
@@ -484,7 +492,13 @@ mod tests {
             Version::V0x10,
             FAST.to_argon2().unwrap(),
         );
-        let stored = hash_bytes(&v10, (Algorithm::Argon2id, Version::V0x10), b"pw").unwrap();
+        let stored = hash_bytes(
+            &v10,
+            (Algorithm::Argon2id, Version::V0x10),
+            b"pw",
+            Retain::No,
+        )
+        .unwrap();
         assert!(hasher().verify("pw", &stored).unwrap().needs_rehash());
     }
 
