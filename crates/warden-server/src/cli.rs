@@ -8,8 +8,8 @@ use clap::{Args, Parser, Subcommand};
 use serde_json::json;
 
 use crate::config::Config;
-use crate::domain::{NewAccount, NewClient, now};
-use crate::storage::{Role, Storage};
+use crate::domain::{NewAccount, NewClient, Warden, now};
+use crate::storage::{AnyStorage, Role, Storage};
 
 /// Warden: authentication and authorization for HTTP APIs.
 #[derive(Debug, Parser)]
@@ -232,6 +232,13 @@ async fn execute(cli: Cli, config: Config) -> Result<(), String> {
         return crate::server::serve(config).await;
     }
     let warden = crate::server::open(&config).await?;
+    let result = command(&warden, cli, &config).await;
+    // The audit log is written in the background: let it catch up before the process ends.
+    warden.flush_audit().await;
+    result
+}
+
+async fn command(warden: &Warden<AnyStorage>, cli: Cli, config: &Config) -> Result<(), String> {
     let storage = warden.storage();
     let out = cli.json;
     match cli.command {

@@ -125,18 +125,22 @@ pub async fn serve(config: Config) -> Result<(), String> {
     spawn_cleanup(warden.clone());
     let app = router(AppState::new(warden.clone())?);
     tracing::info!(%addr, backend = warden.storage().backend(), ready_in_ms = started.elapsed().as_millis() as u64, "listening");
-    if let Some(tls) = tls {
+    let served = if let Some(tls) = tls {
         println!("listening on https://{addr}");
-        return tls.serve(listener, with_hsts(app), shutdown_signal()).await;
-    }
-    println!("listening on http://{addr}");
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown_signal())
-    .await
-    .map_err(|e| e.to_string())
+        tls.serve(listener, with_hsts(app), shutdown_signal()).await
+    } else {
+        println!("listening on http://{addr}");
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(|e| e.to_string())
+    };
+    // Requests are done: store the audit events still queued before the process ends.
+    warden.flush_audit().await;
+    served
 }
 
 /// Deletes expired refresh tokens, retired keys and old audit events every ten minutes, so

@@ -216,6 +216,7 @@ macro_rules! backend_tests {
                 api_keys_lifecycle,
                 signing_keys_lifecycle,
                 audit_filters_newest_first,
+                audit_batches_keep_order_and_fail_whole,
                 listings_are_capped,
                 purge_expired_deletes_only_expired,
                 access_token_denylist,
@@ -1351,6 +1352,38 @@ async fn audit_filters_newest_first<S: Storage>(s: S) {
         s.append_audit(&duplicate).await,
         Err(StorageError::Conflict("audit_event"))
     ));
+}
+
+async fn audit_batches_keep_order_and_fail_whole<S: Storage>(s: S) {
+    s.append_audit_batch(&[]).await.unwrap();
+    // Same second: the order of the batch is the order listed (newest = last appended).
+    let batch: Vec<AuditEvent> = (0..300)
+        .map(|_| event(T0, "token.issued", Some("svc")))
+        .collect();
+    s.append_audit_batch(&batch).await.unwrap();
+    let listed = s
+        .list_audit(&AuditFilter {
+            limit: 1000,
+            ..AuditFilter::default()
+        })
+        .await
+        .unwrap();
+    let expected: Vec<&str> = batch.iter().rev().map(|e| e.id.as_str()).collect();
+    assert_eq!(audit_ids(&listed), expected);
+    // One statement: a duplicate id refuses the whole batch, nothing half-written.
+    let mixed = [event(T0 + 1, "login.success", None), batch[0].clone()];
+    assert!(matches!(
+        s.append_audit_batch(&mixed).await,
+        Err(StorageError::Conflict("audit_event"))
+    ));
+    let after = s
+        .list_audit(&AuditFilter {
+            limit: 1000,
+            ..AuditFilter::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(after.len(), 300);
 }
 
 async fn listings_are_capped<S: Storage>(s: S) {

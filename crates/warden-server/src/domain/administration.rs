@@ -163,6 +163,7 @@ impl<S: Storage> Warden<S> {
             0 => 100,
             n => n.min(MAX_AUDIT_EVENTS),
         };
+        self.flush_audit().await;
         Ok(self.storage().list_audit(&filter).await?)
     }
 

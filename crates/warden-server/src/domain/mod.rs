@@ -70,6 +70,8 @@ struct Inner<S> {
     id_token_verifiers: [Verifier; 2],
     /// Signs the anti-CSRF tokens of the login and consent forms.
     form_key: aws_lc_rs::hmac::Key,
+    /// Stores audit events in the background.
+    audit: audit::AuditWriter,
     /// The API key format (`wdn_…`) and hashing, built once.
     api_keys: warden::api_keys::ApiKeys,
     throttle: throttle::LoginThrottle,
@@ -104,6 +106,7 @@ impl<S: Storage> Warden<S> {
         // No audience: a hint names its client by its `aud`, which is looked up afterwards.
         let id_token_verifiers = [ring.clone(), rs256_ring.clone()]
             .map(|ring| Verifier::with_ring(ring, Validation::new().issuer(config.issuer.clone())));
+        let audit = audit::AuditWriter::start(storage.clone());
         let warden = Self {
             inner: Arc::new(Inner {
                 storage,
@@ -118,6 +121,7 @@ impl<S: Storage> Warden<S> {
                 rs256_issuer,
                 id_token_verifiers,
                 form_key: master.form_token_key(),
+                audit,
             }),
         };
         warden.ensure_docs_client().await?;

@@ -402,6 +402,13 @@ impl Storage for AnyStorage {
         }
     }
 
+    async fn append_audit_batch(&self, events: &[AuditEvent]) -> Result<()> {
+        match self {
+            Self::Sqlite(s) => s.append_audit_batch(events).await,
+            Self::Postgres(s) => s.append_audit_batch(events).await,
+        }
+    }
+
     async fn list_audit(&self, filter: &AuditFilter) -> Result<Vec<AuditEvent>> {
         match self {
             Self::Sqlite(s) => s.list_audit(filter).await,

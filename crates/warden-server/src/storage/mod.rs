@@ -431,6 +431,8 @@ pub trait Storage: Clone + Send + Sync + 'static {
 
     // --- audit
     fn append_audit(&self, event: &AuditEvent) -> impl Future<Output = Result<()>> + Send;
+    /// Appends `events` in one statement, in order (the background audit writer's batch).
+    fn append_audit_batch(&self, events: &[AuditEvent]) -> impl Future<Output = Result<()>> + Send;
     fn list_audit(
         &self,
         filter: &AuditFilter,

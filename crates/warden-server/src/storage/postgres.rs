@@ -889,6 +889,31 @@ impl Storage for PostgresStorage {
         Ok(())
     }
 
+    async fn append_audit_batch(&self, events: &[AuditEvent]) -> Result<()> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        let mut query = QueryBuilder::<Postgres>::new(
+            "INSERT INTO audit_events (id, at, event, actor, client_id, ip, outcome, detail) ",
+        );
+        query.push_values(events, |mut row, event| {
+            row.push_bind(event.id.clone())
+                .push_bind(event.at)
+                .push_bind(event.event.clone())
+                .push_bind(event.actor.clone())
+                .push_bind(event.client_id.clone())
+                .push_bind(event.ip.clone())
+                .push_bind(event.outcome.clone())
+                .push_bind(event.detail.clone());
+        });
+        query
+            .build()
+            .execute(&self.pool)
+            .await
+            .map_err(constraint("audit_event", None))?;
+        Ok(())
+    }
+
     /// Newest first (by `at`, then by insertion); `since` is inclusive.
     async fn list_audit(&self, filter: &AuditFilter) -> Result<Vec<AuditEvent>> {
         // Only the filters given appear in the statement, so the plan can use the

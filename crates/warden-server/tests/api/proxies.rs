@@ -22,6 +22,7 @@ async fn failed_login_ip(s: &Server, forwarded: &str) -> Option<String> {
         limit: 1,
         ..AuditFilter::default()
     };
+    s.warden.flush_audit().await;
     let events = s.warden.storage().list_audit(&filter).await.unwrap();
     events.first().and_then(|e| e.ip.clone())
 }
