@@ -421,8 +421,8 @@ async fn command(warden: &Warden<AnyStorage>, cli: Cli, config: &Config) -> Resu
                 .join("\n");
             print(out, json!(rows), text);
         }
-        Command::Apikey(command) => api_key_command(&warden, command, out).await?,
-        Command::Audit(command) => audit_command(&warden, command, out).await?,
+        Command::Apikey(command) => api_key_command(warden, command, out).await?,
+        Command::Audit(command) => audit_command(warden, command, out).await?,
         Command::Keys(KeysCommand::Rotate) => {
             let master = crate::domain::keys::MasterKey::load(&config.master_key_file)?;
             // Access tokens (EdDSA) and ID tokens (RS256 by default) live at most
