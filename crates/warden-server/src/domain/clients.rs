@@ -183,7 +183,7 @@ impl<S: Storage> Warden<S> {
     }
 
     /// Every registered client.
-    pub async fn storage_clients(&self) -> Result<Vec<Client>, DomainError> {
+    pub async fn list_clients(&self) -> Result<Vec<Client>, DomainError> {
         Ok(self.storage().list_clients().await?)
     }
 

@@ -97,7 +97,7 @@ pub async fn list_clients(
     State(state): State<AppState>,
     _: AdminUser,
 ) -> Result<Json<Vec<ClientOut>>, ApiError> {
-    let clients = state.warden.storage_clients().await?;
+    let clients = state.warden.list_clients().await?;
     Ok(Json(clients.into_iter().map(ClientOut::from).collect()))
 }
 

@@ -906,8 +906,11 @@ impl Storage for PostgresStorage {
                 .push_bind(event.outcome.clone())
                 .push_bind(event.detail.clone());
         });
+        // Not kept as a prepared statement: every batch size is another statement, and a
+        // per-connection cache of up to a hundred 256-row INSERTs costs tens of MiB.
         query
             .build()
+            .persistent(false)
             .execute(&self.pool)
             .await
             .map_err(constraint("audit_event", None))?;
