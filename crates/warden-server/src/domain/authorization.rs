@@ -196,7 +196,7 @@ fn loopback_without_port(uri: &str) -> Option<(&str, &str)> {
 
 /// `uri` with the parameters appended to its query (RFC 6749 §4.1.2: the redirect URI "MAY
 /// include a query component … which MUST be retained").
-fn with_params(uri: &str, params: &[(&str, &str)]) -> String {
+pub fn with_params(uri: &str, params: &[(&str, &str)]) -> String {
     let mut serializer = form_urlencoded::Serializer::new(String::new());
     for (name, value) in params {
         serializer.append_pair(name, value);
@@ -225,6 +225,23 @@ pub fn pkce_s256_matches(verifier: &str, challenge: &str) -> bool {
 }
 
 impl<S: Storage> Warden<S> {
+    /// An error sent back to the client (RFC 6749 §4.1.2.1) with `state` and, per RFC 9207
+    /// §2, `iss`: the issuer names who answered (mix-up defence, RFC 9700 §4.4).
+    fn error_redirect(
+        &self,
+        redirect_uri: &str,
+        state: Option<&str>,
+        error: &str,
+        description: &str,
+    ) -> AuthorizeError {
+        let mut params = vec![("error", error), ("error_description", description)];
+        if let Some(state) = state {
+            params.push(("state", state));
+        }
+        params.push(("iss", &self.config().issuer));
+        AuthorizeError::Redirect(with_params(redirect_uri, &params))
+    }
+
     /// Checks the client and redirect URI (errors shown to the user), then everything else
     /// (errors sent back to the client).
     async fn validate(&self, request: &AuthorizationRequest) -> Result<Valid, AuthorizeError> {
@@ -257,13 +274,7 @@ impl<S: Storage> Warden<S> {
         // From here on the redirect URI is trusted; `state` is echoed if it is sane.
         let state = request.state.clone().filter(|s| s.len() <= MAX_STATE_BYTES);
         let fail = |error: &str, description: &str| {
-            let mut params = vec![("error", error), ("error_description", description)];
-            if let Some(state) = &state {
-                params.push(("state", state));
-            }
-            // RFC 9207 §2: the issuer identifies who answered (mix-up defence, RFC 9700 §4.4).
-            params.push(("iss", &self.config().issuer));
-            AuthorizeError::Redirect(with_params(redirect_uri, &params))
+            self.error_redirect(redirect_uri, state.as_deref(), error, description)
         };
         if request
             .state
@@ -419,12 +430,12 @@ impl<S: Storage> Warden<S> {
     ) -> Result<Step, AuthorizeError> {
         let valid = self.validate(request).await?;
         let fail = |error: &str, description: &str| {
-            let mut params = vec![("error", error), ("error_description", description)];
-            if let Some(state) = &valid.state {
-                params.push(("state", state));
-            }
-            params.push(("iss", &self.config().issuer));
-            AuthorizeError::Redirect(with_params(&valid.redirect_uri, &params))
+            self.error_redirect(
+                &valid.redirect_uri,
+                valid.state.as_deref(),
+                error,
+                description,
+            )
         };
         let at = now();
         // OpenID Connect Core §3.1.2.1: `prompt=login` and an expired `max_age` ask for the
@@ -505,14 +516,6 @@ impl<S: Storage> Warden<S> {
             return self.authorize(request, None, Just::Arrived).await;
         };
         if !allow {
-            let mut params = vec![
-                ("error", "access_denied"),
-                ("error_description", "the user denied the request"),
-            ];
-            if let Some(state) = &valid.state {
-                params.push(("state", state));
-            }
-            params.push(("iss", &self.config().issuer));
             self.audit(
                 "consent.denied",
                 "failure",
@@ -522,10 +525,12 @@ impl<S: Storage> Warden<S> {
                 None,
             )
             .await;
-            return Err(AuthorizeError::Redirect(with_params(
+            return Err(self.error_redirect(
                 &valid.redirect_uri,
-                &params,
-            )));
+                valid.state.as_deref(),
+                "access_denied",
+                "the user denied the request",
+            ));
         }
         let scopes = self
             .user_grantable(user, &valid.client, &valid.requested)

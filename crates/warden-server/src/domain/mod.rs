@@ -36,7 +36,7 @@ pub use api_keys::{
     MIN_KEY_LIFETIME_SECS, NewApiKey,
 };
 pub use authorization::Just;
-pub use authorization::{AuthorizationRequest, AuthorizeError, Step};
+pub use authorization::{AuthorizationRequest, AuthorizeError, Step, with_params};
 pub use clients::{DOCS_CLIENT_ID, NewClient, OIDC_SCOPES};
 pub use error::DomainError;
 pub use id_tokens::IdTokenHint;

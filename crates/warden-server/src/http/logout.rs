@@ -14,7 +14,7 @@ use super::AppState;
 use super::browser::Cookie;
 use super::client_auth::Form;
 use super::pages;
-use crate::domain::new_csrf_cookie;
+use crate::domain::{new_csrf_cookie, with_params};
 use crate::storage::Storage;
 
 const MAX_QUERY_BYTES: usize = 16 * 1024;
@@ -126,11 +126,7 @@ async fn handle(state: &AppState, headers: &HeaderMap, form: &Form, is_post: boo
     let mut response = match return_to {
         Some(uri) => {
             let location = match state_param {
-                Some(s) => {
-                    let separator = if uri.contains('?') { '&' } else { '?' };
-                    let encoded: String = form_urlencoded::byte_serialize(s.as_bytes()).collect();
-                    format!("{uri}{separator}state={encoded}")
-                }
+                Some(state) => with_params(&uri, &[("state", state)]),
                 None => uri,
             };
             match HeaderValue::from_str(&location) {
