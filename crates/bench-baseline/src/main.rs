@@ -5,7 +5,10 @@
 //!
 //! - `GET /hello`: a bare JSON route, the baseline every ratio is measured against;
 //! - `GET /bearer-eddsa`, `GET /bearer-hs256`: `Auth<Jwt, Bench>`, a bearer JWT (EdDSA or
-//!   HS256, keys generated at start) with the scope `bench` required;
+//!   HS256, keys generated at start) with the scope `bench` required, with the verifier's
+//!   default cache of verified tokens; `GET /bearer-eddsa-uncached` and
+//!   `GET /bearer-hs256-uncached`: the same with the cache off, so every request checks the
+//!   signature;
 //! - `GET /api-key`: `ApiKeyHeader` (`X-API-Key`), compared in constant time;
 //! - `GET /basic`: `HttpBasic`, compared in constant time.
 //!
@@ -121,7 +124,9 @@ async fn basic(_: Auth<BasicUser>) -> Json<Value> {
     Json(json!({"message": "hello"}))
 }
 
-/// A verifier for `key`'s tokens and one such token with the scope `bench`, valid a day.
+/// A verifier for `key`'s tokens and one such token with the scope `bench`, valid a day:
+/// `path` verifies with the default verified-token cache, `{path}-uncached` verifies the
+/// signature on every request.
 fn jwt_route(alg: Algorithm, path: &str) -> Result<(Router, String), Box<dyn std::error::Error>> {
     let ring = KeyRing::new(SigningKey::generate(alg)?);
     let issuer = Issuer::new(ring.clone(), ISSUER);
@@ -132,9 +137,15 @@ fn jwt_route(alg: Algorithm, path: &str) -> Result<(Router, String), Box<dyn std
     };
     let token = issuer.access_token(&claims, 24 * 3600)?;
     let verifier = Verifier::with_ring(ring, Validation::new().issuer(ISSUER).access_tokens());
+    let uncached = verifier.clone().cache_capacity(0);
     let router = Router::new()
         .route(path, get(bearer))
-        .with_state(JwtState { verifier });
+        .with_state(JwtState { verifier })
+        .merge(
+            Router::new()
+                .route(&format!("{path}-uncached"), get(bearer))
+                .with_state(JwtState { verifier: uncached }),
+        );
     Ok((router, token))
 }
 

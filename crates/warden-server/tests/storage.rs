@@ -220,6 +220,7 @@ macro_rules! backend_tests {
                 listings_are_capped,
                 purge_expired_deletes_only_expired,
                 access_token_denylist,
+                user_for_access_token_honours_the_denylist,
                 purge_expired_deletes_expired_denylist_entries,
                 authorization_code_insert_and_lookup,
                 consume_authorization_code_once,
@@ -1514,6 +1515,35 @@ async fn access_token_denylist<S: Storage>(s: S) {
     // Other tokens are unaffected.
     assert!(!s.is_access_token_revoked(&new_id()).await.unwrap());
     assert!(!s.is_access_token_revoked("").await.unwrap());
+}
+
+async fn user_for_access_token_honours_the_denylist<S: Storage>(s: S) {
+    let alice = user("alice");
+    s.create_user(&alice).await.unwrap();
+    let (live, revoked) = (new_id(), new_id());
+    s.revoke_access_token(&revoked, T0 + 900).await.unwrap();
+
+    let found = s.user_for_access_token(&alice.id, &live).await.unwrap();
+    assert_eq!(
+        found.as_ref(),
+        s.user_by_id(&alice.id).await.unwrap().as_ref()
+    );
+    assert_eq!(found.map(|u| u.username), Some("alice".into()));
+    assert_eq!(
+        s.user_for_access_token(&alice.id, &revoked).await.unwrap(),
+        None,
+        "a denylisted token finds no user"
+    );
+    assert_eq!(
+        s.user_for_access_token(&new_id(), &live).await.unwrap(),
+        None
+    );
+    // Revoking later takes effect on the next lookup.
+    s.revoke_access_token(&live, T0 + 900).await.unwrap();
+    assert_eq!(
+        s.user_for_access_token(&alice.id, &live).await.unwrap(),
+        None
+    );
 }
 
 async fn purge_expired_deletes_expired_denylist_entries<S: Storage>(s: S) {

@@ -239,9 +239,9 @@ fn errors_and_debug_never_show_the_password() {
 
 fn pool(workers: usize, queue_capacity: usize, params: Params) -> HashingPool {
     let config = PoolConfig {
-        workers,
         queue_capacity,
         retry_after_secs: 2,
+        ..PoolConfig::with_workers(workers)
     };
     HashingPool::new(PasswordHasher::new(params).unwrap(), config).unwrap()
 }

@@ -332,6 +332,13 @@ impl Storage for AnyStorage {
         }
     }
 
+    async fn user_for_access_token(&self, id: &str, jti: &str) -> Result<Option<User>> {
+        match self {
+            Self::Sqlite(s) => s.user_for_access_token(id, jti).await,
+            Self::Postgres(s) => s.user_for_access_token(id, jti).await,
+        }
+    }
+
     async fn insert_api_key(&self, key: &ApiKey) -> Result<()> {
         match self {
             Self::Sqlite(s) => s.insert_api_key(key).await,

@@ -404,6 +404,13 @@ pub trait Storage: Clone + Send + Sync + 'static {
     ) -> impl Future<Output = Result<()>> + Send;
     /// Whether the access token `jti` is denylisted.
     fn is_access_token_revoked(&self, jti: &str) -> impl Future<Output = Result<bool>> + Send;
+    /// The user `id` behind an access token `jti`: `None` when there is no such user or the
+    /// token is denylisted. The bearer path of every request, in one round trip.
+    fn user_for_access_token(
+        &self,
+        id: &str,
+        jti: &str,
+    ) -> impl Future<Output = Result<Option<User>>> + Send;
 
     // --- API keys
     /// `Conflict("api_key")` when the id is taken.

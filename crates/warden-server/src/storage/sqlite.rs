@@ -768,6 +768,21 @@ impl Storage for SqliteStorage {
         Ok(found.is_some())
     }
 
+    async fn user_for_access_token(&self, id: &str, jti: &str) -> Result<Option<User>> {
+        sqlx::query_as::<_, UserRow>(concat!(
+            select_user!(),
+            "WHERE u.id = ? AND NOT EXISTS \
+               (SELECT 1 FROM revoked_access_tokens WHERE jti = ?)"
+        ))
+        .bind(id)
+        .bind(jti)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db)?
+        .map(User::try_from)
+        .transpose()
+    }
+
     // --- API keys
 
     /// `NotFound("user")` when `user_id` names no user.

@@ -1,5 +1,6 @@
 //! A rotating set of signing keys: next → current → retired.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 use super::{JwkSet, SigningKey, VerifyingKey};
@@ -45,6 +46,8 @@ struct Entry {
 #[derive(Clone)]
 pub struct KeyRing {
     entries: Arc<RwLock<Vec<Entry>>>,
+    /// Bumped by every change of the keys; cached verifications are tied to it.
+    generation: Arc<AtomicU64>,
 }
 
 impl std::fmt::Debug for KeyRing {
@@ -64,6 +67,7 @@ impl KeyRing {
                 key: current,
                 state: KeyState::Current,
             }])),
+            generation: Arc::default(),
         }
     }
 
@@ -82,6 +86,7 @@ impl KeyRing {
                     .map(|(key, state)| Entry { key, state })
                     .collect(),
             )),
+            generation: Arc::default(),
         }
     }
 
@@ -94,9 +99,20 @@ impl KeyRing {
     }
 
     fn write(&self) -> std::sync::RwLockWriteGuard<'_, Vec<Entry>> {
-        self.entries
+        let entries = self
+            .entries
             .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        // Every writer may remove or demote a key: verifications cached before it are void.
+        // Bumped while the write lock is held, so a reader that sees the new keys also sees
+        // the new generation.
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        entries
+    }
+
+    /// Changes whenever the keys change.
+    pub(crate) fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
     }
 
     /// Replaces every key at once (another instance rotated, and the keys were reloaded
@@ -177,26 +193,28 @@ impl KeyRing {
         }
     }
 
-    /// Calls `f` with the keys that verify at `now`: next, current, and retired ones still in
-    /// their overlap window.
+    /// Calls `f` with the ring's generation and the keys that verify at `now`, each with its
+    /// state: next, current, and retired ones still in their overlap window. The generation is
+    /// read under the same lock as the keys.
     pub(crate) fn with_verifying_keys<T>(
         &self,
         now: u64,
-        f: impl FnOnce(&mut dyn Iterator<Item = &VerifyingKey>) -> T,
+        f: impl FnOnce(u64, &mut dyn Iterator<Item = (&VerifyingKey, Option<KeyState>)>) -> T,
     ) -> T {
         let entries = self.read();
+        let generation = self.generation();
         let mut keys = entries
             .iter()
             .filter(move |e| !matches!(e.state, KeyState::Retired { until } if until <= now))
-            .map(|e| e.key.verifying_key());
-        f(&mut keys)
+            .map(|e| (e.key.verifying_key(), Some(e.state)));
+        f(generation, &mut keys)
     }
 
     /// The public keys to publish at `now`: next, current and retired keys still in their
     /// window. HS256 keys are never published.
     pub fn jwks(&self, now: u64) -> JwkSet {
-        self.with_verifying_keys(now, |keys| JwkSet {
-            keys: keys.filter_map(|k| k.jwk().cloned()).collect(),
+        self.with_verifying_keys(now, |_, keys| JwkSet {
+            keys: keys.filter_map(|(k, _)| k.jwk().cloned()).collect(),
         })
     }
 

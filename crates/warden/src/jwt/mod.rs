@@ -8,7 +8,9 @@
 //! - [`Issuer`]: signs access tokens (`typ: at+jwt`).
 //! - [`Verifier`] + [`Validation`]: checks signature, `exp`/`nbf`/`iat` with bounded leeway,
 //!   `iss`, `aud`, `typ`, `crit` and size. The key decides the algorithm, never the header;
-//!   `kid` is only a lookup key; `jku`, `x5u` and `jwk` headers are ignored.
+//!   `kid` is only a lookup key; `jku`, `x5u` and `jwk` headers are ignored. A bounded cache
+//!   of verified tokens ([`Verifier::verify_shared`]) makes a token presented again cost a
+//!   lookup, never a looser check.
 //! - [`RemoteJwks`]: another issuer's keys from its JWKS or discovery URL, cached.
 //! - [`Jwt`]: a [`Principal`](crate::Principal) from a verified bearer token, so
 //!   `Auth<Jwt, Items>` is a route that needs a valid token with scope `items`.
@@ -38,6 +40,7 @@
 //! ```
 
 mod algorithm;
+mod cache;
 mod claims;
 mod der;
 mod issuer;
@@ -50,6 +53,7 @@ mod remote;
 mod verifier;
 
 pub use algorithm::Algorithm;
+pub use cache::{DEFAULT_CACHE_CAPACITY, MAX_ENTRY_AGE};
 pub use claims::{Audience, Claims, NoClaims};
 pub use issuer::{ACCESS_TOKEN_TYPE, Issuer};
 pub use jwk::{Jwk, JwkSet};

@@ -2,6 +2,7 @@
 
 use std::marker::PhantomData;
 use std::ops::Deref;
+use std::sync::Arc;
 
 use axum::extract::FromRef;
 use serde::de::DeserializeOwned;
@@ -62,8 +63,9 @@ impl<S: OpenIdConnectScheme> BearerToken for OpenIdConnect<S> {
 /// # });
 /// ```
 pub struct Jwt<C = NoClaims, B = HttpBearer> {
-    /// The verified claims.
-    pub claims: Claims<C>,
+    /// The verified claims, shared with the verifier's cache (see
+    /// [`Verifier::verify_shared`]).
+    pub claims: Arc<Claims<C>>,
     scheme: PhantomData<fn() -> B>,
 }
 
@@ -102,7 +104,7 @@ where
 
     async fn authenticate(credentials: B, _: &SecurityScopes, state: &S) -> Result<Self, Denied> {
         let verifier = Verifier::from_ref(state);
-        let claims = verifier.verify::<C>(credentials.token()).await?;
+        let claims = verifier.verify_shared::<C>(credentials.token()).await?;
         Ok(Self {
             claims,
             scheme: PhantomData,

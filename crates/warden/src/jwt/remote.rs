@@ -1,12 +1,16 @@
 //! Verifying tokens of another issuer by its published keys: a JWKS URL or an OpenID
 //! Connect discovery document (the Rust form of PyJWT's `PyJWKClient`).
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 
 use super::{JwkSet, JwtError, VerifyingKey};
+
+/// A set of keys and the generation it belongs to (bumped by every successful fetch).
+type Generation = (Arc<[VerifyingKey]>, u64);
 
 /// The largest JWKS or discovery document read: 256 KiB.
 const MAX_DOCUMENT_BYTES: usize = 256 * 1024;
@@ -46,6 +50,8 @@ struct Inner {
     cache: Mutex<Cache>,
     /// Serializes fetches: concurrent misses wait for one fetch instead of each making one.
     fetching: tokio::sync::Mutex<()>,
+    /// Bumped by every successful fetch; cached verifications are tied to it.
+    generation: AtomicU64,
 }
 
 /// The keys of a remote issuer, fetched from its JWKS URL and cached.
@@ -114,6 +120,7 @@ impl RemoteJwks {
                     attempted: None,
                 }),
                 fetching: tokio::sync::Mutex::new(()),
+                generation: AtomicU64::new(0),
             }),
         })
     }
@@ -136,11 +143,14 @@ impl RemoteJwks {
         Self::new(discovery.jwks_uri, config)
     }
 
-    /// The keys that may verify a token with `kid`, refetching when that is due.
-    pub(crate) async fn keys_for(
-        &self,
-        kid: Option<&str>,
-    ) -> Result<Arc<[VerifyingKey]>, JwtError> {
+    /// Changes whenever a fetch replaced the keys.
+    pub(crate) fn generation(&self) -> u64 {
+        self.inner.generation.load(Ordering::Acquire)
+    }
+
+    /// The keys that may verify a token with `kid`, refetching when that is due, with the
+    /// generation they belong to.
+    pub(crate) async fn keys_for(&self, kid: Option<&str>) -> Result<Generation, JwtError> {
         if let Some(answer) = self.inner.cached_answer(kid) {
             return answer;
         }
@@ -149,15 +159,15 @@ impl RemoteJwks {
         if let Some(answer) = self.inner.cached_answer(kid) {
             return answer;
         }
-        let (keys, _, _) = self.inner.snapshot();
+        let (keys, _, _, generation) = self.inner.snapshot();
         match self.inner.fetch().await {
-            Ok(keys) => Ok(keys),
+            Ok(fetched) => Ok(fetched),
             Err(reason) => {
                 tracing::warn!(url = %self.inner.url, reason, "JWKS fetch failed; keeping cached keys");
                 if keys.is_empty() {
                     Err(JwtError::KeysUnavailable)
                 } else {
-                    Ok(keys)
+                    Ok((keys, generation))
                 }
             }
         }
@@ -167,30 +177,32 @@ impl RemoteJwks {
 impl Inner {
     /// The answer from the cache alone, or `None` when a fetch is due and allowed: the cached
     /// keys hold `kid` (or there is no `kid`) and are fresh, or fetching is not allowed yet.
-    fn cached_answer(&self, kid: Option<&str>) -> Option<Result<Arc<[VerifyingKey]>, JwtError>> {
-        let (keys, fresh, may_fetch) = self.snapshot();
+    fn cached_answer(&self, kid: Option<&str>) -> Option<Result<Generation, JwtError>> {
+        let (keys, fresh, may_fetch, generation) = self.snapshot();
         let known = kid.is_none_or(|kid| keys.iter().any(|k| k.kid() == Some(kid)));
         if (known && fresh) || !may_fetch {
             return Some(if keys.is_empty() {
                 Err(JwtError::KeysUnavailable)
             } else {
-                Ok(keys)
+                Ok((keys, generation))
             });
         }
         None
     }
 
-    /// The cached keys, whether they are fresh, and whether a fetch is allowed now.
-    fn snapshot(&self) -> (Arc<[VerifyingKey]>, bool, bool) {
+    /// The cached keys, whether they are fresh, whether a fetch is allowed now, and the keys'
+    /// generation (read under the same lock as the keys).
+    fn snapshot(&self) -> (Arc<[VerifyingKey]>, bool, bool, u64) {
         let cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
         let fresh = cache.fetched.is_some_and(|t| t.elapsed() < self.config.ttl);
         let may_fetch = cache
             .attempted
             .is_none_or(|t| t.elapsed() >= self.config.min_refetch_interval);
-        (Arc::clone(&cache.keys), fresh, may_fetch)
+        let generation = self.generation.load(Ordering::Acquire);
+        (Arc::clone(&cache.keys), fresh, may_fetch, generation)
     }
 
-    async fn fetch(&self) -> Result<Arc<[VerifyingKey]>, &'static str> {
+    async fn fetch(&self) -> Result<Generation, &'static str> {
         self.cache
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -209,7 +221,9 @@ impl Inner {
         let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
         cache.keys = Arc::clone(&keys);
         cache.fetched = Some(Instant::now());
-        Ok(keys)
+        // Bumped under the cache lock, so `snapshot` sees keys and generation together.
+        let generation = self.generation.fetch_add(1, Ordering::AcqRel) + 1;
+        Ok((keys, generation))
     }
 
     async fn get(&self, url: &str) -> Result<Vec<u8>, &'static str> {

@@ -1,6 +1,7 @@
 //! Verifying a token: JWS compact serialization (RFC 7515 §7.1), then the claims (RFC 7519
 //! §7.2), with the defences of RFC 8725.
 
+use std::any::TypeId;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -9,7 +10,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
-use super::{Algorithm, Claims, KeyRing, VerifyingKey};
+use super::cache::{DEFAULT_CACHE_CAPACITY, Shared, TokenCache};
+use super::{Algorithm, Claims, KeyRing, KeyState, VerifyingKey};
 
 /// The longest token accepted by default, in bytes (8 KiB, the `Authorization` bound).
 pub const DEFAULT_MAX_TOKEN_BYTES: usize = 8 * 1024;
@@ -167,6 +169,19 @@ enum Keys {
     Remote(super::RemoteJwks),
 }
 
+impl Keys {
+    /// Changes whenever the set of keys may have lost a key: what a cached verification is
+    /// tied to.
+    fn generation(&self) -> u64 {
+        match self {
+            Keys::Fixed(_) => 0,
+            Keys::Ring(ring) => ring.generation(),
+            #[cfg(feature = "remote-jwks")]
+            Keys::Remote(remote) => remote.generation(),
+        }
+    }
+}
+
 /// Verifies tokens against configured keys. Cheap to clone; share one per key source.
 ///
 /// ```
@@ -190,12 +205,14 @@ enum Keys {
 pub struct Verifier {
     keys: Keys,
     validation: Arc<Validation>,
+    cache: Option<Arc<TokenCache>>,
 }
 
 impl std::fmt::Debug for Verifier {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Verifier")
             .field("validation", &self.validation)
+            .field("cache", &self.cache)
             .finish_non_exhaustive()
     }
 }
@@ -206,6 +223,7 @@ impl Verifier {
         Self {
             keys: Keys::Fixed(keys.into()),
             validation: Arc::new(validation),
+            cache: Some(Arc::new(TokenCache::new(DEFAULT_CACHE_CAPACITY))),
         }
     }
 
@@ -214,6 +232,7 @@ impl Verifier {
         Self {
             keys: Keys::Ring(ring),
             validation: Arc::new(validation),
+            cache: Some(Arc::new(TokenCache::new(DEFAULT_CACHE_CAPACITY))),
         }
     }
 
@@ -223,12 +242,88 @@ impl Verifier {
         Self {
             keys: Keys::Remote(jwks),
             validation: Arc::new(validation),
+            cache: Some(Arc::new(TokenCache::new(DEFAULT_CACHE_CAPACITY))),
         }
     }
 
-    /// Verifies `token` now.
+    /// Sets how many verified tokens are remembered (default
+    /// [`DEFAULT_CACHE_CAPACITY`](super::DEFAULT_CACHE_CAPACITY)); `0` verifies every token
+    /// every time. The cache serves [`verify_shared`](Self::verify_shared), which the [`Jwt`]
+    /// principal uses: a client presenting the same token again costs a hash lookup instead of
+    /// a signature check, and a hit never accepts what a full verification would refuse now
+    /// (same bytes, same key generation, claims re-checked against the clock).
+    ///
+    /// [`Jwt`]: super::Jwt
+    ///
+    /// ```
+    /// use warden::jwt::{Validation, Verifier};
+    ///
+    /// let verifier = Verifier::with_keys(vec![], Validation::new()).cache_capacity(0);
+    /// ```
+    pub fn cache_capacity(mut self, capacity: usize) -> Self {
+        self.cache = (capacity > 0).then(|| Arc::new(TokenCache::new(capacity)));
+        self
+    }
+
+    /// Verifies `token` now. Every call verifies the signature; see
+    /// [`verify_shared`](Self::verify_shared) for the cached path.
     pub async fn verify<C: DeserializeOwned>(&self, token: &str) -> Result<Claims<C>, JwtError> {
         self.verify_at(token, now()).await
+    }
+
+    /// Verifies `token` now, answering from the verifier's cache of recently verified tokens
+    /// when it can: the claims come back shared, so a hit neither parses nor allocates.
+    ///
+    /// ```
+    /// use warden::jwt::{Algorithm, Claims, Issuer, KeyRing, NoClaims, SigningKey, Validation, Verifier};
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// let ring = KeyRing::new(SigningKey::generate(Algorithm::EdDSA).unwrap());
+    /// let claims: Claims = Claims { sub: Some("alice".into()), ..Claims::default() };
+    /// let token = Issuer::new(ring.clone(), "iss").access_token(&claims, 60).unwrap();
+    /// let verifier = Verifier::with_ring(ring, Validation::new());
+    /// let first = verifier.verify_shared::<NoClaims>(&token).await.unwrap();
+    /// let again = verifier.verify_shared::<NoClaims>(&token).await.unwrap();
+    /// assert!(std::sync::Arc::ptr_eq(&first, &again)); // the second one was a cache hit
+    /// # });
+    /// ```
+    pub async fn verify_shared<C>(&self, token: &str) -> Result<Arc<Claims<C>>, JwtError>
+    where
+        C: DeserializeOwned + Send + Sync + 'static,
+    {
+        self.verify_shared_at(token, now()).await
+    }
+
+    /// [`verify_shared`](Self::verify_shared) as of `now` (seconds since the epoch).
+    pub async fn verify_shared_at<C>(
+        &self,
+        token: &str,
+        now: u64,
+    ) -> Result<Arc<Claims<C>>, JwtError>
+    where
+        C: DeserializeOwned + Send + Sync + 'static,
+    {
+        let Some(cache) = &self.cache else {
+            return Ok(Arc::new(self.verify_full(token, now).await?.0));
+        };
+        let type_id = TypeId::of::<Claims<C>>();
+        if let Some(hit) = cache.get(type_id, token, self.keys.generation(), now)
+            && let Ok(claims) = hit.downcast::<Claims<C>>()
+        {
+            // The signature stands; time has moved on (RFC 7519 §4.1.4, §4.1.5).
+            self.check_claims(&claims, now)?;
+            return Ok(claims);
+        }
+        let (claims, Verified { generation, until }) = self.verify_full::<C>(token, now).await?;
+        let claims = Arc::new(claims);
+        cache.insert(
+            type_id,
+            token,
+            Arc::clone(&claims) as Shared,
+            generation,
+            until,
+        );
+        Ok(claims)
     }
 
     /// Verifies `token` as of `now` (seconds since the epoch).
@@ -237,6 +332,15 @@ impl Verifier {
         token: &str,
         now: u64,
     ) -> Result<Claims<C>, JwtError> {
+        Ok(self.verify_full(token, now).await?.0)
+    }
+
+    /// The whole verification, and what the cache needs to know of the key that verified.
+    async fn verify_full<C: DeserializeOwned>(
+        &self,
+        token: &str,
+        now: u64,
+    ) -> Result<(Claims<C>, Verified), JwtError> {
         let parts = Parts::split(token, self.validation.max_token_bytes)?;
         let header = parts.header()?;
         if header.crit.is_some() {
@@ -264,20 +368,35 @@ impl Verifier {
         // (RFC 8725 §2.1, §3.1).
         let alg = Algorithm::from_name(&header.alg).ok_or(JwtError::UnknownKey)?;
         let verified = match &self.keys {
-            Keys::Fixed(keys) => check(keys.iter(), kid, alg, &parts)?,
-            Keys::Ring(ring) => {
-                ring.with_verifying_keys(now, |keys| check(keys, kid, alg, &parts))?
+            Keys::Fixed(keys) => {
+                check(keys.iter().map(|k| (k, None)), kid, alg, &parts)?;
+                Verified {
+                    generation: 0,
+                    until: None,
+                }
             }
+            Keys::Ring(ring) => ring.with_verifying_keys(now, |generation, keys| {
+                check(keys, kid, alg, &parts).map(|(_, state)| Verified {
+                    generation,
+                    until: match state {
+                        Some(KeyState::Retired { until }) => Some(until),
+                        _ => None,
+                    },
+                })
+            })?,
             #[cfg(feature = "remote-jwks")]
             Keys::Remote(remote) => {
-                let keys = remote.keys_for(kid).await?;
-                check(keys.iter(), kid, alg, &parts)?
+                let (keys, generation) = remote.keys_for(kid).await?;
+                check(keys.iter().map(|k| (k, None)), kid, alg, &parts)?;
+                Verified {
+                    generation,
+                    until: None,
+                }
             }
         };
-        debug_assert!(verified);
         let claims: Claims<C> = parts.claims()?;
         self.check_claims(&claims, now)?;
-        Ok(claims)
+        Ok((claims, verified))
     }
 
     fn check_claims<C>(&self, claims: &Claims<C>, now: u64) -> Result<(), JwtError> {
@@ -318,16 +437,25 @@ impl Verifier {
     }
 }
 
-/// Tries the candidate keys: those with the token's `kid` (all keys when it has none) whose
-/// algorithm is the header's.
+/// What a successful verification tells the cache about its key.
+struct Verified {
+    /// The generation of the key set the key was taken from.
+    generation: u64,
+    /// When the key stops verifying (a retired ring key), seconds since the epoch.
+    until: Option<u64>,
+}
+
+/// Tries the candidate keys, each with its ring state if it has one: those with the token's
+/// `kid` (all keys when it has none) whose algorithm is the header's. Answers the key that
+/// verified.
 fn check<'k>(
-    keys: impl Iterator<Item = &'k VerifyingKey>,
+    keys: impl Iterator<Item = (&'k VerifyingKey, Option<KeyState>)>,
     kid: Option<&str>,
     alg: Algorithm,
     parts: &Parts<'_>,
-) -> Result<bool, JwtError> {
+) -> Result<(&'k VerifyingKey, Option<KeyState>), JwtError> {
     let mut candidates = 0;
-    for key in keys {
+    for (key, state) in keys {
         if kid.is_some() && key.kid() != kid {
             continue;
         }
@@ -336,7 +464,7 @@ fn check<'k>(
         }
         candidates += 1;
         if key.verify(parts.signing_input.as_bytes(), &parts.signature) {
-            return Ok(true);
+            return Ok((key, state));
         }
     }
     Err(if candidates == 0 {

@@ -99,15 +99,18 @@ impl Verified {
 pub struct PasswordHasher {
     params: Params,
     argon2: Argon2<'static>,
-    /// An argon2id hash of a random password, made with `params`, for unknown users.
-    dummy: String,
+    /// What unknown users are checked against: a random salt and output framed with
+    /// `params`, made on first use (so a start needs no randomness for it).
+    dummy: std::sync::OnceLock<String>,
 }
 
 impl PasswordHasher {
     /// A hasher writing argon2id hashes with `params`.
     ///
-    /// Computes one hash (the dummy for unknown users), so it takes as long as a login.
-    /// Fails if `params` are outside argon2's limits or the system's random generator fails.
+    /// Computes no hash: the stand-in that unknown users are checked against is a random salt
+    /// and a random output framed with `params` (made on first use), which costs a
+    /// verification exactly what a real hash would and matches no password. Fails if
+    /// `params` are outside argon2's limits.
     ///
     /// ```
     /// use warden::password::{Params, PasswordHasher};
@@ -117,16 +120,10 @@ impl PasswordHasher {
     /// ```
     pub fn new(params: Params) -> Result<Self, PasswordError> {
         let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.to_argon2()?);
-        let mut random = [0u8; 32];
-        aws_lc_rs::rand::fill(&mut random)
-            .map_err(|_| PasswordError::Internal("random generator failed"))?;
-        // On a buffer of its own, freed at once: the constructing thread (often an async
-        // worker) hashes nothing else and should not keep 19 MiB for it.
-        let dummy = hash_bytes(&argon2, ARGON2ID_V13, &random, Retain::No)?;
         Ok(Self {
             params,
             argon2,
-            dummy,
+            dummy: std::sync::OnceLock::new(),
         })
     }
 
@@ -145,7 +142,7 @@ impl PasswordHasher {
     /// ```
     pub fn hash(&self, password: &str) -> Result<String, PasswordError> {
         check_length(password)?;
-        hash_bytes(&self.argon2, ARGON2ID_V13, password.as_bytes(), Retain::Yes)
+        hash_bytes(&self.argon2, ARGON2ID_V13, password.as_bytes())
     }
 
     /// Checks `password` against `stored`, an argon2 PHC string or a bcrypt hash.
@@ -199,10 +196,30 @@ impl PasswordHasher {
     /// ```
     pub fn verify_unknown_user(&self, password: &str) -> Result<Verified, PasswordError> {
         check_length(password)?;
-        let outcome = self.verify_argon2(password.as_bytes(), &self.dummy);
+        let outcome = self.verify_argon2(password.as_bytes(), self.dummy()?);
         // The outcome is discarded; `black_box` keeps the work from being optimised away.
         std::hint::black_box(outcome).ok();
         Ok(Verified::Invalid)
+    }
+
+    /// The stand-in hash for unknown users. Verifying against it runs argon2id with this
+    /// hasher's parameters on the given password and its salt, then compares with a random
+    /// 256-bit output: the same work as for a real user, and a match has probability
+    /// 2^-256. (Hashing a random password instead would cost a hash, and its memory, for the
+    /// same result.)
+    fn dummy(&self) -> Result<&str, PasswordError> {
+        if let Some(dummy) = self.dummy.get() {
+            return Ok(dummy);
+        }
+        let mut salt = [0u8; SALT_BYTES];
+        let mut out = [0u8; argon2::Params::DEFAULT_OUTPUT_LEN];
+        for buf in [&mut salt[..], &mut out[..]] {
+            aws_lc_rs::rand::fill(buf)
+                .map_err(|_| PasswordError::Internal("random generator failed"))?;
+        }
+        let made = phc(&self.argon2, ARGON2ID_V13, &salt, &out)?;
+        // Two threads racing here each made a valid stand-in; the first one set is kept.
+        Ok(self.dummy.get_or_init(|| made))
     }
 
     /// [`verify`](Self::verify) when the user was found (`Some(stored hash)`),
@@ -367,35 +384,35 @@ const ARGON2ID_V13: (Algorithm, Version) = (Algorithm::Argon2id, Version::V0x13)
 /// A PHC string for `password` with a fresh 16-byte salt and a 32-byte output, computed in
 /// this thread's reusable working memory; `kind` names the algorithm and version `argon2`
 /// was made with (the crate does not say).
-/// Whether the calling thread keeps the working memory for its next hash.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Retain {
-    Yes,
-    No,
-}
-
 fn hash_bytes(
     argon2: &Argon2<'_>,
     kind: (Algorithm, Version),
     password: &[u8],
-    retain: Retain,
 ) -> Result<String, PasswordError> {
     let mut salt = [0u8; SALT_BYTES];
     aws_lc_rs::rand::fill(&mut salt)
         .map_err(|_| PasswordError::Internal("random generator failed"))?;
     let mut out = [0u8; argon2::Params::DEFAULT_OUTPUT_LEN];
-    let keep = match retain {
-        Retain::Yes => argon2.params().block_count(),
-        Retain::No => 0,
-    };
+    // The calling thread (a hashing worker) keeps the working memory for its next hash.
+    let keep = argon2.params().block_count();
     memory::hash_into(argon2, password, &salt, &mut out, keep).map_err(argon2_error)?;
+    phc(argon2, kind, &salt, &out)
+}
+
+/// The PHC string of an argon2 output: `$argon2id$v=19$m=…,t=…,p=…$salt$hash`.
+fn phc(
+    argon2: &Argon2<'_>,
+    kind: (Algorithm, Version),
+    salt: &[u8],
+    out: &[u8],
+) -> Result<String, PasswordError> {
     let phc = PasswordHash {
         algorithm: kind.0.ident(),
         version: Some(kind.1.into()),
         params: ParamsString::try_from(argon2.params())
             .map_err(|_| PasswordError::Internal("argon2 parameters"))?,
-        salt: Some(Salt::new(&salt).map_err(|_| PasswordError::Internal("salt"))?),
-        hash: Some(Output::new(&out).map_err(|_| PasswordError::Internal("argon2 output"))?),
+        salt: Some(Salt::new(salt).map_err(|_| PasswordError::Internal("salt"))?),
+        hash: Some(Output::new(out).map_err(|_| PasswordError::Internal("argon2 output"))?),
     };
     Ok(phc.to_string())
 }
@@ -479,8 +496,7 @@ mod tests {
     fn other_variants_need_rehash() {
         for algorithm in [Algorithm::Argon2i, Algorithm::Argon2d] {
             let argon2 = Argon2::new(algorithm, Version::V0x13, FAST.to_argon2().unwrap());
-            let stored =
-                hash_bytes(&argon2, (algorithm, Version::V0x13), b"pw", Retain::No).unwrap();
+            let stored = hash_bytes(&argon2, (algorithm, Version::V0x13), b"pw").unwrap();
             assert_eq!(
                 hasher().verify("pw", &stored),
                 Ok(Verified::Valid { needs_rehash: true }),
@@ -492,13 +508,7 @@ mod tests {
             Version::V0x10,
             FAST.to_argon2().unwrap(),
         );
-        let stored = hash_bytes(
-            &v10,
-            (Algorithm::Argon2id, Version::V0x10),
-            b"pw",
-            Retain::No,
-        )
-        .unwrap();
+        let stored = hash_bytes(&v10, (Algorithm::Argon2id, Version::V0x10), b"pw").unwrap();
         assert!(hasher().verify("pw", &stored).unwrap().needs_rehash());
     }
 
@@ -582,7 +592,12 @@ mod tests {
         let hasher = hasher();
         assert_eq!(hasher.verify_unknown_user(""), Ok(Verified::Invalid));
         assert_eq!(hasher.verify_optional("pw", None), Ok(Verified::Invalid));
-        assert!(hasher.dummy.starts_with("$argon2id$v=19$m=64,t=1,p=1$"));
+        assert!(
+            hasher
+                .dummy()
+                .unwrap()
+                .starts_with("$argon2id$v=19$m=64,t=1,p=1$")
+        );
     }
 
     #[test]

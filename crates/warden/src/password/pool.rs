@@ -21,6 +21,7 @@ use crate::Denied;
 ///
 /// let config = PoolConfig::with_workers(2);
 /// assert_eq!((config.workers, config.queue_capacity, config.retry_after_secs), (2, 8, 1));
+/// assert_eq!(config.nice, 10); // hashing yields the CPU to request handling (Linux)
 /// let config = PoolConfig { queue_capacity: 0, ..PoolConfig::with_workers(2) }; // no waiting
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,21 +34,27 @@ pub struct PoolConfig {
     pub queue_capacity: usize,
     /// The `Retry-After` given with [`PoolError::Busy`], in seconds.
     pub retry_after_secs: u32,
+    /// The nice value of the hashing threads on Linux (0 to 19; elsewhere ignored). Hashing is
+    /// CPU-bound for tens of milliseconds per password; at 10 the scheduler gives a core to a
+    /// runtime worker with a request to serve first, so a login storm slows logins rather
+    /// than every other route. With nothing else to run, the threads still get whole cores.
+    pub nice: i8,
 }
 
 impl PoolConfig {
-    /// `workers` threads, a queue of 4 jobs per thread, `Retry-After: 1`.
+    /// `workers` threads at nice 10, a queue of 4 jobs per thread, `Retry-After: 1`.
     pub fn with_workers(workers: usize) -> Self {
         Self {
             workers,
             queue_capacity: workers.saturating_mul(4),
             retry_after_secs: 1,
+            nice: 10,
         }
     }
 }
 
-/// One thread per CPU the process may use ([`std::thread::available_parallelism`]), a queue
-/// of 4 jobs per thread, `Retry-After: 1`.
+/// One thread per CPU the process may use ([`std::thread::available_parallelism`]) at nice
+/// 10, a queue of 4 jobs per thread, `Retry-After: 1`.
 impl Default for PoolConfig {
     fn default() -> Self {
         Self::with_workers(thread::available_parallelism().map_or(1, NonZeroUsize::get))
@@ -205,13 +212,17 @@ impl HashingPool {
             threads: Vec::with_capacity(config.workers),
             config,
         };
+        let nice = config.nice;
         for n in 0..config.workers {
             let shared = Arc::clone(&pool.shared);
             let hasher = Arc::clone(&pool.hasher);
             // On error `pool` is dropped, which stops the threads already started.
             let thread = thread::Builder::new()
                 .name(format!("warden-hash-{n}"))
-                .spawn(move || work(&shared, &hasher))?;
+                .spawn(move || {
+                    lower_priority(nice);
+                    work(&shared, &hasher)
+                })?;
             pool.threads.push(thread);
         }
         Ok(pool)
@@ -325,6 +336,24 @@ impl HashingPool {
 }
 
 /// A worker thread: takes jobs until the pool closes.
+/// Lowers the calling thread's priority to `nice` (Linux: the nice value is per thread, and
+/// `setpriority(PRIO_PROCESS, tid)` sets it for that thread alone — setpriority(2), NOTES).
+/// Raising one's own nice value needs no privilege; a failure only costs the isolation.
+#[cfg(target_os = "linux")]
+fn lower_priority(nice: i8) {
+    let nice = i32::from(nice.clamp(0, 19));
+    if nice == 0 {
+        return;
+    }
+    let tid = rustix::thread::gettid();
+    if let Err(error) = rustix::process::setpriority_process(Some(tid), nice) {
+        tracing::warn!(%error, "could not lower the priority of a password-hashing thread");
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn lower_priority(_: i8) {}
+
 fn work(shared: &Shared, hasher: &PasswordHasher) {
     loop {
         let job = {
@@ -467,8 +496,50 @@ mod tests {
             workers,
             queue_capacity,
             retry_after_secs: 7,
+            nice: 10,
         };
         HashingPool::new(hasher, config).unwrap()
+    }
+
+    /// The nice values of this process's threads named `warden-hash-*`, from
+    /// `/proc/self/task/*/stat` (field 19, after the parenthesised name).
+    #[cfg(target_os = "linux")]
+    fn hashing_thread_nice_values() -> Vec<i32> {
+        let mut values = Vec::new();
+        for task in std::fs::read_dir("/proc/self/task").unwrap() {
+            let Ok(stat) = std::fs::read_to_string(task.unwrap().path().join("stat")) else {
+                continue;
+            };
+            let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
+                continue;
+            };
+            if !stat[open + 1..close].starts_with("warden-hash") {
+                continue;
+            }
+            // After ") ": state(3) ppid pgrp session tty tpgid flags minflt cminflt majflt
+            // cmajflt utime stime cutime cstime priority nice(19).
+            let fields: Vec<&str> = stat[close + 2..].split(' ').collect();
+            values.push(fields[16].parse().unwrap());
+        }
+        values
+    }
+
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn hashing_threads_run_at_a_lower_priority() {
+        let pool = pool(2, 0);
+        // Let both threads start and set their priority.
+        pool.hash("warm-up").await.unwrap();
+        let mut seen = Vec::new();
+        for _ in 0..100 {
+            seen = hashing_thread_nice_values();
+            if seen.len() >= 2 && seen.iter().all(|&n| n == 10) {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        assert!(seen.len() >= 2, "hashing threads found: {seen:?}");
+        assert!(seen.iter().all(|&n| n == 10), "nice values: {seen:?}");
     }
 
     #[test]
