@@ -935,22 +935,9 @@ impl Storage for SqliteStorage {
     }
 
     async fn append_audit_batch(&self, events: &[AuditEvent]) -> Result<()> {
-        if events.is_empty() {
+        let Some(mut query) = rows::audit_batch_insert::<Sqlite>(events) else {
             return Ok(());
-        }
-        let mut query = QueryBuilder::<Sqlite>::new(
-            "INSERT INTO audit_events (id, at, event, actor, client_id, ip, outcome, detail) ",
-        );
-        query.push_values(events, |mut row, event| {
-            row.push_bind(event.id.clone())
-                .push_bind(event.at)
-                .push_bind(event.event.clone())
-                .push_bind(event.actor.clone())
-                .push_bind(event.client_id.clone())
-                .push_bind(event.ip.clone())
-                .push_bind(event.outcome.clone())
-                .push_bind(event.detail.clone());
-        });
+        };
         // Not kept as a prepared statement: every batch size is another statement, and a
         // per-connection cache of up to a hundred 256-row INSERTs costs tens of MiB.
         query

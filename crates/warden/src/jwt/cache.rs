@@ -162,7 +162,10 @@ impl TokenCache {
             // Full: first drop what can no longer be used, then, if that freed nothing, one
             // entry the random hash order puts first (random eviction: cheap, and no client
             // can keep an entry in by touching it).
-            shard.retain(|_, e| e.generation == generation && e.inserted.elapsed() < MAX_ENTRY_AGE);
+            let now = Instant::now();
+            shard.retain(|_, e| {
+                e.generation == generation && now.duration_since(e.inserted) < MAX_ENTRY_AGE
+            });
             if shard.len() >= self.per_shard
                 && let Some(&victim) = shard.keys().next()
             {

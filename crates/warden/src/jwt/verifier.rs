@@ -208,6 +208,10 @@ pub struct Verifier {
     cache: Option<Arc<TokenCache>>,
 }
 
+fn default_cache() -> Option<Arc<TokenCache>> {
+    Some(Arc::new(TokenCache::new(DEFAULT_CACHE_CAPACITY)))
+}
+
 impl std::fmt::Debug for Verifier {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Verifier")
@@ -223,7 +227,7 @@ impl Verifier {
         Self {
             keys: Keys::Fixed(keys.into()),
             validation: Arc::new(validation),
-            cache: Some(Arc::new(TokenCache::new(DEFAULT_CACHE_CAPACITY))),
+            cache: default_cache(),
         }
     }
 
@@ -232,7 +236,7 @@ impl Verifier {
         Self {
             keys: Keys::Ring(ring),
             validation: Arc::new(validation),
-            cache: Some(Arc::new(TokenCache::new(DEFAULT_CACHE_CAPACITY))),
+            cache: default_cache(),
         }
     }
 
@@ -242,7 +246,7 @@ impl Verifier {
         Self {
             keys: Keys::Remote(jwks),
             validation: Arc::new(validation),
-            cache: Some(Arc::new(TokenCache::new(DEFAULT_CACHE_CAPACITY))),
+            cache: default_cache(),
         }
     }
 
@@ -376,7 +380,7 @@ impl Verifier {
                 }
             }
             Keys::Ring(ring) => ring.with_verifying_keys(now, |generation, keys| {
-                check(keys, kid, alg, &parts).map(|(_, state)| Verified {
+                check(keys, kid, alg, &parts).map(|state| Verified {
                     generation,
                     until: match state {
                         Some(KeyState::Retired { until }) => Some(until),
@@ -446,14 +450,14 @@ struct Verified {
 }
 
 /// Tries the candidate keys, each with its ring state if it has one: those with the token's
-/// `kid` (all keys when it has none) whose algorithm is the header's. Answers the key that
-/// verified.
+/// `kid` (all keys when it has none) whose algorithm is the header's. Answers the ring state
+/// of the key that verified.
 fn check<'k>(
     keys: impl Iterator<Item = (&'k VerifyingKey, Option<KeyState>)>,
     kid: Option<&str>,
     alg: Algorithm,
     parts: &Parts<'_>,
-) -> Result<(&'k VerifyingKey, Option<KeyState>), JwtError> {
+) -> Result<Option<KeyState>, JwtError> {
     let mut candidates = 0;
     for (key, state) in keys {
         if kid.is_some() && key.kid() != kid {
@@ -464,7 +468,7 @@ fn check<'k>(
         }
         candidates += 1;
         if key.verify(parts.signing_input.as_bytes(), &parts.signature) {
-            return Ok((key, state));
+            return Ok(state);
         }
     }
     Err(if candidates == 0 {

@@ -335,7 +335,6 @@ impl HashingPool {
     }
 }
 
-/// A worker thread: takes jobs until the pool closes.
 /// Lowers the calling thread's priority to `nice` (Linux: the nice value is per thread, and
 /// `setpriority(PRIO_PROCESS, tid)` sets it for that thread alone — setpriority(2), NOTES).
 /// Raising one's own nice value needs no privilege; a failure only costs the isolation.
@@ -354,6 +353,7 @@ fn lower_priority(nice: i8) {
 #[cfg(not(target_os = "linux"))]
 fn lower_priority(_: i8) {}
 
+/// A worker thread: takes jobs until the pool closes.
 fn work(shared: &Shared, hasher: &PasswordHasher) {
     loop {
         let job = {
