@@ -26,9 +26,6 @@ describe('openid-client 6 against warden serve', { timeout: 120_000 }, () => {
     server = await startWardenServer({
       adminPassword: randomBytes(15).toString('base64url'),
       openid: true,
-      // By default a second use of a refresh token within 10 s is taken for a concurrent
-      // retry and answered; with 0, "the spent refresh token is refused" is testable.
-      env: { WARDEN_REFRESH_REUSE_GRACE: '0' },
     });
     issuer = server.baseUrl;
     alice = await createUser(server, { username: 'alice', role: 'reader', scopes: ['me', 'items'] });

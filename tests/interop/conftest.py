@@ -13,10 +13,8 @@ created through the `warden` CLI while it runs:
 The OpenID clients (authorization code) are made by ``oidc_clients``, separately,
 so that a server without the OpenID provider fails only the tests that need it.
 
-Refresh-token reuse grace is 0 here (``WARDEN_REFRESH_REUSE_GRACE``; by default a
-second use within 10 s is taken for a concurrent retry), so that "the old refresh
-token is refused" can be tested; the server counts in whole seconds, so a test
-waits a little over one second before reusing a token.
+Refresh tokens rotate strictly (the default, ``WARDEN_REFRESH_REUSE_GRACE=0``): a
+second use of a rotated-out token is refused at once and revokes its family.
 """
 
 from __future__ import annotations
@@ -48,7 +46,7 @@ def start_or_fail(extra_env: dict[str, str] | None = None) -> WardenServer:
 
 @pytest.fixture(scope="session")
 def warden() -> Iterator[Deployment]:
-    server = start_or_fail({"WARDEN_REFRESH_REUSE_GRACE": "0"})
+    server = start_or_fail({})
     try:
         server.put_role("reader", READER_SCOPES)
         alice = server.create_user(ALICE, ALICE_PASSWORD, email=ALICE_EMAIL, roles=["reader"])

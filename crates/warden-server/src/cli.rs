@@ -209,8 +209,10 @@ pub async fn run() -> ExitCode {
 fn init_logging(config: &Config) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("WARDEN_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // Colour only on a terminal: a file, a pipe or a log collector gets plain text.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr);
     if config.log_format == "json" {
         let _ = builder.json().try_init();
@@ -231,7 +233,8 @@ async fn execute(cli: Cli, config: Config) -> Result<(), String> {
     if let Command::Serve = cli.command {
         return crate::server::serve(config).await;
     }
-    let warden = crate::server::open(&config).await?;
+    // Only `keys rotate` touches the signing keys (and loads the master key itself).
+    let warden = crate::server::open_without_signing(&config).await?;
     let result = command(&warden, cli, &config).await;
     // The audit log is written in the background: let it catch up before the process ends.
     warden.flush_audit().await;
@@ -424,7 +427,7 @@ async fn command(warden: &Warden<AnyStorage>, cli: Cli, config: &Config) -> Resu
         Command::Apikey(command) => api_key_command(warden, command, out).await?,
         Command::Audit(command) => audit_command(warden, command, out).await?,
         Command::Keys(KeysCommand::Rotate) => {
-            let master = crate::domain::keys::MasterKey::load(&config.master_key_file)?;
+            let master = crate::server::master_key(storage, config).await?;
             // Access tokens (EdDSA) and ID tokens (RS256 by default) live at most
             // `access_token_ttl`: retired keys verify that long after the rotation.
             let mut current = serde_json::Map::new();

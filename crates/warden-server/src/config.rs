@@ -22,9 +22,15 @@ pub struct Config {
     pub access_token_ttl: u64,
     /// Refresh token lifetime, seconds.
     pub refresh_token_ttl: u64,
-    /// How long after a refresh token was rotated a second use is taken for a concurrent
-    /// retry rather than theft, seconds (RFC 9700 §4.14.2 leaves the policy to the server).
+    /// Refresh tokens rotate strictly by default (0): a second use of a rotated token is
+    /// taken for theft and revokes its family (RFC 9700 §4.14.2). Above 0, a confidential
+    /// client's retry of the same token within this many seconds — a response lost on the
+    /// network — gets the same token pair again (never a new one) while its successor is
+    /// unused. Seconds, at most 120.
     pub refresh_reuse_grace: u64,
+    /// Whether `refresh_reuse_grace` applies to public clients too (off: a public client
+    /// cannot keep a secret, so a replay of its token is never excused).
+    pub refresh_reuse_grace_public: bool,
     /// Whether `grant_type=password` is served (FastAPI's flow; RFC 9700 §2.4 discourages it).
     pub password_grant: bool,
     /// How long a browser stays logged in at the authorization endpoint, seconds.
@@ -72,7 +78,8 @@ impl Default for Config {
             database_url: "sqlite://./warden.db?mode=rwc".into(),
             access_token_ttl: 15 * 60,
             refresh_token_ttl: 30 * 24 * 3600,
-            refresh_reuse_grace: 10,
+            refresh_reuse_grace: 0,
+            refresh_reuse_grace_public: false,
             password_grant: true,
             session_ttl: 8 * 3600,
             open_registration: false,

@@ -11,28 +11,52 @@ use crate::http::{AppState, router, with_hsts};
 use crate::storage::{AnyStorage, Storage};
 use crate::tls::Tls;
 
-/// Opens storage, migrates, and starts the domain.
+/// Opens storage, migrates, and starts the domain with its signing keys.
 pub async fn open(config: &Config) -> Result<Warden<AnyStorage>, String> {
     Ok(open_with_master_key(config).await?.0)
+}
+
+/// Opens storage and migrates.
+pub async fn open_storage(config: &Config) -> Result<AnyStorage, String> {
+    let storage = AnyStorage::connect(&config.database_url)
+        .await
+        .map_err(|e| format!("database_url: cannot open the database: {e}"))?;
+    storage
+        .migrate()
+        .await
+        .map_err(|e| format!("migrations failed: {e}"))?;
+    Ok(storage)
+}
+
+/// The master key for `storage`: a new one may be made only while it holds no signing key.
+pub async fn master_key(storage: &AnyStorage, config: &Config) -> Result<MasterKey, String> {
+    let has_keys = !storage
+        .signing_keys()
+        .await
+        .map_err(|e| format!("reading the signing keys: {e}"))?
+        .is_empty();
+    MasterKey::load(&config.master_key_file, !has_keys).map_err(|e| format!("master key: {e}"))
 }
 
 /// [`open`], also returning the master key (the server keeps it to reload signing keys).
 pub async fn open_with_master_key(
     config: &Config,
 ) -> Result<(Warden<AnyStorage>, MasterKey), String> {
-    let storage = AnyStorage::connect(&config.database_url)
-        .await
-        .map_err(|e| format!("database_url: cannot open the database ({e})"))?;
-    storage
-        .migrate()
-        .await
-        .map_err(|e| format!("migrations failed: {e}"))?;
-    let master =
-        MasterKey::load(&config.master_key_file).map_err(|e| format!("master key: {e}"))?;
+    let storage = open_storage(config).await?;
+    let master = master_key(&storage, config).await?;
     let warden = Warden::start(storage, config.clone(), &master)
         .await
         .map_err(|e| format!("start-up failed: {e}"))?;
     Ok((warden, master))
+}
+
+/// Opens storage, migrates, and starts the domain without signing keys: for the commands
+/// that sign nothing, which then need no master key.
+pub async fn open_without_signing(config: &Config) -> Result<Warden<AnyStorage>, String> {
+    let storage = open_storage(config).await?;
+    Warden::without_signing(storage, config.clone())
+        .await
+        .map_err(|e| format!("start-up failed: {e}"))
 }
 
 /// Reloads the signing keys from storage every minute, so a `warden keys rotate` (or another

@@ -207,12 +207,13 @@ macro_rules! backend_tests {
                 clients_crud,
                 client_openid_fields_roundtrip,
                 refresh_token_insert_and_lookup,
-                mark_refresh_token_used_once,
-                mark_used_exactly_once_under_concurrency,
+                rotate_refresh_token_once,
+                rotate_exactly_once_under_concurrency,
+                revocation_never_misses_a_racing_rotation,
                 concurrent_transactions_all_succeed,
                 revoke_refresh_family,
                 revoke_user_refresh_tokens,
-                revoked_token_cannot_be_marked_used,
+                revoked_token_cannot_be_rotated,
                 api_keys_lifecycle,
                 signing_keys_lifecycle,
                 audit_filters_newest_first,
@@ -946,11 +947,23 @@ async fn refresh_token_insert_and_lookup<S: Storage>(s: S) {
     );
 }
 
-async fn mark_refresh_token_used_once<S: Storage>(s: S) {
+async fn rotate_refresh_token_once<S: Storage>(s: S) {
     let t = token(None, "family", T0 + 3600);
     s.insert_refresh_token(&t).await.unwrap();
-    assert!(s.mark_refresh_token_used(&t.id, T0 + 10).await.unwrap());
-    assert!(!s.mark_refresh_token_used(&t.id, T0 + 20).await.unwrap());
+    let (first, second) = (
+        token(None, "family", T0 + 3600),
+        token(None, "family", T0 + 3600),
+    );
+    assert!(
+        s.rotate_refresh_token(&t.id, T0 + 10, &first)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !s.rotate_refresh_token(&t.id, T0 + 20, &second)
+            .await
+            .unwrap()
+    );
     let stored = s
         .refresh_token_by_hash(&t.token_hash)
         .await
@@ -958,10 +971,70 @@ async fn mark_refresh_token_used_once<S: Storage>(s: S) {
         .unwrap();
     assert_eq!(stored.used_at, Some(T0 + 10), "the first use is kept");
     assert_eq!(stored.revoked_at, None);
-    assert!(!s.mark_refresh_token_used(&new_id(), T0).await.unwrap());
+    assert_eq!(
+        s.refresh_token_by_hash(&first.token_hash).await.unwrap(),
+        Some(first),
+        "the successor is stored with the rotation"
+    );
+    assert_eq!(
+        s.refresh_token_by_hash(&second.token_hash).await.unwrap(),
+        None,
+        "a losing rotation stores nothing"
+    );
+    let stray = token(None, "family", T0 + 3600);
+    assert!(!s.rotate_refresh_token(&new_id(), T0, &stray).await.unwrap());
+    assert_eq!(
+        s.refresh_token_by_hash(&stray.token_hash).await.unwrap(),
+        None
+    );
 }
 
-async fn mark_used_exactly_once_under_concurrency<S: Storage>(s: S) {
+/// A family revoked while a rotation of one of its tokens runs ends with every token of the
+/// family revoked, the rotation's successor included, whichever commits first.
+async fn revocation_never_misses_a_racing_rotation<S: Storage>(s: S) {
+    for round in 0..20 {
+        let family = format!("racing-{round}");
+        let t = token(None, &family, T0 + 3600);
+        s.insert_refresh_token(&t).await.unwrap();
+        let successor = token(None, &family, T0 + 3600);
+        let start = Arc::new(tokio::sync::Barrier::new(2));
+        let rotation = {
+            let (s, id, successor, start) =
+                (s.clone(), t.id.clone(), successor.clone(), start.clone());
+            tokio::spawn(async move {
+                start.wait().await;
+                s.rotate_refresh_token(&id, T0 + 10, &successor)
+                    .await
+                    .unwrap()
+            })
+        };
+        let revocation = {
+            let (s, family, start) = (s.clone(), family.clone(), start.clone());
+            tokio::spawn(async move {
+                start.wait().await;
+                s.revoke_refresh_family(&family, T0 + 11).await.unwrap()
+            })
+        };
+        let rotated = rotation.await.unwrap();
+        revocation.await.unwrap();
+        let stored = s
+            .refresh_token_by_hash(&successor.token_hash)
+            .await
+            .unwrap();
+        if rotated {
+            let stored = stored.expect("a successful rotation stores its successor");
+            assert_eq!(
+                stored.revoked_at,
+                Some(T0 + 11),
+                "round {round}: the successor was revoked with its family"
+            );
+        } else {
+            assert_eq!(stored, None, "round {round}");
+        }
+    }
+}
+
+async fn rotate_exactly_once_under_concurrency<S: Storage>(s: S) {
     const CALLERS: usize = 16;
     for round in 0..5 {
         let t = token(None, "family", T0 + 3600);
@@ -973,7 +1046,11 @@ async fn mark_used_exactly_once_under_concurrency<S: Storage>(s: S) {
                 tokio::spawn(async move {
                     start.wait().await;
                     let at = T0 + 100 + i64::try_from(i).unwrap();
-                    (at, s.mark_refresh_token_used(&id, at).await.unwrap())
+                    let successor = token(None, "family", T0 + 3600);
+                    (
+                        at,
+                        s.rotate_refresh_token(&id, at, &successor).await.unwrap(),
+                    )
                 })
             })
             .collect();
@@ -1129,11 +1206,16 @@ async fn revoke_user_refresh_tokens<S: Storage>(s: S) {
     );
 }
 
-async fn revoked_token_cannot_be_marked_used<S: Storage>(s: S) {
+async fn revoked_token_cannot_be_rotated<S: Storage>(s: S) {
     let t = token(None, "family", T0 + 3600);
     s.insert_refresh_token(&t).await.unwrap();
     assert_eq!(s.revoke_refresh_family("family", T0 + 1).await.unwrap(), 1);
-    assert!(!s.mark_refresh_token_used(&t.id, T0 + 2).await.unwrap());
+    let successor = token(None, "family", T0 + 3600);
+    assert!(
+        !s.rotate_refresh_token(&t.id, T0 + 2, &successor)
+            .await
+            .unwrap()
+    );
     let stored = s
         .refresh_token_by_hash(&t.token_hash)
         .await
@@ -1147,7 +1229,7 @@ async fn revoked_token_cannot_be_marked_used<S: Storage>(s: S) {
     revoked.revoked_at = Some(T0);
     s.insert_refresh_token(&revoked).await.unwrap();
     assert!(
-        !s.mark_refresh_token_used(&revoked.id, T0 + 2)
+        !s.rotate_refresh_token(&revoked.id, T0 + 2, &successor)
             .await
             .unwrap()
     );

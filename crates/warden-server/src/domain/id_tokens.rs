@@ -58,10 +58,11 @@ impl<S: Storage> Warden<S> {
         auth_time: i64,
         access_token: &str,
     ) -> Result<String, DomainError> {
+        let signing = self.signing()?;
         let (issuer, alg) = if client.id_token_alg == "EdDSA" {
-            (&self.inner.issuer, "EdDSA")
+            (&signing.issuer, "EdDSA")
         } else {
-            (&self.inner.rs256_issuer, "RS256")
+            (&signing.rs256_issuer, "RS256")
         };
         let claims = Claims {
             sub: Some(sub.to_owned()),
@@ -89,7 +90,7 @@ impl<S: Storage> Warden<S> {
     /// Verifies an `id_token_hint`: one of this server's unexpired ID tokens (by either
     /// ring), with one audience. `None` for anything else.
     pub async fn id_token_hint(&self, token: &str) -> Option<IdTokenHint> {
-        for verifier in &self.inner.id_token_verifiers {
+        for verifier in &self.signing().ok()?.id_token_verifiers {
             if let Ok(claims) = verifier.verify::<IdTokenClaims>(token).await {
                 let sub = claims.sub?;
                 let [client_id] = <[String; 1]>::try_from(claims.aud.0).ok()?;

@@ -92,7 +92,7 @@ impl<S: Storage> Warden<S> {
         &self,
         value: &str,
     ) -> Result<Option<Introspection>, DomainError> {
-        let verified: Result<Claims, _> = self.verifier().verify(value).await;
+        let verified: Result<Claims, _> = self.signing()?.verifier.verify(value).await;
         let Ok(claims) = verified else {
             return Ok(None);
         };

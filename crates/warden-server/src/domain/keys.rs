@@ -15,7 +15,11 @@ use crate::storage::{KeyStatus, Storage, StoredSigningKey};
 
 /// The key that encrypts signing keys at rest, and the keys derived from it (HKDF-SHA-256,
 /// RFC 5869) for other jobs, so every instance sharing the master key agrees on them.
-pub struct MasterKey(LessSafeKey, hmac::Key);
+pub struct MasterKey {
+    sealing: LessSafeKey,
+    form_tokens: hmac::Key,
+    refresh_successors: hmac::Key,
+}
 
 impl std::fmt::Debug for MasterKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -24,20 +28,35 @@ impl std::fmt::Debug for MasterKey {
 }
 
 impl MasterKey {
-    /// From `WARDEN_MASTER_KEY` (base64url of 32 bytes) if set, else from `file`, which is
-    /// created with 32 random bytes and mode 0600 when it does not exist.
-    pub fn load(file: &Path) -> Result<Self, String> {
+    /// From `WARDEN_MASTER_KEY` (base64url of 32 bytes) if set, else from `file`.
+    ///
+    /// When neither exists, a new key is written to `file` (32 random bytes, mode 0600) only
+    /// if `may_create`: the caller passes `false` when the database already holds signing
+    /// keys, which a new master key could never decrypt — then this refuses, naming the key
+    /// it expects, instead of leaving a useless key file behind.
+    pub fn load(file: &Path, may_create: bool) -> Result<Self, String> {
         if let Ok(value) = std::env::var("WARDEN_MASTER_KEY") {
             return Self::from_base64(value.trim()).map_err(|e| format!("WARDEN_MASTER_KEY: {e}"));
         }
         if file.exists() {
-            let text =
-                std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?;
-            return Self::from_base64(text.trim()).map_err(|e| format!("{}: {e}", file.display()));
+            return Self::read(file);
+        }
+        if !may_create {
+            return Err(format!(
+                "the database holds signing keys encrypted under a master key, and there is \
+                 none here: set WARDEN_MASTER_KEY, or WARDEN_MASTER_KEY_FILE (now {}), to the \
+                 key those signing keys were made with",
+                file.display()
+            ));
         }
         let mut bytes = [0u8; 32];
         aws_lc_rs::rand::fill(&mut bytes).map_err(|_| "random source failed".to_owned())?;
         let encoded = URL_SAFE_NO_PAD.encode(bytes);
+        // Written in full to a private temporary file, then published under its name with a
+        // hard link, which fails if the name exists: a process started at the same moment
+        // never reads a half-written key, and of two, one key wins and both use it.
+        let shown = file.display();
+        let temporary = file.with_extension(format!("tmp-{}", uuid::Uuid::new_v4().simple()));
         let mut options = std::fs::OpenOptions::new();
         options.write(true).create_new(true);
         #[cfg(unix)]
@@ -45,12 +64,25 @@ impl MasterKey {
             use std::os::unix::fs::OpenOptionsExt;
             options.mode(0o600);
         }
-        let mut out = options
-            .open(file)
-            .map_err(|e| format!("{}: {e}", file.display()))?;
-        out.write_all(encoded.as_bytes())
-            .map_err(|e| format!("{}: {e}", file.display()))?;
-        Self::from_base64(&encoded)
+        let written = options.open(&temporary).and_then(|mut out| {
+            out.write_all(encoded.as_bytes())?;
+            out.sync_all()
+        });
+        let published = written.and_then(|()| std::fs::hard_link(&temporary, file));
+        let _ = std::fs::remove_file(&temporary);
+        match published {
+            Ok(()) => {
+                tracing::info!(file = %shown, "generated a new master key");
+                Self::from_base64(&encoded)
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Self::read(file),
+            Err(e) => Err(format!("{shown}: {e}")),
+        }
+    }
+
+    fn read(file: &Path) -> Result<Self, String> {
+        let text = std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?;
+        Self::from_base64(text.trim()).map_err(|e| format!("{}: {e}", file.display()))
     }
 
     fn from_base64(value: &str) -> Result<Self, String> {
@@ -61,18 +93,30 @@ impl MasterKey {
             return Err("must be 32 bytes".into());
         }
         let key = UnboundKey::new(&AES_256_GCM, &bytes).map_err(|_| "unusable key".to_owned())?;
-        let forms: hmac::Key = hkdf::Salt::new(hkdf::HKDF_SHA256, b"")
-            .extract(&bytes)
-            .expand(&[b"warden/form-tokens/v1"], hmac::HMAC_SHA256)
-            .map_err(|_| "unusable key".to_owned())?
-            .into();
-        Ok(Self(LessSafeKey::new(key), forms))
+        let prk = hkdf::Salt::new(hkdf::HKDF_SHA256, b"").extract(&bytes);
+        let derive = |info: &[u8]| -> Result<hmac::Key, String> {
+            Ok(prk
+                .expand(&[info], hmac::HMAC_SHA256)
+                .map_err(|_| "unusable key".to_owned())?
+                .into())
+        };
+        Ok(Self {
+            sealing: LessSafeKey::new(key),
+            form_tokens: derive(b"warden/form-tokens/v1")?,
+            refresh_successors: derive(b"warden/refresh-successors/v1")?,
+        })
     }
 
     /// The HMAC key of the login and consent forms' anti-CSRF tokens (derived, never the
     /// master key itself).
     pub fn form_token_key(&self) -> hmac::Key {
-        self.1.clone()
+        self.form_tokens.clone()
+    }
+
+    /// The HMAC key that derives a refresh token's successor (see
+    /// [`RefreshSuccessors`](super::secrets::RefreshSuccessors)).
+    pub fn refresh_successor_key(&self) -> hmac::Key {
+        self.refresh_successors.clone()
     }
 
     /// `nonce ‖ ciphertext ‖ tag`, bound to `kid` as associated data.
@@ -81,7 +125,7 @@ impl MasterKey {
         aws_lc_rs::rand::fill(&mut nonce)
             .map_err(|_| DomainError::Internal("random source failed"))?;
         let mut data = plaintext.to_vec();
-        self.0
+        self.sealing
             .seal_in_place_append_tag(
                 Nonce::assume_unique_for_key(nonce),
                 Aad::from(kid.as_bytes()),
@@ -102,7 +146,7 @@ impl MasterKey {
             .map_err(|_| DomainError::Internal("bad nonce"))?;
         let mut data = data.to_vec();
         let plain = self
-            .0
+            .sealing
             .open_in_place(nonce, Aad::from(kid.as_bytes()), &mut data)
             .map_err(|_| {
                 DomainError::Internal("a stored signing key does not decrypt with this master key")
@@ -129,6 +173,24 @@ fn to_status(state: KeyState) -> KeyStatus {
     }
 }
 
+fn seal_key(
+    master: &MasterKey,
+    key: &SigningKey,
+    status: KeyStatus,
+    now: i64,
+) -> Result<StoredSigningKey, DomainError> {
+    let pem = key
+        .to_pkcs8_pem()
+        .ok_or(DomainError::Internal("signing keys are asymmetric"))?;
+    Ok(StoredSigningKey {
+        kid: key.kid().to_owned(),
+        alg: key.algorithm().name().to_owned(),
+        encrypted_private_key: master.seal(key.kid(), pem.as_bytes())?,
+        status,
+        created_at: now,
+    })
+}
+
 async fn persist<S: Storage>(
     storage: &S,
     master: &MasterKey,
@@ -136,17 +198,9 @@ async fn persist<S: Storage>(
     status: KeyStatus,
     now: i64,
 ) -> Result<(), DomainError> {
-    let pem = key
-        .to_pkcs8_pem()
-        .ok_or(DomainError::Internal("signing keys are asymmetric"))?;
-    let stored = StoredSigningKey {
-        kid: key.kid().to_owned(),
-        alg: key.algorithm().name().to_owned(),
-        encrypted_private_key: master.seal(key.kid(), pem.as_bytes())?,
-        status,
-        created_at: now,
-    };
-    storage.insert_signing_key(&stored).await?;
+    storage
+        .insert_signing_key(&seal_key(master, key, status, now)?)
+        .await?;
     Ok(())
 }
 
@@ -179,6 +233,10 @@ pub async fn load_keys<S: Storage>(
 pub const RING_ALGORITHMS: [Algorithm; 2] = [Algorithm::EdDSA, Algorithm::RS256];
 
 /// The ring of `alg` from storage; on first start, a new key is made current and stored.
+///
+/// Instances started together on one empty database each make a candidate, but only one is
+/// stored ([`Storage::insert_first_signing_key`]); every instance then builds its ring from
+/// what storage holds, so they all publish and sign with the same key from the start.
 pub async fn load_or_create_ring<S: Storage>(
     storage: &S,
     master: &MasterKey,
@@ -190,13 +248,21 @@ pub async fn load_or_create_ring<S: Storage>(
         return Ok(KeyRing::from_keys(keys));
     }
     let key = generate(alg)?;
-    persist(storage, master, &key, KeyStatus::Current, now).await?;
-    tracing::info!(
-        kid = key.kid(),
-        alg = alg.name(),
-        "generated the first signing key"
-    );
-    Ok(KeyRing::from_keys(vec![(key, KeyState::Current)]))
+    let stored = seal_key(master, &key, KeyStatus::Current, now)?;
+    if storage.insert_first_signing_key(&stored).await? {
+        tracing::info!(
+            kid = key.kid(),
+            alg = alg.name(),
+            "generated the first signing key"
+        );
+    }
+    let keys = load_keys(storage, master, alg).await?;
+    if !keys.iter().any(|(_, state)| *state == KeyState::Current) {
+        return Err(DomainError::Internal(
+            "no current signing key after creating one",
+        ));
+    }
+    Ok(KeyRing::from_keys(keys))
 }
 
 fn generate(alg: Algorithm) -> Result<SigningKey, DomainError> {

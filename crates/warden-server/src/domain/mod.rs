@@ -37,7 +37,7 @@ pub use api_keys::{
 };
 pub use authorization::Just;
 pub use authorization::{AuthorizationRequest, AuthorizeError, Step, with_params};
-pub use clients::{DOCS_CLIENT_ID, NewClient, OIDC_SCOPES};
+pub use clients::{DOCS_CLIENT_ID, GRANT_TYPES, NewClient, OIDC_SCOPES};
 pub use error::DomainError;
 pub use id_tokens::IdTokenHint;
 pub use import::{ImportReport, ImportedUser, parse_import};
@@ -60,6 +60,28 @@ struct Inner<S> {
     storage: S,
     config: Config,
     passwords: HashingPool,
+    /// The signing keys and what is built on them; `None` in a CLI command that signs
+    /// nothing (see [`Warden::without_signing`]).
+    signing: Option<Signing>,
+    /// Signs the anti-CSRF tokens of the login and consent forms.
+    form_key: aws_lc_rs::hmac::Key,
+    /// Derives each refresh token's successor.
+    refresh_successors: secrets::RefreshSuccessors,
+    /// Stores audit events in the background.
+    audit: audit::AuditWriter,
+    /// The API key format (`wdn_…`) and hashing, built once.
+    api_keys: warden::api_keys::ApiKeys,
+    throttle: throttle::LoginThrottle,
+}
+
+/// The keys derived from the master key.
+struct DerivedKeys {
+    form_key: aws_lc_rs::hmac::Key,
+    refresh_successors: aws_lc_rs::hmac::Key,
+}
+
+/// The signing rings and the issuers and verifiers over them.
+struct Signing {
     ring: KeyRing,
     issuer: Issuer,
     verifier: Verifier,
@@ -68,32 +90,10 @@ struct Inner<S> {
     rs256_issuer: Issuer,
     /// Checks `id_token_hint` at logout: this server's ID tokens, by either ring.
     id_token_verifiers: [Verifier; 2],
-    /// Signs the anti-CSRF tokens of the login and consent forms.
-    form_key: aws_lc_rs::hmac::Key,
-    /// Stores audit events in the background.
-    audit: audit::AuditWriter,
-    /// The API key format (`wdn_…`) and hashing, built once.
-    api_keys: warden::api_keys::ApiKeys,
-    throttle: throttle::LoginThrottle,
 }
 
-impl<S: Storage> Warden<S> {
-    /// Loads (or, on first start, creates) the signing keys and ensures the built-in docs client.
-    pub async fn start(
-        storage: S,
-        config: Config,
-        master: &keys::MasterKey,
-    ) -> Result<Self, DomainError> {
-        let ring = keys::load_or_create_ring(&storage, master, Algorithm::EdDSA, now()).await?;
-        let rs256_ring =
-            keys::load_or_create_ring(&storage, master, Algorithm::RS256, now()).await?;
-        let hasher = PasswordHasher::new(Params::default())
-            .map_err(|_| DomainError::Internal("password parameters"))?;
-        let passwords = HashingPool::new(hasher, PoolConfig::default())
-            .map_err(|_| DomainError::Internal("cannot start the hashing threads"))?;
-        let throttle = throttle::LoginThrottle::new(&config)
-            .map_err(|_| DomainError::Internal("cannot set up login throttling"))?;
-        let api_keys = api_keys::api_key_format()?;
+impl Signing {
+    fn new(ring: KeyRing, rs256_ring: KeyRing, config: &Config) -> Self {
         let issuer = Issuer::new(ring.clone(), config.issuer.clone());
         let verifier = Verifier::with_ring(
             ring.clone(),
@@ -106,26 +106,88 @@ impl<S: Storage> Warden<S> {
         // No audience: a hint names its client by its `aud`, which is looked up afterwards.
         let id_token_verifiers = [ring.clone(), rs256_ring.clone()]
             .map(|ring| Verifier::with_ring(ring, Validation::new().issuer(config.issuer.clone())));
+        Self {
+            ring,
+            issuer,
+            verifier,
+            rs256_ring,
+            rs256_issuer,
+            id_token_verifiers,
+        }
+    }
+}
+
+impl<S: Storage> Warden<S> {
+    /// Loads (or, on first start, creates) the signing keys and ensures the built-in docs client.
+    pub async fn start(
+        storage: S,
+        config: Config,
+        master: &keys::MasterKey,
+    ) -> Result<Self, DomainError> {
+        let ring = keys::load_or_create_ring(&storage, master, Algorithm::EdDSA, now()).await?;
+        let rs256_ring =
+            keys::load_or_create_ring(&storage, master, Algorithm::RS256, now()).await?;
+        let signing = Signing::new(ring, rs256_ring, &config);
+        let keys = DerivedKeys {
+            form_key: master.form_token_key(),
+            refresh_successors: master.refresh_successor_key(),
+        };
+        Self::assemble(storage, config, Some(signing), keys).await
+    }
+
+    /// The domain without signing keys, for CLI commands that sign nothing (users, roles,
+    /// clients, API keys, the audit log): they neither need the master key nor read the
+    /// stored keys. Anything that would sign answers [`DomainError::Internal`].
+    pub async fn without_signing(storage: S, config: Config) -> Result<Self, DomainError> {
+        // Form tokens and refresh grants are only the HTTP server's: throw-away keys will do.
+        let rng = aws_lc_rs::rand::SystemRandom::new();
+        let throw_away = || {
+            aws_lc_rs::hmac::Key::generate(aws_lc_rs::hmac::HMAC_SHA256, &rng)
+                .map_err(|_| DomainError::Internal("random source failed"))
+        };
+        let keys = DerivedKeys {
+            form_key: throw_away()?,
+            refresh_successors: throw_away()?,
+        };
+        Self::assemble(storage, config, None, keys).await
+    }
+
+    async fn assemble(
+        storage: S,
+        config: Config,
+        signing: Option<Signing>,
+        keys: DerivedKeys,
+    ) -> Result<Self, DomainError> {
+        let hasher = PasswordHasher::new(Params::default())
+            .map_err(|_| DomainError::Internal("password parameters"))?;
+        let passwords = HashingPool::new(hasher, PoolConfig::default())
+            .map_err(|_| DomainError::Internal("cannot start the hashing threads"))?;
+        let throttle = throttle::LoginThrottle::new(&config)
+            .map_err(|_| DomainError::Internal("cannot set up login throttling"))?;
+        let api_keys = api_keys::api_key_format()?;
         let audit = audit::AuditWriter::start(storage.clone());
         let warden = Self {
             inner: Arc::new(Inner {
                 storage,
                 config,
                 passwords,
-                ring,
-                issuer,
-                verifier,
+                signing,
+                form_key: keys.form_key,
+                refresh_successors: secrets::RefreshSuccessors::new(keys.refresh_successors),
                 api_keys,
                 throttle,
-                rs256_ring,
-                rs256_issuer,
-                id_token_verifiers,
-                form_key: master.form_token_key(),
                 audit,
             }),
         };
         warden.ensure_docs_client().await?;
         Ok(warden)
+    }
+
+    fn signing(&self) -> Result<&Signing, DomainError> {
+        self.inner
+            .signing
+            .as_ref()
+            .ok_or(DomainError::Internal("the signing keys are not loaded"))
     }
 
     /// The storage.
@@ -138,29 +200,34 @@ impl<S: Storage> Warden<S> {
         &self.inner.config
     }
 
-    /// The signing keys (for JWKS).
-    pub fn ring(&self) -> &KeyRing {
-        &self.inner.ring
+    /// The EdDSA ring, which signs access tokens; `None` without signing keys.
+    pub fn ring(&self) -> Option<&KeyRing> {
+        self.inner.signing.as_ref().map(|s| &s.ring)
     }
 
-    /// Every signing ring with its algorithm (for reloading after a rotation elsewhere).
-    pub fn rings(&self) -> [(Algorithm, &KeyRing); 2] {
-        [
-            (Algorithm::EdDSA, &self.inner.ring),
-            (Algorithm::RS256, &self.inner.rs256_ring),
-        ]
+    /// Every signing ring with its algorithm (for reloading after a rotation elsewhere); none
+    /// without signing keys.
+    pub fn rings(&self) -> Vec<(Algorithm, &KeyRing)> {
+        self.inner.signing.as_ref().map_or_else(Vec::new, |s| {
+            vec![
+                (Algorithm::EdDSA, &s.ring),
+                (Algorithm::RS256, &s.rs256_ring),
+            ]
+        })
     }
 
     /// The published keys of every ring at `now` (the JWKS document).
     pub fn jwks(&self, now: u64) -> warden::jwt::JwkSet {
-        let mut set = self.inner.ring.jwks(now);
-        set.keys.extend(self.inner.rs256_ring.jwks(now).keys);
+        let mut set = warden::jwt::JwkSet::default();
+        for (_, ring) in self.rings() {
+            set.keys.extend(ring.jwks(now).keys);
+        }
         set
     }
 
-    /// Verifies this server's access tokens.
-    pub fn verifier(&self) -> &Verifier {
-        &self.inner.verifier
+    /// Verifies this server's access tokens; `None` without signing keys.
+    pub fn verifier(&self) -> Option<&Verifier> {
+        self.inner.signing.as_ref().map(|s| &s.verifier)
     }
 
     /// The password hashing pool (its queue depth is a metric).

@@ -150,7 +150,7 @@ impl<S: Storage> Warden<S> {
         ip: Option<&str>,
     ) -> Result<Attempt, DomainError> {
         // Expired tokens fail verification: they need no revocation.
-        let verified: Result<Claims, _> = self.verifier().verify(value).await;
+        let verified: Result<Claims, _> = self.signing()?.verifier.verify(value).await;
         let Ok(claims) = verified else {
             return Ok(Attempt::NotThisKind);
         };

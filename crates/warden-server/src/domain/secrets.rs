@@ -13,6 +13,24 @@ pub fn random(bytes: usize) -> Result<String, DomainError> {
     Ok(URL_SAFE_NO_PAD.encode(buf))
 }
 
+/// Derives each refresh token's successor from the token itself: HMAC-SHA-256 under a key
+/// that every instance derives from the master key, base64url like [`random`]. Unpredictable
+/// to anyone without that key, and the same on every instance, so a retried refresh is
+/// answered with the same successor without storing a token in clear.
+pub struct RefreshSuccessors(aws_lc_rs::hmac::Key);
+
+impl RefreshSuccessors {
+    /// Successors under `key`.
+    pub fn new(key: aws_lc_rs::hmac::Key) -> Self {
+        Self(key)
+    }
+
+    /// The successor of the refresh token `value`.
+    pub fn successor(&self, value: &str) -> String {
+        URL_SAFE_NO_PAD.encode(aws_lc_rs::hmac::sign(&self.0, value.as_bytes()))
+    }
+}
+
 /// SHA-256 hex: how high-entropy secrets (client secrets, refresh tokens) are stored. A slow
 /// hash adds nothing for 256-bit random values.
 pub fn digest(secret: &str) -> String {

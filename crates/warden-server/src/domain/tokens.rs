@@ -90,6 +90,19 @@ impl<S: Storage> Warden<S> {
         scopes: &BTreeSet<String>,
         jti: String,
     ) -> Result<String, DomainError> {
+        self.access_token_at(sub, client_id, scopes, jti, now())
+    }
+
+    /// An access token issued at `issued_at`. The same arguments give the same token: the
+    /// signature (Ed25519) is deterministic, so an idempotent retry can be answered again.
+    fn access_token_at(
+        &self,
+        sub: &str,
+        client_id: &str,
+        scopes: &BTreeSet<String>,
+        jti: String,
+        issued_at: i64,
+    ) -> Result<String, DomainError> {
         let claims: Claims = Claims {
             sub: Some(sub.to_owned()),
             aud: self.config().issuer.as_str().into(),
@@ -98,9 +111,14 @@ impl<S: Storage> Warden<S> {
             jti: Some(jti),
             ..Claims::default()
         };
-        self.inner
+        self.signing()?
             .issuer
-            .access_token(&claims, self.config().access_token_ttl)
+            .sign_with(
+                &claims,
+                warden::jwt::ACCESS_TOKEN_TYPE,
+                u64::try_from(issued_at).unwrap_or(0),
+                self.config().access_token_ttl,
+            )
             .map_err(|_| DomainError::Internal("could not sign a token"))
     }
 
@@ -112,11 +130,25 @@ impl<S: Storage> Warden<S> {
         scopes: &BTreeSet<String>,
     ) -> Result<String, DomainError> {
         let value = secrets::random(32)?;
-        let at = now();
-        let record = RefreshToken {
+        let record = self.refresh_record(&value, family_id, user, client, scopes, now());
+        self.storage().insert_refresh_token(&record).await?;
+        Ok(value)
+    }
+
+    /// The record of the refresh token `value`, issued at `at`.
+    fn refresh_record(
+        &self,
+        value: &str,
+        family_id: &str,
+        user: &User,
+        client: &Client,
+        scopes: &BTreeSet<String>,
+        at: i64,
+    ) -> RefreshToken {
+        RefreshToken {
             id: uuid::Uuid::new_v4().to_string(),
             family_id: family_id.to_owned(),
-            token_hash: secrets::digest(&value),
+            token_hash: secrets::digest(value),
             user_id: Some(user.id.clone()),
             client_id: client.client_id.clone(),
             scope: join(scopes),
@@ -125,9 +157,7 @@ impl<S: Storage> Warden<S> {
                 .saturating_add(i64::try_from(self.config().refresh_token_ttl).unwrap_or(i64::MAX)),
             used_at: None,
             revoked_at: None,
-        };
-        self.storage().insert_refresh_token(&record).await?;
-        Ok(value)
+        }
     }
 
     fn token_set(
@@ -217,11 +247,16 @@ impl<S: Storage> Warden<S> {
         Ok(self.token_set(access, None, &scopes))
     }
 
-    /// `grant_type=refresh_token` with rotation: the presented token is used up and a new one
-    /// of the same family returned. A second use of a used token after the grace window is
-    /// treated as theft and revokes the whole family (RFC 9700 §4.14.2); within it (two tabs
-    /// refreshing at once) a sibling token is issued instead. Scopes never widen (RFC 6749
-    /// §6), and shrink if the user's roles did.
+    /// `grant_type=refresh_token` with strict rotation: the presented token is used up and
+    /// its successor returned. A second use of a used token is treated as theft and revokes
+    /// the whole family (RFC 9700 §4.14.2). Scopes never widen (RFC 6749 §6), and shrink if
+    /// the user's roles did.
+    ///
+    /// With `refresh_reuse_grace` > 0 (confidential clients; public ones only with
+    /// `refresh_reuse_grace_public`), a retry of the same token by the same client within
+    /// that many seconds of its first use — a response lost on the network — is answered
+    /// with the very same pair again, as long as the successor has not been used: never a
+    /// new sibling, so a thief replaying the token gains nothing the client does not hold.
     pub async fn refresh_grant(
         &self,
         client: &Client,
@@ -246,52 +281,16 @@ impl<S: Storage> Warden<S> {
         {
             return Err(DomainError::InvalidGrant);
         }
-        if !self
-            .storage()
-            .mark_refresh_token_used(&token.id, at)
-            .await?
-        {
-            let current = self
-                .storage()
-                .refresh_token_by_hash(&token.token_hash)
-                .await?
-                .ok_or(DomainError::InvalidGrant)?;
-            let grace = i64::try_from(self.config().refresh_reuse_grace).unwrap_or(0);
-            let within_grace = current.revoked_at.is_none()
-                && current.used_at.is_some_and(|used| at - used <= grace);
-            if !within_grace {
-                let revoked = self
-                    .storage()
-                    .revoke_refresh_family(&token.family_id, at)
-                    .await?;
-                let actor = token.user_id.as_deref();
-                self.audit(
-                    "token.reuse_detected",
-                    "failure",
-                    actor,
-                    Some(&client.client_id),
-                    ip,
-                    Some(&format!("family revoked ({revoked} tokens)")),
-                )
+        // The successor's value is derived from this one under a server key: a retry can be
+        // answered with the same pair without storing a token in clear.
+        let successor_value = self.inner.refresh_successors.successor(value);
+        if token.used_at.is_some() {
+            return self
+                .refresh_again(client, &token, &successor_value, requested, at, ip)
                 .await;
-                return Err(DomainError::InvalidGrant);
-            }
         }
-        let user_id = token.user_id.as_deref().ok_or(DomainError::InvalidGrant)?;
-        let user = self
-            .storage()
-            .user_by_id(user_id)
-            .await?
-            .ok_or(DomainError::InvalidGrant)?;
-        if user.disabled {
-            return Err(DomainError::InvalidGrant);
-        }
-        let held: BTreeSet<String> = token
-            .scope
-            .split(' ')
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned)
-            .collect();
+        let user = self.refresh_user(&token).await?;
+        let held = split_scopes(&token.scope);
         if requested.iter().any(|s| !held.contains(s)) {
             return Err(DomainError::InvalidScope);
         }
@@ -303,10 +302,28 @@ impl<S: Storage> Warden<S> {
             .into_iter()
             .filter(|s| still_allowed.contains(s))
             .collect();
-        let access = self.access_token(&user.id, &client.client_id, &scopes)?;
-        let refresh = self
-            .new_refresh_token(&token.family_id, &user, client, &scopes)
-            .await?;
+        let successor = self.refresh_record(
+            &successor_value,
+            &token.family_id,
+            &user,
+            client,
+            &scopes,
+            at,
+        );
+        // Used up and replaced in one step: exactly one of concurrent uses gets here.
+        if !self
+            .storage()
+            .rotate_refresh_token(&token.id, at, &successor)
+            .await?
+        {
+            return self
+                .refresh_again(client, &token, &successor_value, requested, at, ip)
+                .await;
+        }
+        // The access token's `jti` and `iat` come from the successor's record, so a retry
+        // signs the same token again.
+        let access =
+            self.access_token_at(&user.id, &client.client_id, &scopes, successor.id, at)?;
         self.audit(
             "token.refreshed",
             "success",
@@ -316,8 +333,109 @@ impl<S: Storage> Warden<S> {
             None,
         )
         .await;
-        Ok(self.token_set(access, Some(refresh), &scopes))
+        Ok(self.token_set(access, Some(successor_value), &scopes))
     }
+
+    /// A used refresh token presented again: the same answer as its first use when the
+    /// grace applies and the successor is untouched; otherwise reuse, which revokes the
+    /// family.
+    async fn refresh_again(
+        &self,
+        client: &Client,
+        token: &RefreshToken,
+        successor_value: &str,
+        requested: &[String],
+        at: i64,
+        ip: Option<&str>,
+    ) -> Result<TokenSet, DomainError> {
+        let config = self.config();
+        let grace = if client.public && !config.refresh_reuse_grace_public {
+            0
+        } else {
+            i64::try_from(config.refresh_reuse_grace).unwrap_or(0)
+        };
+        let current = self
+            .storage()
+            .refresh_token_by_hash(&token.token_hash)
+            .await?
+            .ok_or(DomainError::InvalidGrant)?;
+        let within_grace = grace > 0
+            && current.revoked_at.is_none()
+            && current.used_at.is_some_and(|used| at - used <= grace);
+        if within_grace {
+            let successor = self
+                .storage()
+                .refresh_token_by_hash(&secrets::digest(successor_value))
+                .await?;
+            // Stored with the rotation, so present; once it has been used (or revoked) the
+            // client has moved on, and this is someone else.
+            let untouched = successor.filter(|s| {
+                s.used_at.is_none()
+                    && s.revoked_at.is_none()
+                    && s.family_id == token.family_id
+                    && requested
+                        .iter()
+                        .all(|r| s.scope.split(' ').any(|held| held == r))
+            });
+            if let Some(successor) = untouched {
+                let user = self.refresh_user(&successor).await?;
+                let scopes = split_scopes(&successor.scope);
+                let access = self.access_token_at(
+                    &user.id,
+                    &client.client_id,
+                    &scopes,
+                    successor.id.clone(),
+                    successor.issued_at,
+                )?;
+                self.audit(
+                    "token.refreshed",
+                    "success",
+                    Some(&user.id),
+                    Some(&client.client_id),
+                    ip,
+                    Some("retry within the grace period: the same tokens again"),
+                )
+                .await;
+                return Ok(self.token_set(access, Some(successor_value.to_owned()), &scopes));
+            }
+        }
+        let revoked = self
+            .storage()
+            .revoke_refresh_family(&token.family_id, at)
+            .await?;
+        self.audit(
+            "token.reuse_detected",
+            "failure",
+            token.user_id.as_deref(),
+            Some(&client.client_id),
+            ip,
+            Some(&format!("family revoked ({revoked} tokens)")),
+        )
+        .await;
+        Err(DomainError::InvalidGrant)
+    }
+
+    /// The user a refresh token was issued to, if still allowed to hold tokens.
+    async fn refresh_user(&self, token: &RefreshToken) -> Result<User, DomainError> {
+        let user_id = token.user_id.as_deref().ok_or(DomainError::InvalidGrant)?;
+        let user = self
+            .storage()
+            .user_by_id(user_id)
+            .await?
+            .ok_or(DomainError::InvalidGrant)?;
+        if user.disabled {
+            return Err(DomainError::InvalidGrant);
+        }
+        Ok(user)
+    }
+}
+
+fn split_scopes(scope: &str) -> BTreeSet<String> {
+    scope
+        .split(' ')
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 /// What the token endpoint received for `grant_type=authorization_code`.

@@ -105,10 +105,12 @@ impl Form {
 /// What to do when a request carries no client credentials at all.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum WithoutCredentials {
-    /// Act as the built-in docs client (the token endpoint, for Swagger UI's password flow).
+    /// Act as the built-in docs client (the token endpoint's password grant, which Swagger
+    /// UI sends without credentials).
     DocsClient,
-    /// Refuse with `invalid_client` (revocation and introspection: RFC 7009 §2.1 and RFC 7662
-    /// §2.1 require the client to identify itself).
+    /// Refuse with `invalid_client`: every other grant (RFC 6749 §3.2.1, §5.2), revocation
+    /// and introspection (RFC 7009 §2.1 and RFC 7662 §2.1 require the client to identify
+    /// itself).
     Refuse,
 }
 

@@ -130,6 +130,7 @@ impl CurrentUser {
         let claims = state
             .warden
             .verifier()
+            .ok_or(Denied::Unavailable { retry_after: 1 })?
             .verify_shared::<warden::jwt::NoClaims>(token)
             .await?;
         let id = claims.sub.as_deref().ok_or(Denied::InvalidCredentials)?;

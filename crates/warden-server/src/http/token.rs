@@ -11,7 +11,7 @@ use http::{HeaderValue, header};
 use super::AppState;
 use super::client_auth::{self, Form, WithoutCredentials};
 use super::error::TokenEndpointError;
-use crate::domain::{CodeRedemption, DomainError, TokenSet};
+use crate::domain::{CodeRedemption, DomainError, GRANT_TYPES, TokenSet};
 
 /// The token endpoint.
 #[utoipa::path(
@@ -52,9 +52,19 @@ async fn handle(
 ) -> Result<TokenSet, TokenEndpointError> {
     let (headers, form) = Form::read(request).await?;
     let grant = form.require("grant_type")?;
+    // An unknown grant is the request's fault whoever sends it (RFC 6749 §5.2).
+    if !GRANT_TYPES.contains(&grant) {
+        return Err(DomainError::UnsupportedGrantType.into());
+    }
     let warden = &state.warden;
-    let (client, auth) =
-        client_auth::authenticate(warden, &headers, &form, WithoutCredentials::DocsClient).await?;
+    // The docs client stands in only for the password grant Swagger UI sends; any other
+    // grant without client authentication is `invalid_client` (RFC 6749 §5.2).
+    let without = if grant == "password" {
+        WithoutCredentials::DocsClient
+    } else {
+        WithoutCredentials::Refuse
+    };
+    let (client, auth) = client_auth::authenticate(warden, &headers, &form, without).await?;
     let ip = state.client_ip(peer, &headers);
     let scopes = form.scopes();
     let result = match grant {

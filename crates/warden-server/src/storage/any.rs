@@ -297,10 +297,15 @@ impl Storage for AnyStorage {
         }
     }
 
-    async fn mark_refresh_token_used(&self, id: &str, at: i64) -> Result<bool> {
+    async fn rotate_refresh_token(
+        &self,
+        id: &str,
+        at: i64,
+        successor: &RefreshToken,
+    ) -> Result<bool> {
         match self {
-            Self::Sqlite(s) => s.mark_refresh_token_used(id, at).await,
-            Self::Postgres(s) => s.mark_refresh_token_used(id, at).await,
+            Self::Sqlite(s) => s.rotate_refresh_token(id, at, successor).await,
+            Self::Postgres(s) => s.rotate_refresh_token(id, at, successor).await,
         }
     }
 
@@ -385,6 +390,13 @@ impl Storage for AnyStorage {
         match self {
             Self::Sqlite(s) => s.insert_signing_key(key).await,
             Self::Postgres(s) => s.insert_signing_key(key).await,
+        }
+    }
+
+    async fn insert_first_signing_key(&self, key: &StoredSigningKey) -> Result<bool> {
+        match self {
+            Self::Sqlite(s) => s.insert_first_signing_key(key).await,
+            Self::Postgres(s) => s.insert_first_signing_key(key).await,
         }
     }
 

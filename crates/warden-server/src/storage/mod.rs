@@ -230,11 +230,16 @@ pub enum StorageError {
     /// client's input, refused.
     #[error("text with a character that cannot be stored")]
     InvalidText,
-    /// The database could not be reached or failed.
-    #[error("database error")]
+    /// The database could not be reached or failed. The message carries the driver's
+    /// cause (for logs and the CLI; the HTTP layer never shows it to a client).
+    #[error("database error: {0}")]
     Database(#[source] sqlx::Error),
+    /// The database could not be opened; the message names the cause (a missing
+    /// directory, a permission, a file that is not a database).
+    #[error("{0}")]
+    Open(String),
     /// Migrations failed.
-    #[error("migration failed")]
+    #[error("migration failed: {0}")]
     Migration(#[source] sqlx::migrate::MigrateError),
 }
 
@@ -373,12 +378,17 @@ pub trait Storage: Clone + Send + Sync + 'static {
         &self,
         token_hash: &str,
     ) -> impl Future<Output = Result<Option<RefreshToken>>> + Send;
-    /// Atomically marks the token used at `at` if it is neither used nor revoked; whether
-    /// this call did it (exactly one of concurrent callers gets `true`).
-    fn mark_refresh_token_used(
+    /// Rotates the token `id`: marks it used at `at` if it is neither used nor revoked and,
+    /// in the same transaction, stores `successor`; whether this call did it (exactly one of
+    /// concurrent callers gets `true`). Serialised with [`revoke_refresh_family`] on the
+    /// same family, so a revocation never misses a successor stored by a racing rotation.
+    ///
+    /// [`revoke_refresh_family`]: Storage::revoke_refresh_family
+    fn rotate_refresh_token(
         &self,
         id: &str,
         at: i64,
+        successor: &RefreshToken,
     ) -> impl Future<Output = Result<bool>> + Send;
     /// Revokes every unrevoked token of the family; how many.
     fn revoke_refresh_family(
@@ -427,6 +437,14 @@ pub trait Storage: Clone + Send + Sync + 'static {
     // --- signing keys
     fn insert_signing_key(&self, key: &StoredSigningKey)
     -> impl Future<Output = Result<()>> + Send;
+    /// Inserts `key` as the current key of its algorithm only if that algorithm has no
+    /// current key yet; whether it did. Atomic across every process sharing the database
+    /// (a transaction-scoped advisory lock on PostgreSQL, `BEGIN IMMEDIATE` on SQLite), so
+    /// instances started together on an empty database agree on one first key.
+    fn insert_first_signing_key(
+        &self,
+        key: &StoredSigningKey,
+    ) -> impl Future<Output = Result<bool>> + Send;
     /// All keys, oldest first.
     fn signing_keys(&self) -> impl Future<Output = Result<Vec<StoredSigningKey>>> + Send;
     /// Sets the status of `kid`. `NotFound("signing_key")` when missing.

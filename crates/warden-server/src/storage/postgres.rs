@@ -2,7 +2,7 @@
 //!
 //! Statements run at the default READ COMMITTED isolation: every conditional `UPDATE`
 //! re-checks its `WHERE` clause against the row's latest committed version once it holds
-//! the row lock, which is what makes [`Storage::mark_refresh_token_used`] exactly-once.
+//! the row lock, which is what makes [`Storage::rotate_refresh_token`] exactly-once.
 
 use std::str::FromStr;
 
@@ -69,6 +69,10 @@ macro_rules! select_api_key {
            FROM api_keys "
     };
 }
+
+/// The advisory lock taken while the first signing key of an algorithm is stored (an
+/// arbitrary constant: "warden-k" in ASCII).
+const FIRST_SIGNING_KEY_LOCK: i64 = 0x7761_7264_656e_2d6b;
 
 /// PostgreSQL storage: a connection pool, cheap to clone.
 #[derive(Debug, Clone)]
@@ -639,25 +643,7 @@ impl Storage for PostgresStorage {
 
     /// `NotFound("user")` when `user_id` names no user.
     async fn insert_refresh_token(&self, token: &RefreshToken) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO refresh_tokens (id, family_id, token_hash, user_id, client_id, scope, \
-                                         issued_at, expires_at, used_at, revoked_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-        )
-        .bind(&token.id)
-        .bind(&token.family_id)
-        .bind(&token.token_hash)
-        .bind(&token.user_id)
-        .bind(&token.client_id)
-        .bind(&token.scope)
-        .bind(token.issued_at)
-        .bind(token.expires_at)
-        .bind(token.used_at)
-        .bind(token.revoked_at)
-        .execute(&self.pool)
-        .await
-        .map_err(constraint("refresh_token", Some("user")))?;
-        Ok(())
+        insert_refresh_token(&self.pool, token).await
     }
 
     async fn refresh_token_by_hash(&self, token_hash: &str) -> Result<Option<RefreshToken>> {
@@ -672,31 +658,48 @@ impl Storage for PostgresStorage {
         .map(RefreshToken::from))
     }
 
-    async fn mark_refresh_token_used(&self, id: &str, at: i64) -> Result<bool> {
-        // One statement: concurrent callers queue on the row lock, and each re-checks the
-        // `WHERE` clause against the version the previous one committed, so exactly one
-        // sees the row still unused.
+    async fn rotate_refresh_token(
+        &self,
+        id: &str,
+        at: i64,
+        successor: &RefreshToken,
+    ) -> Result<bool> {
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        lock_family(&mut tx, &successor.family_id).await?;
+        // Concurrent callers queue on the row lock, and each re-checks the `WHERE` clause
+        // against the version the previous one committed, so exactly one sees the row
+        // still unused.
         let done = sqlx::query(
             "UPDATE refresh_tokens SET used_at = $1 \
              WHERE id = $2 AND used_at IS NULL AND revoked_at IS NULL",
         )
         .bind(at)
         .bind(id)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await
         .map_err(db)?;
-        Ok(done.rows_affected() == 1)
+        if done.rows_affected() != 1 {
+            return Ok(false);
+        }
+        insert_refresh_token(&mut *tx, successor).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(true)
     }
 
     async fn revoke_refresh_family(&self, family_id: &str, at: i64) -> Result<u64> {
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        lock_family(&mut tx, family_id).await?;
+        // Taken after the lock, this statement's snapshot holds every successor that a
+        // rotation committed before it.
         let done = sqlx::query(
             "UPDATE refresh_tokens SET revoked_at = $1 WHERE family_id = $2 AND revoked_at IS NULL",
         )
         .bind(at)
         .bind(family_id)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await
         .map_err(db)?;
+        tx.commit().await.map_err(db)?;
         Ok(done.rows_affected())
     }
 
@@ -855,6 +858,31 @@ impl Storage for PostgresStorage {
         Ok(())
     }
 
+    async fn insert_first_signing_key(&self, key: &StoredSigningKey) -> Result<bool> {
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        // READ COMMITTED lets two `INSERT … WHERE NOT EXISTS` both insert; the lock (held
+        // until commit) makes the check and the insert one step across connections.
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(FIRST_SIGNING_KEY_LOCK)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        let done = sqlx::query(
+            "INSERT INTO signing_keys (kid, alg, encrypted_private_key, status, created_at) \
+             SELECT $1, $2, $3, 'current', $4 \
+              WHERE NOT EXISTS (SELECT 1 FROM signing_keys WHERE alg = $2 AND status = 'current')",
+        )
+        .bind(&key.kid)
+        .bind(&key.alg)
+        .bind(&key.encrypted_private_key)
+        .bind(key.created_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(constraint("signing_key", None))?;
+        tx.commit().await.map_err(db)?;
+        Ok(done.rows_affected() == 1)
+    }
+
     async fn signing_keys(&self) -> Result<Vec<StoredSigningKey>> {
         let rows = sqlx::query_as::<_, SigningKeyRow>(
             "SELECT kid, alg, encrypted_private_key, status, retired_until, created_at \
@@ -1011,5 +1039,43 @@ async fn insert_roles(
     .execute(&mut **tx)
     .await
     .map_err(db)?;
+    Ok(())
+}
+
+/// Serialises the transactions that rotate or revoke one refresh-token family: under READ
+/// COMMITTED an `UPDATE … WHERE family_id` does not see a successor inserted by a
+/// transaction that commits while it waits for a row lock, so both take this lock first.
+async fn lock_family(tx: &mut sqlx::Transaction<'_, Postgres>, family_id: &str) -> Result<()> {
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+        .bind(family_id)
+        .execute(&mut **tx)
+        .await
+        .map_err(db)?;
+    Ok(())
+}
+
+/// Stores a refresh token, on the pool or inside a transaction.
+async fn insert_refresh_token<'e>(
+    executor: impl sqlx::PgExecutor<'e>,
+    token: &RefreshToken,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO refresh_tokens (id, family_id, token_hash, user_id, client_id, scope, \
+                                     issued_at, expires_at, used_at, revoked_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    )
+    .bind(&token.id)
+    .bind(&token.family_id)
+    .bind(&token.token_hash)
+    .bind(&token.user_id)
+    .bind(&token.client_id)
+    .bind(&token.scope)
+    .bind(token.issued_at)
+    .bind(token.expires_at)
+    .bind(token.used_at)
+    .bind(token.revoked_at)
+    .execute(executor)
+    .await
+    .map_err(constraint("refresh_token", Some("user")))?;
     Ok(())
 }

@@ -91,13 +91,21 @@ impl SqliteStorage {
     /// database exactly one connection, kept open for the life of the pool (every
     /// connection would otherwise see its own, empty database, and the data would vanish
     /// with the last connection).
+    ///
+    /// A file URL without a `mode=` parameter creates the file, like `mode=rwc`; a failure
+    /// to open names its cause ([`StorageError::Open`]).
     pub async fn connect(url: &str) -> Result<Self> {
-        let options = SqliteConnectOptions::from_str(url)
+        let mut options = SqliteConnectOptions::from_str(url)
             .map_err(db)?
             .foreign_keys(true)
             .busy_timeout(BUSY_TIMEOUT)
             .synchronous(SqliteSynchronous::Normal);
-        let pool = if is_in_memory(url) {
+        let in_memory = is_in_memory(url);
+        if !in_memory && !url.contains("mode=") {
+            options = options.create_if_missing(true);
+        }
+        let file = options.get_filename().to_owned();
+        let pool = if in_memory {
             SqlitePoolOptions::new()
                 .max_connections(1)
                 .min_connections(1)
@@ -105,13 +113,14 @@ impl SqliteStorage {
                 .max_lifetime(None)
                 .connect_with(options)
                 .await
+                .map_err(db)?
         } else {
             SqlitePoolOptions::new()
                 .max_connections(DEFAULT_MAX_CONNECTIONS)
                 .connect_with(options.journal_mode(SqliteJournalMode::Wal))
                 .await
-        }
-        .map_err(db)?;
+                .map_err(|e| open_error(&file, &e))?
+        };
         Ok(Self { pool })
     }
 
@@ -150,6 +159,41 @@ impl SqliteStorage {
     /// Starts a transaction holding the write lock from the start.
     async fn begin_write(&self) -> Result<sqlx::Transaction<'static, Sqlite>> {
         self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(db)
+    }
+}
+
+/// Why the database file `file` could not be opened, in words an operator can act on
+/// (SQLite itself says only "unable to open database file").
+fn open_error(file: &std::path::Path, error: &sqlx::Error) -> StorageError {
+    let shown = file.display();
+    if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty())
+        && !dir.is_dir()
+    {
+        return StorageError::Open(format!(
+            "cannot open {shown}: the directory {} does not exist",
+            dir.display()
+        ));
+    }
+    // SQLITE_NOTADB (26): the file exists but holds something else.
+    if let sqlx::Error::Database(d) = error
+        && (d.code().as_deref() == Some("26") || d.message().contains("not a database"))
+    {
+        return StorageError::Open(format!("cannot open {shown}: it is not a SQLite database"));
+    }
+    let probe = if file.exists() {
+        std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(file)
+            .err()
+    } else {
+        None
+    };
+    match probe {
+        Some(e) if e.kind() == std::io::ErrorKind::PermissionDenied => StorageError::Open(format!(
+            "cannot open {shown}: permission denied (the server needs to read and write it)"
+        )),
+        _ => StorageError::Open(format!("cannot open {shown}: {error}")),
     }
 }
 
@@ -670,25 +714,7 @@ impl Storage for SqliteStorage {
 
     /// `NotFound("user")` when `user_id` names no user.
     async fn insert_refresh_token(&self, token: &RefreshToken) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO refresh_tokens (id, family_id, token_hash, user_id, client_id, scope, \
-                                         issued_at, expires_at, used_at, revoked_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(&token.id)
-        .bind(&token.family_id)
-        .bind(&token.token_hash)
-        .bind(&token.user_id)
-        .bind(&token.client_id)
-        .bind(&token.scope)
-        .bind(token.issued_at)
-        .bind(token.expires_at)
-        .bind(token.used_at)
-        .bind(token.revoked_at)
-        .execute(&self.pool)
-        .await
-        .map_err(constraint("refresh_token", Some("user")))?;
-        Ok(())
+        insert_refresh_token(&self.pool, token).await
     }
 
     async fn refresh_token_by_hash(&self, token_hash: &str) -> Result<Option<RefreshToken>> {
@@ -703,19 +729,31 @@ impl Storage for SqliteStorage {
         .map(RefreshToken::from))
     }
 
-    async fn mark_refresh_token_used(&self, id: &str, at: i64) -> Result<bool> {
-        // One statement: SQLite runs it under the database's write lock, so of concurrent
-        // callers exactly one sees the row still unused.
+    async fn rotate_refresh_token(
+        &self,
+        id: &str,
+        at: i64,
+        successor: &RefreshToken,
+    ) -> Result<bool> {
+        // Under the database's write lock from the check to the commit: of concurrent
+        // callers exactly one sees the row still unused, and a family revocation (one
+        // statement, so also under the write lock) runs wholly before or after.
+        let mut tx = self.begin_write().await?;
         let done = sqlx::query(
             "UPDATE refresh_tokens SET used_at = ? \
              WHERE id = ? AND used_at IS NULL AND revoked_at IS NULL",
         )
         .bind(at)
         .bind(id)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await
         .map_err(db)?;
-        Ok(done.rows_affected() == 1)
+        if done.rows_affected() != 1 {
+            return Ok(false);
+        }
+        insert_refresh_token(&mut *tx, successor).await?;
+        tx.commit().await.map_err(db)?;
+        Ok(true)
     }
 
     async fn revoke_refresh_family(&self, family_id: &str, at: i64) -> Result<u64> {
@@ -885,6 +923,25 @@ impl Storage for SqliteStorage {
         Ok(())
     }
 
+    async fn insert_first_signing_key(&self, key: &StoredSigningKey) -> Result<bool> {
+        // The write lock is held from the check to the commit.
+        let mut tx = self.begin_write().await?;
+        let done = sqlx::query(
+            "INSERT INTO signing_keys (kid, alg, encrypted_private_key, status, created_at) \
+             SELECT ?1, ?2, ?3, 'current', ?4 \
+              WHERE NOT EXISTS (SELECT 1 FROM signing_keys WHERE alg = ?2 AND status = 'current')",
+        )
+        .bind(&key.kid)
+        .bind(&key.alg)
+        .bind(&key.encrypted_private_key)
+        .bind(key.created_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(constraint("signing_key", None))?;
+        tx.commit().await.map_err(db)?;
+        Ok(done.rows_affected() == 1)
+    }
+
     async fn signing_keys(&self) -> Result<Vec<StoredSigningKey>> {
         let rows = sqlx::query_as::<_, SigningKeyRow>(
             "SELECT kid, alg, encrypted_private_key, status, retired_until, created_at \
@@ -1040,5 +1097,31 @@ async fn insert_roles(
     .execute(&mut **tx)
     .await
     .map_err(db)?;
+    Ok(())
+}
+
+/// Stores a refresh token, on the pool or inside a transaction.
+async fn insert_refresh_token<'e>(
+    executor: impl sqlx::SqliteExecutor<'e>,
+    token: &RefreshToken,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO refresh_tokens (id, family_id, token_hash, user_id, client_id, scope, \
+                                     issued_at, expires_at, used_at, revoked_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(&token.id)
+    .bind(&token.family_id)
+    .bind(&token.token_hash)
+    .bind(&token.user_id)
+    .bind(&token.client_id)
+    .bind(&token.scope)
+    .bind(token.issued_at)
+    .bind(token.expires_at)
+    .bind(token.used_at)
+    .bind(token.revoked_at)
+    .execute(executor)
+    .await
+    .map_err(constraint("refresh_token", Some("user")))?;
     Ok(())
 }

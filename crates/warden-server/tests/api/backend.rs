@@ -23,6 +23,7 @@ enum Cleanup {
 #[derive(Default, Clone)]
 pub struct Options {
     pub refresh_reuse_grace: Option<u64>,
+    pub refresh_reuse_grace_public: bool,
     pub login_attempts_per_account: Option<u32>,
     pub login_attempts_per_ip: Option<u32>,
     /// Redis URL and key prefix for shared limits.
@@ -42,6 +43,45 @@ fn admin_url() -> String {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
+/// A new, empty PostgreSQL database: its URL and name. `None` (a skip) when PostgreSQL is
+/// unreachable, except under `CI=true`, where that fails the test.
+pub async fn new_postgres_database() -> Option<(String, String)> {
+    use sqlx::Connection;
+    let admin = admin_url();
+    let mut conn = match sqlx::PgConnection::connect(&admin).await {
+        Ok(conn) => conn,
+        Err(error) => {
+            if std::env::var("CI").is_ok_and(|v| v == "true") {
+                panic!("PostgreSQL at {admin} is unreachable under CI=true: {error}");
+            }
+            eprintln!("skipping: PostgreSQL unreachable ({error})");
+            return None;
+        }
+    };
+    let name = format!("warden_api_{}", uuid::Uuid::new_v4().simple());
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let url = match admin.rsplit_once('/') {
+        Some((base, _)) => format!("{base}/{name}"),
+        None => panic!("bad admin URL"),
+    };
+    Some((url, name))
+}
+
+/// Drops a database made by [`new_postgres_database`].
+pub async fn drop_postgres_database(name: &str) {
+    use sqlx::Connection;
+    if let Ok(mut conn) = sqlx::PgConnection::connect(&admin_url()).await {
+        let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+        )))
+        .execute(&mut conn)
+        .await;
+    }
+}
+
 impl Server {
     pub async fn sqlite(options: Options) -> Self {
         let dir = std::env::temp_dir().join(format!("warden-api-{}", uuid::Uuid::new_v4()));
@@ -51,27 +91,7 @@ impl Server {
     }
 
     pub async fn postgres(options: Options) -> Option<Self> {
-        use sqlx::Connection;
-        let admin = admin_url();
-        let mut conn = match sqlx::PgConnection::connect(&admin).await {
-            Ok(conn) => conn,
-            Err(error) => {
-                if std::env::var("CI").is_ok_and(|v| v == "true") {
-                    panic!("PostgreSQL at {admin} is unreachable under CI=true: {error}");
-                }
-                eprintln!("skipping: PostgreSQL unreachable ({error})");
-                return None;
-            }
-        };
-        let name = format!("warden_api_{}", uuid::Uuid::new_v4().simple());
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .execute(&mut conn)
-            .await
-            .unwrap();
-        let url = match admin.rsplit_once('/') {
-            Some((base, _)) => format!("{base}/{name}"),
-            None => panic!("bad admin URL"),
-        };
+        let (url, name) = new_postgres_database().await?;
         let dir = std::env::temp_dir().join(format!("warden-api-{}", uuid::Uuid::new_v4()));
         std::fs::create_dir_all(&dir).unwrap();
         Some(Self::start(url, &dir, options, Cleanup::Database(name)).await)
@@ -93,7 +113,10 @@ impl Server {
                 .unwrap_or_else(|| format!("http://{addr}")),
             database_url,
             master_key_file: dir.join("warden.key"),
-            refresh_reuse_grace: options.refresh_reuse_grace.unwrap_or(5),
+            refresh_reuse_grace: options
+                .refresh_reuse_grace
+                .unwrap_or(Config::default().refresh_reuse_grace),
+            refresh_reuse_grace_public: options.refresh_reuse_grace_public,
             login_attempts_per_account: options.login_attempts_per_account.unwrap_or(10),
             login_attempts_per_ip: options.login_attempts_per_ip.unwrap_or(60),
             redis_url: options.redis.as_ref().map(|(url, _)| url.clone()),
@@ -226,15 +249,8 @@ impl Server {
                 let _ = std::fs::remove_dir_all(dir);
             }
             Cleanup::Database(name) => {
-                use sqlx::Connection;
                 drop(self.warden);
-                if let Ok(mut conn) = sqlx::PgConnection::connect(&admin_url()).await {
-                    let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
-                        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-                    )))
-                    .execute(&mut conn)
-                    .await;
-                }
+                drop_postgres_database(&name).await;
             }
         }
     }

@@ -31,6 +31,16 @@ impl Cli {
     }
 
     fn try_run(&self, args: &[&str], stdin: Option<&str>) -> (bool, String, String) {
+        self.try_run_with(args, stdin, &[])
+    }
+
+    /// [`try_run`](Self::try_run) with more environment variables (overriding the defaults).
+    fn try_run_with(
+        &self,
+        args: &[&str],
+        stdin: Option<&str>,
+        env: &[(&str, &str)],
+    ) -> (bool, String, String) {
         let database_url = self.database_url();
         let mut child = Command::new(env!("CARGO_BIN_EXE_warden"))
             .args(args)
@@ -38,6 +48,7 @@ impl Cli {
             .env("WARDEN_DATABASE_URL", &database_url)
             .env("WARDEN_MASTER_KEY_FILE", self.dir.join("warden.key"))
             .env("WARDEN_LOG", "warn")
+            .envs(env.iter().copied())
             .current_dir(&self.dir)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -214,4 +225,83 @@ fn cli_imports_legacy_hashes_and_refuses_bad_settings() {
         stderr.contains("access_token_ttl") || stderr.contains("ACCESS_TOKEN_TTL"),
         "{stderr}"
     );
+}
+
+/// Commands that sign nothing load no signing key and need no master key; no command ever
+/// makes a master key while the database holds keys encrypted under another one.
+#[test]
+fn cli_needs_the_master_key_only_to_sign() {
+    let cli = Cli::new();
+    let key_file = cli.dir.join("warden.key");
+    // An operator keeps the master key in the environment; the keys are made under it.
+    let master = "q83vEjRWeJCrze8SNFZ4kKvN7xI0VniQq83vEjRWeJA";
+    let with_master = [("WARDEN_MASTER_KEY", master)];
+    let (ok, _, stderr) = cli.try_run_with(&["keys", "rotate"], None, &with_master);
+    assert!(ok, "{stderr}");
+    assert!(!key_file.exists());
+
+    // Without it, a command that signs nothing works, and writes no key file.
+    let (ok, _, stderr) = cli.try_run(
+        &["user", "create", "keyless", "--password-stdin"],
+        Some("a long enough password"),
+    );
+    assert!(ok, "{stderr}");
+    let (ok, listed, stderr) = cli.try_run(&["--json", "user", "list"], None);
+    assert!(ok && listed.contains("keyless"), "{stderr}");
+    assert!(!key_file.exists(), "no master key was invented");
+
+    // A command that needs the keys refuses, saying which key it expects, and invents none.
+    let (ok, _, stderr) = cli.try_run(&["keys", "rotate"], None);
+    assert!(!ok);
+    assert!(stderr.contains("WARDEN_MASTER_KEY"), "{stderr}");
+    assert!(!key_file.exists(), "no master key was invented");
+
+    // With the key, it works again.
+    let (ok, _, stderr) = cli.try_run_with(&["keys", "rotate"], None, &with_master);
+    assert!(ok, "{stderr}");
+}
+
+/// An explicit SQLite URL to a file that does not exist yet is created like the default;
+/// a database that cannot be opened is refused with the reason.
+#[test]
+fn cli_creates_an_explicit_sqlite_file_and_names_open_errors() {
+    let cli = Cli::new();
+    let run = |url: &str| cli.try_run_with(&["migrate"], None, &[("WARDEN_DATABASE_URL", url)]);
+
+    let file = cli.dir.join("data").join("warden.db");
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    let (ok, _, stderr) = run(&format!("sqlite://{}", file.display()));
+    assert!(ok, "{stderr}");
+    assert!(file.exists());
+
+    let missing = cli.dir.join("nowhere").join("warden.db");
+    let (ok, _, stderr) = run(&format!("sqlite://{}", missing.display()));
+    assert!(!ok);
+    assert!(
+        stderr.contains("does not exist") && stderr.contains("nowhere"),
+        "{stderr}"
+    );
+
+    let garbage = cli.dir.join("notes.txt");
+    std::fs::write(
+        &garbage,
+        "these are not the tables you are looking for\n".repeat(200),
+    )
+    .unwrap();
+    let (ok, _, stderr) = run(&format!("sqlite://{}", garbage.display()));
+    assert!(!ok);
+    assert!(stderr.contains("not a SQLite database"), "{stderr}");
+}
+
+/// Logs written to a pipe (or a file) carry no ANSI colour codes.
+#[test]
+fn cli_logs_to_a_pipe_are_plain_text() {
+    let cli = Cli::new();
+    let (ok, _, stderr) = cli.try_run_with(&["user", "list"], None, &[("WARDEN_LOG", "debug")]);
+    assert!(ok, "{stderr}");
+    assert!(
+        stderr.contains("DEBUG"),
+        "debug logs were written: {stderr}"
+    );
+    assert!(!stderr.contains('\u{1b}'), "no escape codes: {stderr:?}");
 }

@@ -92,7 +92,11 @@ pub async fn disabled_user_is_refused_everywhere(s: &Server) {
         (400, Some("invalid_grant"))
     );
     let (status, _) = s
-        .token(&[("grant_type", "refresh_token"), ("refresh_token", &refresh)])
+        .token(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", &refresh),
+            ("client_id", "warden-docs"),
+        ])
         .await;
     assert_eq!(status, 400);
 }
@@ -177,8 +181,28 @@ pub async fn client_credentials_with_both_auth_methods(s: &Server) {
         (status, body["error"].as_str()),
         (401, Some("invalid_client"))
     );
-    // The docs client is public: no client credentials grant for it.
-    let (status, body) = s.token(&[("grant_type", "client_credentials")]).await;
+    // No client authentication at all is `invalid_client` with a challenge (RFC 6749
+    // §5.2): the docs client stands in for the password grant only.
+    for grant in ["client_credentials", "refresh_token", "authorization_code"] {
+        let response = s
+            .client
+            .post(s.url("/token"))
+            .form(&[("grant_type", grant), ("refresh_token", "x"), ("code", "x")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 401, "{grant}");
+        assert_eq!(response.headers()["www-authenticate"], "Basic", "{grant}");
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(body["error"], "invalid_client", "{grant}");
+    }
+    // The docs client named explicitly is public: no client credentials grant for it.
+    let (status, body) = s
+        .token(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", "warden-docs"),
+        ])
+        .await;
     assert_eq!(
         (status, body["error"].as_str()),
         (400, Some("unauthorized_client"))
@@ -219,7 +243,11 @@ pub async fn password_change_revokes_refresh_tokens(s: &Server) {
         204
     );
     let (status, _) = s
-        .token(&[("grant_type", "refresh_token"), ("refresh_token", &refresh)])
+        .token(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", &refresh),
+            ("client_id", "warden-docs"),
+        ])
         .await;
     assert_eq!(status, 400, "refresh tokens die with the old password");
     let (status, _) = s

@@ -62,7 +62,7 @@ pub async fn malformed_token_requests_are_4xx(s: &Server) {
         ),
         (
             "empty refresh token",
-            "grant_type=refresh_token&refresh_token=".into(),
+            "grant_type=refresh_token&refresh_token=&client_id=warden-docs".into(),
             "application/x-www-form-urlencoded",
             400,
             "invalid_request",
