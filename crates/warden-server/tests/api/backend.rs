@@ -23,6 +23,8 @@ enum Cleanup {
 #[derive(Default, Clone)]
 pub struct Options {
     pub refresh_reuse_grace: Option<u64>,
+    /// The login budgets; unset, the server's defaults.
+    pub login_attempts_per_account_ip: Option<u32>,
     pub login_attempts_per_account: Option<u32>,
     pub login_attempts_per_ip: Option<u32>,
     /// Redis URL and key prefix for shared limits.
@@ -85,6 +87,7 @@ impl Server {
     ) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
+        let defaults = Config::default();
         let config = Config {
             bind: addr,
             issuer: options
@@ -94,8 +97,15 @@ impl Server {
             database_url,
             master_key_file: dir.join("warden.key"),
             refresh_reuse_grace: options.refresh_reuse_grace.unwrap_or(5),
-            login_attempts_per_account: options.login_attempts_per_account.unwrap_or(10),
-            login_attempts_per_ip: options.login_attempts_per_ip.unwrap_or(60),
+            login_attempts_per_account_ip: options
+                .login_attempts_per_account_ip
+                .unwrap_or(defaults.login_attempts_per_account_ip),
+            login_attempts_per_account: options
+                .login_attempts_per_account
+                .unwrap_or(defaults.login_attempts_per_account),
+            login_attempts_per_ip: options
+                .login_attempts_per_ip
+                .unwrap_or(defaults.login_attempts_per_ip),
             redis_url: options.redis.as_ref().map(|(url, _)| url.clone()),
             trusted_proxies: options.trusted_proxies.clone(),
             api_key_in_query: options.api_key_in_query,
@@ -104,7 +114,7 @@ impl Server {
                 .redis
                 .as_ref()
                 .map_or_else(|| "warden:".to_owned(), |(_, p)| p.clone()),
-            ..Config::default()
+            ..defaults
         };
         let warden = warden_server::server::open(&config).await.unwrap();
         let app = router(AppState::new(warden.clone()).unwrap());
