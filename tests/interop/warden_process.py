@@ -205,6 +205,7 @@ def base_env(directory: Path, admin_password: str) -> dict[str, str]:
             "WARDEN_MASTER_KEY_FILE": str(directory / "k"),
             "WARDEN_BOOTSTRAP_ADMIN_PASSWORD": admin_password,
             # Throttling off: the tests log in often and fast.
+            "WARDEN_LOGIN_ATTEMPTS_PER_ACCOUNT_IP": "0",
             "WARDEN_LOGIN_ATTEMPTS_PER_ACCOUNT": "0",
             "WARDEN_LOGIN_ATTEMPTS_PER_IP": "0",
             "WARDEN_LOG": os.environ.get("WARDEN_LOG", "warn"),

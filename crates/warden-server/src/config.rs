@@ -47,11 +47,18 @@ pub struct Config {
     pub redis_url: Option<String>,
     /// Prefix of every Redis key Warden writes (instances sharing limits share it).
     pub redis_prefix: String,
-    /// Login attempts per account: this many at once, then one per `600 / n` seconds
-    /// (so at most `n` per ten minutes in the long run); 0 turns the limit off.
+    /// Failed logins per account and client address: this many at once, then one per
+    /// `600 / n` seconds (so at most `n` per ten minutes in the long run); 0 turns the limit
+    /// off. The tight budget, against one guesser. Successful logins are not counted.
+    pub login_attempts_per_account_ip: u32,
+    /// Failed logins per account from any address: this many at once, then one per
+    /// `600 / n` seconds; 0 turns the limit off. The loose budget, against guessing from
+    /// many addresses; well above `login_attempts_per_account_ip`, so one address alone
+    /// cannot spend it and lock the user out.
     pub login_attempts_per_account: u32,
-    /// Login attempts per client IP: this many at once, then one per `60 / n` seconds;
-    /// 0 turns the limit off.
+    /// Failed logins per client address (IPv6: per /64) for any accounts: this many at
+    /// once, then one per `60 / n` seconds; 0 turns the limit off. Sized for many users
+    /// behind one NAT address.
     pub login_attempts_per_ip: u32,
     /// Proxies whose `X-Forwarded-For`/`Forwarded` are believed (IPs or CIDRs).
     pub trusted_proxies: Vec<String>,
@@ -87,8 +94,9 @@ impl Default for Config {
             api_key_in_cookie: false,
             redis_url: None,
             redis_prefix: "warden:".into(),
-            login_attempts_per_account: 10,
-            login_attempts_per_ip: 60,
+            login_attempts_per_account_ip: 10,
+            login_attempts_per_account: 100,
+            login_attempts_per_ip: 300,
             trusted_proxies: Vec::new(),
             master_key_file: PathBuf::from("./warden.key"),
             log_format: "text".into(),

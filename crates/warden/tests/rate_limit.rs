@@ -500,6 +500,103 @@ mod redis_store {
         cleanup(&mut redis, &prefix).await;
     }
 
+    #[tokio::test]
+    async fn redis_refund_gives_one_unit_back_and_never_more_than_the_burst() {
+        let Some((mut redis, prefix)) = redis_or_skip("refund").await else {
+            return;
+        };
+        let store = RedisStore::new(redis.clone(), prefix.clone(), Quota::per_minute(3));
+        assert!(!store.refund("k").await.unwrap(), "nothing counted yet");
+        for _ in 0..3 {
+            assert!(store.check("k").await.unwrap().is_allowed());
+        }
+        assert!(!store.check("k").await.unwrap().is_allowed());
+        assert!(store.refund("k").await.unwrap());
+        match store.check("k").await.unwrap() {
+            Decision::Allowed { remaining, .. } => assert_eq!(remaining, 0),
+            limited => panic!("the refunded unit is usable again: {limited:?}"),
+        }
+        assert!(
+            !store.check("k").await.unwrap().is_allowed(),
+            "one unit only"
+        );
+
+        // Giving back all three deletes the key, as its expiry would; more refunds do
+        // nothing, and the key has a fresh burst, not more.
+        for _ in 0..3 {
+            assert!(store.refund("k").await.unwrap());
+        }
+        let exists: i64 = redis::cmd("EXISTS")
+            .arg(format!("{prefix}k"))
+            .query_async(&mut redis)
+            .await
+            .unwrap();
+        assert_eq!(exists, 0);
+        assert!(!store.refund("k").await.unwrap());
+        let mut allowed = 0;
+        for _ in 0..10 {
+            if store.check("k").await.unwrap().is_allowed() {
+                allowed += 1;
+            }
+        }
+        assert_eq!(allowed, 3);
+        assert_eq!(cleanup(&mut redis, &prefix).await, 1);
+    }
+
+    #[tokio::test]
+    async fn redis_refunds_are_shared_and_keep_the_expiry() {
+        let Some((mut redis, prefix)) = redis_or_skip("refund-shared").await else {
+            return;
+        };
+        let quota = Quota::per_minute(2);
+        let one = RedisStore::open(REDIS_URL, prefix.clone(), quota).unwrap();
+        let two = RedisStore::open(REDIS_URL, prefix.clone(), quota).unwrap();
+        assert!(one.check("k").await.unwrap().is_allowed());
+        assert!(one.check("k").await.unwrap().is_allowed());
+        assert!(!two.check("k").await.unwrap().is_allowed());
+        // A refund through one instance is seen by the other.
+        assert!(one.refund("k").await.unwrap());
+        assert!(two.check("k").await.unwrap().is_allowed());
+        assert!(two.refund("k").await.unwrap());
+        // One unit still counted: the key expires when it is earned back (≤ 30 s).
+        let ttl: i64 = redis::cmd("PTTL")
+            .arg(format!("{prefix}k"))
+            .query_async(&mut redis)
+            .await
+            .unwrap();
+        assert!((1..=30_000).contains(&ttl), "{ttl}");
+        assert_eq!(cleanup(&mut redis, &prefix).await, 1);
+    }
+
+    /// A store without refunds: the provided method keeps every request counted.
+    struct CountOnly(RedisStore);
+
+    impl RateLimitStore for CountOnly {
+        fn quota(&self) -> Quota {
+            self.0.quota()
+        }
+
+        async fn check(&self, key: &str) -> Result<Decision, StoreError> {
+            self.0.check(key).await
+        }
+    }
+
+    #[tokio::test]
+    async fn stores_without_refunds_keep_requests_counted() {
+        let Some((mut redis, prefix)) = redis_or_skip("count-only").await else {
+            return;
+        };
+        let limiter = RateLimiter::new(CountOnly(RedisStore::new(
+            redis.clone(),
+            prefix.clone(),
+            Quota::per_minute(1),
+        )));
+        assert!(limiter.check("k").await.is_ok());
+        assert!(!limiter.refund("k").await);
+        assert!(limiter.check("k").await.is_err());
+        assert_eq!(cleanup(&mut redis, &prefix).await, 1);
+    }
+
     fn unreachable_store() -> RedisStore {
         // Port 1 on loopback: connection refused at once.
         RedisStore::open(
@@ -518,6 +615,11 @@ mod redis_store {
             store.check("k").await,
             Err(StoreError::Backend(_) | StoreError::Timeout(_))
         ));
+        assert!(matches!(
+            store.refund("k").await,
+            Err(StoreError::Backend(_) | StoreError::Timeout(_))
+        ));
+        assert!(!RateLimiter::new(store.clone()).refund("k").await);
         let base = serve(layer_app(store)).await;
         let client = client();
         for _ in 0..3 {

@@ -77,7 +77,11 @@ export async function startWardenServer({ adminPassword, openid = false, env: ex
     WARDEN_BOOTSTRAP_ADMIN_PASSWORD: adminPassword,
   });
   if (openid) {
-    Object.assign(env, { WARDEN_LOGIN_ATTEMPTS_PER_ACCOUNT: '0', WARDEN_LOGIN_ATTEMPTS_PER_IP: '0' });
+    Object.assign(env, {
+      WARDEN_LOGIN_ATTEMPTS_PER_ACCOUNT_IP: '0',
+      WARDEN_LOGIN_ATTEMPTS_PER_ACCOUNT: '0',
+      WARDEN_LOGIN_ATTEMPTS_PER_IP: '0',
+    });
   }
   Object.assign(env, extraEnv);
   let server;

@@ -125,6 +125,10 @@ impl<S: Storage> Warden<S> {
     /// outcome, so an unknown user, a wrong password and a disabled account take the same
     /// time and give the same error. A legacy (bcrypt) or outdated hash is replaced by an
     /// argon2id one on success.
+    ///
+    /// Throttled by failures (see `throttle.rs`): the attempt is counted before the password
+    /// is checked and given back unless the check failed, so successes never use up a
+    /// budget and parallel guesses never get past one.
     pub async fn login(
         &self,
         username: &str,
@@ -132,13 +136,42 @@ impl<S: Storage> Warden<S> {
         client_id: &str,
         ip: Option<&str>,
     ) -> Result<User, DomainError> {
-        // Throttled before any work, keyed by the name as typed: unknown users alike.
-        if let Err(error) = self.inner.throttle.check(username, ip).await {
-            if matches!(error, DomainError::Throttled { .. }) {
-                count_login("throttled");
+        // Counted before any work, keyed by the name as typed: unknown users alike.
+        let attempt = match self.inner.throttle.check(username, ip).await {
+            Ok(attempt) => attempt,
+            Err(error) => {
+                if matches!(error, DomainError::Throttled { .. }) {
+                    count_login("throttled");
+                }
+                return Err(error);
             }
-            return Err(error);
+        };
+        match self.check_password(username, password, client_id, ip).await {
+            // A failed guess (wrong password, unknown or disabled user, all alike): it stays
+            // counted, the one outcome the budgets meter (ASVS 2.2.1).
+            Ok(None) => Err(DomainError::InvalidGrant),
+            // A success, or no verdict at all (storage down, hashing pool full): no guess
+            // was answered, so the attempt is given back.
+            Ok(Some(user)) => {
+                self.inner.throttle.refund(attempt).await;
+                Ok(user)
+            }
+            Err(error) => {
+                self.inner.throttle.refund(attempt).await;
+                Err(error)
+            }
         }
+    }
+
+    /// The password check of [`login`](Self::login): the user when the password is right,
+    /// `None` when the login fails.
+    async fn check_password(
+        &self,
+        username: &str,
+        password: &str,
+        client_id: &str,
+        ip: Option<&str>,
+    ) -> Result<Option<User>, DomainError> {
         let user = if username.len() <= 256 {
             self.storage().user_by_username(username).await?
         } else {
@@ -165,7 +198,7 @@ impl<S: Storage> Warden<S> {
                 None,
             )
             .await;
-            return Err(DomainError::InvalidGrant);
+            return Ok(None);
         };
         if verdict.needs_rehash()
             && let Ok(hash) = self.passwords().hash(password).await
@@ -191,7 +224,7 @@ impl<S: Storage> Warden<S> {
             None,
         )
         .await;
-        Ok(user)
+        Ok(Some(user))
     }
 
     /// The scopes the user's roles grant.

@@ -1906,7 +1906,8 @@ pub async fn authorization_wrong_password_shows_the_form_again_and_is_throttled(
     assert!(injected.is_login());
     assert!(!injected.body.contains("<script>"));
 
-    // Ten attempts per account (the harness's limit); then even the right password waits.
+    // Ten failures per account and address (the default); then even the right password
+    // waits.
     for _ in 1..10 {
         let page = browser.login(&wrong, "mistyped", "not the password").await;
         assert!(page.is_login());
@@ -1920,6 +1921,52 @@ pub async fn authorization_wrong_password_shows_the_form_again_and_is_throttled(
             .is_some_and(|v| v >= 1)
     );
     assert!(throttled.cookie_set("warden_session").is_none());
+}
+
+/// Issue 11: throttling counts failures. A user signing in again and again with the right
+/// password (a test suite, a kiosk, many tabs) is never refused, and neither is the password
+/// grant after those sign-ins; the failure budget is still whole afterwards.
+pub async fn authorization_successful_logins_are_not_throttled(s: &Server) {
+    let password = s.user("regular", &[]).await;
+    let (client_id, _) = client(s, true, true).await;
+    for i in 0..30 {
+        // A fresh browser each time: no session, so the login form is shown and posted.
+        let browser = Browser::new(s);
+        let (_, challenge) = pkce();
+        let login = browser
+            .authorize(&Req::new(&client_id, Some(&challenge)))
+            .await;
+        assert!(login.is_login(), "sign-in {i}: {}", login.status);
+        let page = browser.login(&login, "regular", &password).await;
+        assert!(
+            page.status == 303 && page.cookie_set("warden_session").is_some(),
+            "sign-in {i} was refused: {} {}",
+            page.status,
+            page.body
+        );
+        assert!(page.redirect_to(CB).contains_key("code"));
+    }
+    let (status, body) = s
+        .token(&[
+            ("grant_type", "password"),
+            ("username", "regular"),
+            ("password", &password),
+        ])
+        .await;
+    assert_eq!(status, 200, "{body}");
+
+    // Failures are still counted: ten per account and address (the default), then 429.
+    let browser = Browser::new(s);
+    let (_, challenge) = pkce();
+    let mut page = browser
+        .authorize(&Req::new(&client_id, Some(&challenge)))
+        .await;
+    for _ in 0..10 {
+        page = browser.login(&page, "regular", "not the password").await;
+        assert!(page.is_login(), "{}", page.status);
+    }
+    let throttled = browser.login(&page, "regular", &password).await;
+    assert!(throttled.is_error_page(429), "{}", throttled.status);
 }
 
 // --- 12. disabled users -------------------------------------------------------------------

@@ -24,6 +24,8 @@ enum Cleanup {
 pub struct Options {
     pub refresh_reuse_grace: Option<u64>,
     pub refresh_reuse_grace_public: bool,
+    /// The login budgets; unset, the server's defaults.
+    pub login_attempts_per_account_ip: Option<u32>,
     pub login_attempts_per_account: Option<u32>,
     pub login_attempts_per_ip: Option<u32>,
     /// Redis URL and key prefix for shared limits.
@@ -105,6 +107,7 @@ impl Server {
     ) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
+        let defaults = Config::default();
         let config = Config {
             bind: addr,
             issuer: options
@@ -115,10 +118,17 @@ impl Server {
             master_key_file: dir.join("warden.key"),
             refresh_reuse_grace: options
                 .refresh_reuse_grace
-                .unwrap_or(Config::default().refresh_reuse_grace),
+                .unwrap_or(defaults.refresh_reuse_grace),
             refresh_reuse_grace_public: options.refresh_reuse_grace_public,
-            login_attempts_per_account: options.login_attempts_per_account.unwrap_or(10),
-            login_attempts_per_ip: options.login_attempts_per_ip.unwrap_or(60),
+            login_attempts_per_account_ip: options
+                .login_attempts_per_account_ip
+                .unwrap_or(defaults.login_attempts_per_account_ip),
+            login_attempts_per_account: options
+                .login_attempts_per_account
+                .unwrap_or(defaults.login_attempts_per_account),
+            login_attempts_per_ip: options
+                .login_attempts_per_ip
+                .unwrap_or(defaults.login_attempts_per_ip),
             redis_url: options.redis.as_ref().map(|(url, _)| url.clone()),
             trusted_proxies: options.trusted_proxies.clone(),
             api_key_in_query: options.api_key_in_query,
@@ -127,7 +137,7 @@ impl Server {
                 .redis
                 .as_ref()
                 .map_or_else(|| "warden:".to_owned(), |(_, p)| p.clone()),
-            ..Config::default()
+            ..defaults
         };
         let warden = warden_server::server::open(&config).await.unwrap();
         let app = router(AppState::new(warden.clone()).unwrap());

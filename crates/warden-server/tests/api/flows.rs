@@ -322,7 +322,7 @@ pub async fn discovery_and_docs(s: &Server) {
 
 pub async fn logins_are_throttled_per_account(s: &Server) {
     let password = s.user("throttled", &[]).await;
-    // Ten attempts pass through (wrong ones fail as usual)…
+    // Ten failures pass through (the budget per account and address)…
     for _ in 0..10 {
         let (status, _) = s
             .token(&[

@@ -15,6 +15,7 @@ mod proxies;
 mod refresh;
 mod requests;
 mod rotation;
+mod throttling;
 
 /// Instantiates each scenario for both backends.
 macro_rules! both_backends {
@@ -51,6 +52,7 @@ use operations::*;
 use refresh::*;
 use requests::*;
 use rotation::*;
+use throttling::*;
 
 both_backends!(
     api_key_authenticates_and_is_listed_without_secret,
@@ -85,6 +87,8 @@ both_backends!(
     malformed_token_requests_are_4xx,
     discovery_and_docs,
     logins_are_throttled_per_account,
+    successful_logins_are_not_throttled,
+    rapid_wrong_passwords_end_in_429_with_retry_after,
     imported_bcrypt_users_log_in_and_are_rehashed,
     rotation_reaches_a_running_server,
     metrics_count_requests_by_route_and_logins_by_outcome,
@@ -99,6 +103,7 @@ both_backends!(
     authorization_prompts_and_remembered_consent,
     authorization_logout_ends_the_session_without_open_redirects,
     authorization_wrong_password_shows_the_form_again_and_is_throttled,
+    authorization_successful_logins_are_not_throttled,
     authorization_disabled_user_session_no_longer_authorizes,
     authorization_malformed_input_is_4xx,
     authorization_nul_bytes_are_4xx,

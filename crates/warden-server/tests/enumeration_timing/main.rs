@@ -13,6 +13,7 @@ use backend::{Options, Server};
 /// Throttling off: this test makes fifty attempts on purpose.
 fn unthrottled() -> Options {
     Options {
+        login_attempts_per_account_ip: Some(0),
         login_attempts_per_account: Some(0),
         login_attempts_per_ip: Some(0),
         ..Options::default()

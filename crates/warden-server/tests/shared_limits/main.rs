@@ -6,6 +6,7 @@
 mod backend;
 
 use backend::{Options, Server};
+use warden_server::domain::NewAccount;
 
 async fn attempt(s: &Server) -> (u16, serde_json::Value) {
     s.token(&[
@@ -31,6 +32,78 @@ async fn redis_reachable() -> bool {
     ok
 }
 
+/// Deletes this test's keys.
+async fn cleanup(prefix: &str) {
+    let client = redis::Client::open(REDIS).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{prefix}*"))
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    if !keys.is_empty() {
+        let _: () = redis::cmd("DEL")
+            .arg(keys)
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+    }
+}
+
+/// Successes through either instance give their attempt back in Redis (issue 11): thirty
+/// sign-ins alternating between two instances all succeed, and the failure budget the
+/// instances share is still whole afterwards.
+#[tokio::test]
+async fn successes_through_either_instance_are_refunded_in_redis() {
+    if !redis_reachable().await {
+        return;
+    }
+    let prefix = format!("warden-test-{}:", uuid::Uuid::new_v4().simple());
+    let options = Options {
+        redis: Some((REDIS.into(), prefix.clone())),
+        ..Options::default()
+    };
+    let a = Server::sqlite(options.clone()).await;
+    let b = Server::sqlite(options).await;
+    // The same account in each instance's database.
+    let password = "a long enough password";
+    for server in [&a, &b] {
+        server
+            .warden
+            .create_user(NewAccount {
+                username: "regular".into(),
+                password: password.into(),
+                email: None,
+                roles: Vec::new(),
+            })
+            .await
+            .unwrap();
+    }
+    let login = async |s: &Server, password: &str| {
+        s.token(&[
+            ("grant_type", "password"),
+            ("username", "regular"),
+            ("password", password),
+        ])
+        .await
+        .0
+    };
+    for i in 0..30 {
+        let server = if i % 2 == 0 { &a } else { &b };
+        assert_eq!(login(server, password).await, 200, "sign-in {i}");
+    }
+    for i in 0..10 {
+        let server = if i % 2 == 0 { &a } else { &b };
+        assert_eq!(login(server, "wrong").await, 400, "failure {i}");
+    }
+    assert_eq!(login(&a, password).await, 429);
+    assert_eq!(login(&b, password).await, 429);
+
+    cleanup(&prefix).await;
+    a.finish().await;
+    b.finish().await;
+}
+
 #[tokio::test]
 async fn two_instances_share_the_login_budget_through_redis() {
     if !redis_reachable().await {
@@ -52,21 +125,7 @@ async fn two_instances_share_the_login_budget_through_redis() {
     assert_eq!(attempt(&a).await.0, 429);
     assert_eq!(attempt(&b).await.0, 429);
 
-    // Clean up this test's keys.
-    let client = redis::Client::open(REDIS).unwrap();
-    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
-    let keys: Vec<String> = redis::cmd("KEYS")
-        .arg(format!("{prefix}*"))
-        .query_async(&mut conn)
-        .await
-        .unwrap();
-    if !keys.is_empty() {
-        let _: () = redis::cmd("DEL")
-            .arg(keys)
-            .query_async(&mut conn)
-            .await
-            .unwrap();
-    }
+    cleanup(&prefix).await;
     a.finish().await;
     b.finish().await;
 }

@@ -177,6 +177,48 @@ impl<S: RateLimitStore> RateLimiter<S> {
     }
 }
 
+impl<S: RateLimitStore> RateLimiter<S> {
+    /// Un-counts one request of `key` that [`check`](Self::check) let through, once it
+    /// turns out not to be what the limit meters: a login that succeeded, under a limit of
+    /// failed logins (see [`RateLimitStore::refund`] for the exact semantics). Only refund
+    /// a metered [`Permit`]; one let through unmetered was never counted.
+    ///
+    /// Returns whether a unit was given back: `false` when the key had nothing counted,
+    /// when the store does not implement refunds, or when the store failed (logged like a
+    /// failed check). Either way the request then stays counted, so a failed refund makes
+    /// the limit stricter, never looser; it is never an error for the caller.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use warden::rate_limit::{MemoryStore, Quota, RateLimiter};
+    ///
+    /// // Three failed logins per minute and account.
+    /// let failures = RateLimiter::new(MemoryStore::new(Quota::per_minute(3)));
+    /// for _ in 0..10 {
+    ///     // Counted before the password is checked, so parallel guesses cannot overspend…
+    ///     let permit = failures.check("alice").await.unwrap();
+    ///     let password_was_right = true;
+    ///     // …and given back when it was right.
+    ///     if password_was_right && permit.is_metered() {
+    ///         assert!(failures.refund("alice").await);
+    ///     }
+    /// }
+    /// assert_eq!(failures.check("alice").await.unwrap().remaining(), Some(2));
+    /// # }
+    /// ```
+    pub async fn refund(&self, key: &str) -> bool {
+        match self.store.refund(key).await {
+            Ok(refunded) => refunded,
+            Err(error) => {
+                self.shared
+                    .warnings
+                    .report(&error, self.shared.mode, self.shared.policy.name());
+                false
+            }
+        }
+    }
+}
+
 /// A request let through by [`RateLimiter::check`].
 ///
 /// ```
@@ -358,6 +400,26 @@ mod tests {
         async fn check(&self, _: &str) -> Result<Decision, StoreError> {
             Err(StoreError::Timeout(Duration::from_millis(1)))
         }
+
+        async fn refund(&self, _: &str) -> Result<bool, StoreError> {
+            Err(StoreError::Timeout(Duration::from_millis(1)))
+        }
+    }
+
+    /// Lets everything through and inherits the provided `refund`.
+    struct NoRefunds;
+
+    impl RateLimitStore for NoRefunds {
+        fn quota(&self) -> Quota {
+            Quota::per_minute(1)
+        }
+
+        async fn check(&self, _: &str) -> Result<Decision, StoreError> {
+            Ok(Decision::Allowed {
+                remaining: 0,
+                reset_after: Duration::ZERO,
+            })
+        }
     }
 
     #[tokio::test]
@@ -394,6 +456,22 @@ mod tests {
             response.headers()["ratelimit-policy"],
             r#""per-ip";q=1;w=60"#
         );
+    }
+
+    #[tokio::test]
+    async fn refunds_reach_the_store_and_failures_keep_the_count() {
+        let limiter = RateLimiter::new(MemoryStore::new(Quota::per_minute(1)));
+        assert!(limiter.check("k").await.unwrap().is_metered());
+        assert!(limiter.refund("k").await);
+        assert!(limiter.check("k").await.is_ok(), "the unit came back");
+        assert!(limiter.check("k").await.is_err());
+
+        // A store without refunds gives nothing back…
+        assert!(!RateLimiter::new(NoRefunds).refund("k").await);
+        // …nor does one that is down, which is logged like a failed check.
+        let down = RateLimiter::new(Down);
+        assert!(!down.refund("k").await);
+        assert!(down.shared.warnings.last.lock().unwrap().is_some());
     }
 
     #[test]

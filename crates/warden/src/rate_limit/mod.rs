@@ -3,8 +3,10 @@
 //! - A [`Quota`] says how many requests a key may make: `Quota::per_minute(100)`, or a
 //!   sustained rate with a separate burst, `Quota::per_second(5).with_burst(20)`.
 //! - A [`RateLimitStore`] keeps each key's GCRA state and decides atomically:
-//!   [`MemoryStore`] (this process, governor) or `RedisStore` (every instance, one Lua
-//!   script and one round trip per check; feature `redis`, on by default).
+//!   [`MemoryStore`] (this process) or `RedisStore` (every instance, one Lua script and one
+//!   round trip per check; feature `redis`, on by default). Both can also
+//!   [`refund`](RateLimitStore::refund) a counted request, for quotas that meter only some
+//!   outcomes (failed logins: count before checking the password, give back on success).
 //! - A [`RateLimiter`] puts a store, an advertised [`Policy`] and a [`FailureMode`]
 //!   together. `limiter.check(&key).await?` works in any handler (throttling logins per
 //!   account, say) and refuses with a [`RateLimitError`] that answers 429 or 503 by itself.

@@ -64,11 +64,42 @@ return {1, math.floor((now - allow_at) / interval), 0, reset_after}
 
 static GCRA: LazyLock<Script> = LazyLock::new(|| Script::new(GCRA_SCRIPT));
 
+/// Gives back one unit of a key (`RateLimitStore::refund`): its TAT moves back by `T`, but
+/// never before now, since a TAT in the past is a fresh key's (a full burst) and an earlier
+/// one would be credit beyond it. A TAT that reaches now deletes the key, like its expiry
+/// would. The same clock (`TIME`) and precision as `GCRA_SCRIPT`, and atomic like it: a
+/// refund and a check of one key never interleave.
+///
+/// `KEYS[1]` the key; `ARGV[1]` `T` in microseconds (`ARGV[2]`, `B`, is not needed). Returns
+/// 1 when a unit was given back, 0 when the key had nothing counted.
+const REFUND_SCRIPT: &str = r"
+local interval = tonumber(ARGV[1])
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000000 + tonumber(time[2])
+local tat = tonumber(redis.call('GET', KEYS[1]))
+if tat == nil then
+  return 0
+end
+if tat <= now then
+  redis.call('DEL', KEYS[1])
+  return 0
+end
+local back = tat - interval
+if back > now then
+  redis.call('SET', KEYS[1], string.format('%.0f', back), 'PX', math.ceil((back - now) / 1000))
+else
+  redis.call('DEL', KEYS[1])
+end
+return 1
+";
+
+static REFUND: LazyLock<Script> = LazyLock::new(|| Script::new(REFUND_SCRIPT));
+
 /// Rate-limit state in Redis, shared by every instance that uses the same prefix.
 ///
 /// Each check is one `EVALSHA` of a GCRA script (see the comment on `GCRA_SCRIPT` in the
 /// source for the algorithm and the clock): atomic, one round trip, one key per rate-limit
-/// key (`{prefix}{key}`, expiring once the key is back to a full burst). Two processes
+/// key; so is each [`refund`](RateLimitStore::refund), with a second script (`{prefix}{key}`, expiring once the key is back to a full burst). Two processes
 /// with stores of the same prefix and quota share one budget per key; give limiters with
 /// different quotas different prefixes. Works with Redis Cluster (one key per script).
 /// Needs Redis 5 or later (or Valkey).
@@ -141,7 +172,12 @@ impl RedisStore {
         &self.prefix
     }
 
-    async fn eval(&self, key: &str) -> Result<Vec<i64>, StoreError> {
+    /// Runs `script` on this store's `key` with `T` (microseconds) and `B` as arguments.
+    async fn eval<T: redis::FromRedisValue>(
+        &self,
+        script: &Script,
+        key: &str,
+    ) -> Result<T, StoreError> {
         let mut connection = self.connection.clone();
         let mut full_key = Vec::with_capacity(self.prefix.len() + key.len());
         full_key.extend_from_slice(self.prefix.as_bytes());
@@ -149,7 +185,7 @@ impl RedisStore {
         let interval = u64::try_from(self.quota.interval().as_micros())
             .unwrap_or(u64::MAX)
             .max(1);
-        let mut invocation = GCRA.prepare_invoke();
+        let mut invocation = script.prepare_invoke();
         invocation
             .key(full_key)
             .arg(interval)
@@ -175,7 +211,7 @@ impl RateLimitStore for RedisStore {
     }
 
     async fn check(&self, key: &str) -> Result<Decision, StoreError> {
-        let reply = self.eval(key).await?;
+        let reply: Vec<i64> = self.eval(&GCRA, key).await?;
         let &[allowed, remaining, retry_after, reset_after] = reply.as_slice() else {
             return Err(StoreError::Protocol(
                 "the GCRA script must return 4 integers",
@@ -195,6 +231,14 @@ impl RateLimitStore for RedisStore {
                 ));
             }
         })
+    }
+
+    async fn refund(&self, key: &str) -> Result<bool, StoreError> {
+        match self.eval::<i64>(&REFUND, key).await? {
+            1 => Ok(true),
+            0 => Ok(false),
+            _ => Err(StoreError::Protocol("the refund script must return 0 or 1")),
+        }
     }
 }
 

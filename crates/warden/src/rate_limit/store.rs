@@ -20,8 +20,7 @@ pub enum Decision {
     Allowed {
         /// How many more requests the key may make right now.
         remaining: u32,
-        /// When the key will have its whole burst back if it makes no more requests
-        /// (an upper bound for the in-memory store).
+        /// When the key will have its whole burst back if it makes no more requests.
         reset_after: Duration,
     },
     /// The request does not fit the quota and was not counted.
@@ -69,7 +68,8 @@ pub enum StoreError {
 /// Implemented by [`MemoryStore`](super::MemoryStore) (one process) and `RedisStore`
 /// (shared by every instance; feature `redis`). Implement it for another backend; `check`
 /// must count and decide in one atomic step, or two concurrent requests could both take
-/// the last unit of a burst.
+/// the last unit of a burst. [`refund`](Self::refund) is optional: a store without it keeps
+/// every allowed request counted.
 ///
 /// ```
 /// use std::time::Duration;
@@ -94,4 +94,42 @@ pub trait RateLimitStore: Send + Sync + 'static {
 
     /// Counts one request of `key` and decides it.
     fn check(&self, key: &str) -> impl Future<Output = Result<Decision, StoreError>> + Send;
+
+    /// Un-counts one request of `key` that [`check`](Self::check) allowed, because it turned
+    /// out not to be what the quota meters (a login that succeeded, under a quota of failed
+    /// logins). Returns whether a unit was given back.
+    ///
+    /// In GCRA terms the key's theoretical arrival time moves back by one interval, but
+    /// never before now: a key gets at most its burst back, never credit beyond it, and
+    /// refunding a key with nothing counted (fresh, or idle long enough to have earned
+    /// everything back) does nothing and returns `false`. Units are not told apart, so a
+    /// refund gives back *a* unit of the key, not the one of a particular request.
+    ///
+    /// Counting first and refunding afterwards, rather than checking first and counting
+    /// only failures, keeps the budget exact under concurrency: a hundred simultaneous
+    /// requests cannot all see a budget with room left before any of them is counted.
+    ///
+    /// **A store that does not implement it** inherits this provided method, which gives
+    /// nothing back and returns `Ok(false)`: every allowed request stays counted, so such a
+    /// store's limits err on the strict side, never the lenient one. It must be atomic
+    /// like `check` when implemented.
+    ///
+    /// ```
+    /// use warden::rate_limit::{MemoryStore, Quota, RateLimitStore};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// // Five failed logins per minute: each attempt is counted before the password is
+    /// // checked, and given back when it was right.
+    /// let failures = MemoryStore::new(Quota::per_minute(5));
+    /// for _ in 0..100 {
+    ///     assert!(failures.check("alice").await.unwrap().is_allowed());
+    ///     assert!(failures.refund("alice").await.unwrap());
+    /// }
+    /// assert!(!failures.refund("bob").await.unwrap(), "nothing counted");
+    /// # }
+    /// ```
+    fn refund(&self, key: &str) -> impl Future<Output = Result<bool, StoreError>> + Send {
+        let _ = key;
+        std::future::ready(Ok(false))
+    }
 }
