@@ -7,6 +7,9 @@
 //! fails). When PostgreSQL is unreachable its tests are skipped with a note on stderr, or
 //! fail when `CI=true`.
 //!
+//! Two submodules check the SQL itself, on both backends: `storage/statements.rs` prepares
+//! every statement the storage can run, `storage/schema.rs` compares the migrated schemas.
+//!
 //! `cargo test -p warden-server --test storage`
 
 use std::future::Future;
@@ -24,6 +27,11 @@ use warden_server::storage::{
     Consent, KeyStatus, PostgresStorage, RefreshToken, Role, SqliteStorage, Storage, StorageError,
     StoredSigningKey, User,
 };
+
+#[path = "storage/schema.rs"]
+mod schema;
+#[path = "storage/statements.rs"]
+mod statements;
 
 // ---------------------------------------------------------------------------------------
 // Harness
@@ -176,6 +184,32 @@ where
     // A task of its own, so a panic comes back as a value and the cleanup still runs.
     let outcome = tokio::spawn(test(storage)).await;
     cleanup.run().await;
+    if let Err(e) = outcome {
+        match e.try_into_panic() {
+            Ok(panic) => std::panic::resume_unwind(panic),
+            Err(e) => panic!("test task failed: {e}"),
+        }
+    }
+}
+
+/// Runs `test` on a migrated SQLite and a migrated PostgreSQL database, always cleans both
+/// up, then reports the test's panic. Skipped (with the note) when PostgreSQL is unreachable
+/// outside CI.
+async fn run_on_both<F, Fut>(test: F)
+where
+    F: FnOnce(SqliteStorage, PostgresStorage) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let Some((sqlite, sqlite_cleanup)) = fresh_sqlite().await else {
+        return;
+    };
+    let Some((postgres, postgres_cleanup)) = fresh_postgres().await else {
+        sqlite_cleanup.run().await;
+        return;
+    };
+    let outcome = tokio::spawn(test(sqlite, postgres)).await;
+    sqlite_cleanup.run().await;
+    postgres_cleanup.run().await;
     if let Err(e) = outcome {
         match e.try_into_panic() {
             Ok(panic) => std::panic::resume_unwind(panic),
