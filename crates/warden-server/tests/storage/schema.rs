@@ -54,6 +54,9 @@ struct Column {
     default: Option<String>,
     /// Assigned by the database (SQLite's rowid, PostgreSQL's identity).
     generated: bool,
+    /// A collation other than the one expected (on PostgreSQL: `"C"` for the `BYTEWISE`
+    /// columns, the database's default elsewhere; on SQLite, `BINARY` everywhere).
+    unexpected_collation: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -150,6 +153,7 @@ async fn sqlite_schema(pool: &SqlitePool) -> Schema {
                 ty,
                 not_null: not_null || rowid,
                 generated: rowid,
+                unexpected_collation: None,
             });
         }
         primary_key.sort();
@@ -301,12 +305,9 @@ async fn postgres_schema(pool: &PgPool) -> Schema {
         } in columns
         {
             let place = (name.as_str(), column.as_str());
-            let bytewise = BYTEWISE.contains(&place);
-            assert_eq!(
-                collation.as_deref(),
-                bytewise.then_some("C"),
-                "PostgreSQL {name}.{column}: the collation"
-            );
+            let expected = BYTEWISE.contains(&place).then_some("C");
+            let unexpected_collation = (collation.as_deref() != expected)
+                .then(|| format!("{collation:?} where {expected:?} is expected"));
             let ty = match data_type.as_str() {
                 "text" => Type::Text,
                 "bigint" => Type::Integer,
@@ -321,6 +322,7 @@ async fn postgres_schema(pool: &PgPool) -> Schema {
                 ty,
                 not_null,
                 generated,
+                unexpected_collation,
             });
         }
 

@@ -65,9 +65,16 @@ where
     }
 }
 
-fn check(backend: &str, prepared: Result<BTreeMap<&'static str, Shape>, Vec<String>>) {
+/// The shapes, or a panic naming every statement that does not prepare on `backend`.
+fn prepared(
+    backend: &str,
+    prepared: Result<BTreeMap<&'static str, Shape>, Vec<String>>,
+) -> BTreeMap<&'static str, Shape> {
     match prepared {
-        Ok(shapes) => assert!(shapes.len() > 50, "{backend}: {} statements", shapes.len()),
+        Ok(shapes) => {
+            assert!(shapes.len() > 50, "{backend}: {} statements", shapes.len());
+            shapes
+        }
         Err(failures) => panic!(
             "{backend}: statements that do not prepare:\n{}",
             failures.join("\n")
@@ -78,9 +85,9 @@ fn check(backend: &str, prepared: Result<BTreeMap<&'static str, Shape>, Vec<Stri
 #[tokio::test]
 async fn every_statement_prepares_on_sqlite() {
     let (s, cleanup) = fresh_sqlite().await.unwrap();
-    let prepared = prepare_all(s.pool(), SqliteStorage::statements()).await;
+    let on_sqlite = prepare_all(s.pool(), SqliteStorage::statements()).await;
     cleanup.run().await;
-    check("SQLite", prepared);
+    prepared("SQLite", on_sqlite);
 }
 
 #[tokio::test]
@@ -88,20 +95,22 @@ async fn every_statement_prepares_on_postgres() {
     let Some((s, cleanup)) = fresh_postgres().await else {
         return;
     };
-    let prepared = prepare_all(s.pool(), PostgresStorage::statements()).await;
+    let on_postgres = prepare_all(s.pool(), PostgresStorage::statements()).await;
     cleanup.run().await;
-    check("PostgreSQL", prepared);
+    prepared("PostgreSQL", on_postgres);
 }
 
 #[tokio::test]
 async fn both_backends_prepare_the_same_statements_alike() {
     run_on_both(|sqlite, postgres| async move {
-        let on_sqlite = prepare_all(sqlite.pool(), SqliteStorage::statements())
-            .await
-            .unwrap();
-        let on_postgres = prepare_all(postgres.pool(), PostgresStorage::statements())
-            .await
-            .unwrap();
+        let on_sqlite = prepared(
+            "SQLite",
+            prepare_all(sqlite.pool(), SqliteStorage::statements()).await,
+        );
+        let on_postgres = prepared(
+            "PostgreSQL",
+            prepare_all(postgres.pool(), PostgresStorage::statements()).await,
+        );
         // The dialects' own statements (PostgreSQL's advisory locks) have no counterpart.
         let own = ["LOCK_FIRST_SIGNING_KEY", "LOCK_REFRESH_FAMILY"];
         let shared = |shapes: &BTreeMap<&'static str, Shape>| -> Vec<&'static str> {
