@@ -1,13 +1,13 @@
 //! Every SQL statement of the storage, written once for SQLite and PostgreSQL.
 //!
 //! Plain SQL with `$1…$N` placeholders on both backends: sqlx's SQLite driver binds `$N` by
-//! its number, as PostgreSQL does (`tests/storage.rs` checks it), so a statement is the same
-//! text on both unless it invokes a `dialect::` macro (`dialect.rs` holds every such
-//! difference). Compiled once per backend (`sqlite.rs` and `postgres.rs` declare this file
-//! as their `queries` module), each time against that backend's `dialect` and `Db`.
+//! its number, as PostgreSQL does (`tests/storage/statements.rs` checks it), so a statement
+//! is the same text on both unless it invokes a `dialect::` macro (`dialect.rs` holds every
+//! such difference). Compiled once per backend (`sqlite.rs` and `postgres.rs` declare this
+//! file as their `queries` module), each time against that backend's `dialect` and `Db`.
 //!
 //! Each statement is bound in `shared.rs` in the order of its placeholders. [`all`] lists
-//! them, so a test prepares every one on both backends, run by a test or not.
+//! them, so a test prepares every one on both backends, whether or not a test runs it.
 
 use sqlx::QueryBuilder;
 
