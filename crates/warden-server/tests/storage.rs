@@ -7,6 +7,9 @@
 //! fails). When PostgreSQL is unreachable its tests are skipped with a note on stderr, or
 //! fail when `CI=true`.
 //!
+//! Two submodules check the SQL itself, on both backends: `storage/statements.rs` prepares
+//! every statement the storage can run, `storage/schema.rs` compares the migrated schemas.
+//!
 //! `cargo test -p warden-server --test storage`
 
 use std::future::Future;
@@ -24,6 +27,11 @@ use warden_server::storage::{
     Consent, KeyStatus, PostgresStorage, RefreshToken, Role, SqliteStorage, Storage, StorageError,
     StoredSigningKey, User,
 };
+
+#[path = "storage/schema.rs"]
+mod schema;
+#[path = "storage/statements.rs"]
+mod statements;
 
 // ---------------------------------------------------------------------------------------
 // Harness
@@ -184,6 +192,32 @@ where
     }
 }
 
+/// Runs `test` on a migrated SQLite and a migrated PostgreSQL database, always cleans both
+/// up, then reports the test's panic. Skipped (with the note) when PostgreSQL is unreachable
+/// outside CI.
+async fn run_on_both<F, Fut>(test: F)
+where
+    F: FnOnce(SqliteStorage, PostgresStorage) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let Some((sqlite, sqlite_cleanup)) = fresh_sqlite().await else {
+        return;
+    };
+    let Some((postgres, postgres_cleanup)) = fresh_postgres().await else {
+        sqlite_cleanup.run().await;
+        return;
+    };
+    let outcome = tokio::spawn(test(sqlite, postgres)).await;
+    sqlite_cleanup.run().await;
+    postgres_cleanup.run().await;
+    if let Err(e) = outcome {
+        match e.try_into_panic() {
+            Ok(panic) => std::panic::resume_unwind(panic),
+            Err(e) => panic!("test task failed: {e}"),
+        }
+    }
+}
+
 /// Instantiates every test of the suite for one backend, in a module named after it.
 macro_rules! backend_tests {
     ($backend:ident, $fresh:expr) => {
@@ -197,6 +231,7 @@ macro_rules! backend_tests {
                 username_conflict,
                 set_user_email_changes_only_the_email,
                 password_hash_is_replaced_only_if_unchanged,
+                password_hash_is_replaced_once_under_concurrency,
                 disabled_flag_is_set_alone,
                 user_roles_set_and_replace,
                 role_scopes,
@@ -216,6 +251,7 @@ macro_rules! backend_tests {
                 revoked_token_cannot_be_rotated,
                 api_keys_lifecycle,
                 signing_keys_lifecycle,
+                first_signing_key_is_stored_once_under_concurrency,
                 audit_filters_newest_first,
                 audit_batches_keep_order_and_fail_whole,
                 listings_are_capped,
@@ -227,6 +263,7 @@ macro_rules! backend_tests {
                 consume_authorization_code_once,
                 consume_authorization_code_exactly_once_under_concurrency,
                 replayed_codes_are_marked_once,
+                replays_racing_keep_one_replay_time,
                 purge_expired_deletes_expired_codes_and_sessions,
                 browser_sessions_lifecycle,
                 consents_put_replace_get,
@@ -558,6 +595,51 @@ async fn password_hash_is_replaced_only_if_unchanged<S: Storage>(s: S) {
         s.replace_password_hash(&new_id(), None, "x", T0).await,
         Err(StorageError::NotFound("user"))
     ));
+}
+
+/// Concurrent rehashes of one expected hash (logins of one user that all upgrade its hash):
+/// exactly one writes, and its hash is the one stored.
+async fn password_hash_is_replaced_once_under_concurrency<S: Storage>(s: S) {
+    const CALLERS: usize = 16;
+    let alice = user("alice");
+    s.create_user(&alice).await.unwrap();
+    let mut expected = alice.password_hash.clone();
+    for round in 0..5 {
+        let start = Arc::new(tokio::sync::Barrier::new(CALLERS));
+        let callers: Vec<_> = (0..CALLERS)
+            .map(|i| {
+                let (s, id, expected, start) =
+                    (s.clone(), alice.id.clone(), expected.clone(), start.clone());
+                tokio::spawn(async move {
+                    start.wait().await;
+                    let hash = format!("$argon2id$round-{round}-caller-{i}");
+                    let wrote = s
+                        .replace_password_hash(&id, Some(&expected), &hash, T0 + 10)
+                        .await
+                        .unwrap();
+                    (hash, wrote)
+                })
+            })
+            .collect();
+        let mut winners = Vec::new();
+        for caller in callers {
+            let (hash, wrote) = caller.await.unwrap();
+            if wrote {
+                winners.push(hash);
+            }
+        }
+        assert_eq!(
+            winners.len(),
+            1,
+            "round {round}: exactly one caller replaces the expected hash"
+        );
+        let stored = s.user_by_id(&alice.id).await.unwrap().unwrap();
+        assert_eq!(
+            stored.password_hash, winners[0],
+            "the winner's hash is stored"
+        );
+        expected = stored.password_hash;
+    }
 }
 
 async fn disabled_flag_is_set_alone<S: Storage>(s: S) {
@@ -1356,6 +1438,52 @@ async fn signing_keys_lifecycle<S: Storage>(s: S) {
     ));
 }
 
+/// Instances starting together on an empty database each offer a first key per algorithm:
+/// exactly one per algorithm is stored, as the current key.
+async fn first_signing_key_is_stored_once_under_concurrency<S: Storage>(s: S) {
+    const CALLERS: usize = 16;
+    for (round, alg) in ["EdDSA", "RS256", "ES256"].into_iter().enumerate() {
+        let start = Arc::new(tokio::sync::Barrier::new(CALLERS));
+        let callers: Vec<_> = (0..CALLERS)
+            .map(|i| {
+                let (s, start) = (s.clone(), start.clone());
+                tokio::spawn(async move {
+                    start.wait().await;
+                    let key = StoredSigningKey {
+                        alg: alg.to_owned(),
+                        ..signing_key(&format!("{alg}-{i}"), KeyStatus::Current, T0)
+                    };
+                    (
+                        key.kid.clone(),
+                        s.insert_first_signing_key(&key).await.unwrap(),
+                    )
+                })
+            })
+            .collect();
+        let mut winners = Vec::new();
+        for caller in callers {
+            let (kid, stored) = caller.await.unwrap();
+            if stored {
+                winners.push(kid);
+            }
+        }
+        assert_eq!(
+            winners.len(),
+            1,
+            "round {round}: one first {alg} key is stored"
+        );
+        let current: Vec<_> = s
+            .signing_keys()
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|k| k.alg == alg)
+            .map(|k| (k.kid, k.status))
+            .collect();
+        assert_eq!(current, [(winners[0].clone(), KeyStatus::Current)]);
+    }
+}
+
 async fn audit_filters_newest_first<S: Storage>(s: S) {
     let e1 = event(T0, "login.success", Some("alice"));
     let e2 = event(T0, "login.failure", Some("bob"));
@@ -1915,6 +2043,59 @@ async fn replayed_codes_are_marked_once<S: Storage>(s: S) {
         s.mark_code_replayed(&"0".repeat(64), T0).await.unwrap(),
         None
     );
+}
+
+/// Replays of one used code racing each other all find what the redemption issued, and
+/// all see one replay time: the first one stored.
+async fn replays_racing_keep_one_replay_time<S: Storage>(s: S) {
+    const CALLERS: usize = 16;
+    let (u, c) = owner_and_client(&s, "rosa", "web").await;
+    for round in 0..5 {
+        let code = auth_code(&u.id, &c.client_id, T0 + 60);
+        s.insert_authorization_code(&code).await.unwrap();
+        let first = issued(T0 + 5);
+        assert!(
+            s.consume_authorization_code(&code.code_hash, T0 + 5, &first)
+                .await
+                .unwrap()
+        );
+        let start = Arc::new(tokio::sync::Barrier::new(CALLERS));
+        let callers: Vec<_> = (0..CALLERS)
+            .map(|i| {
+                let (s, hash, start) = (s.clone(), code.code_hash.clone(), start.clone());
+                tokio::spawn(async move {
+                    start.wait().await;
+                    let at = T0 + 10 + i64::try_from(i).unwrap();
+                    s.mark_code_replayed(&hash, at).await.unwrap().unwrap()
+                })
+            })
+            .collect();
+        let mut seen = Vec::new();
+        for caller in callers {
+            let marked = caller.await.unwrap();
+            assert_eq!(marked.refresh_family_id, first.refresh_family_id);
+            assert_eq!(
+                marked.access_jti.as_deref(),
+                Some(first.access_jti.as_str())
+            );
+            seen.push(marked.replayed_at);
+        }
+        let stored = s
+            .authorization_code_by_hash(&code.code_hash)
+            .await
+            .unwrap()
+            .unwrap()
+            .replayed_at;
+        let times = T0 + 10..T0 + 10 + i64::try_from(CALLERS).unwrap();
+        assert!(
+            stored.is_some_and(|at| times.contains(&at)),
+            "round {round}: one caller's time is stored: {stored:?}"
+        );
+        assert!(
+            seen.iter().all(|at| *at == stored),
+            "round {round}: every replay sees the first replay time: {seen:?}"
+        );
+    }
 }
 
 async fn purge_expired_deletes_expired_codes_and_sessions<S: Storage>(s: S) {

@@ -1,16 +1,41 @@
-//! Storage: one interface, two implementations (SQLite, the embedded default, and
-//! PostgreSQL), passing one test suite (`tests/storage.rs`).
+//! Storage: one interface, two backends (SQLite, the embedded default, and PostgreSQL),
+//! passing one test suite (`tests/storage.rs`).
 //!
 //! The domain layer only sees [`Storage`] and the records below. Identifiers are UUID v4
 //! strings, times are Unix seconds (`i64`), lists are JSON arrays in a text column. Secrets
 //! are never stored in clear: passwords as argon2id/bcrypt PHC strings, client secrets, API
 //! keys and refresh tokens as SHA-256 hex digests.
+//!
+//! The module, in the order to read it:
+//!
+//! - this file: the interface ([`Storage`], the records, [`StorageError`]);
+//! - `queries.rs`: every statement, written once in plain SQL with `$N` placeholders;
+//! - `shared.rs`: the one implementation of [`Storage`] (binding, transactions, errors);
+//! - `dialect.rs`: all that SQLite and PostgreSQL do differently, side by side;
+//! - `sqlite.rs`, `postgres.rs`: the two backends, thin: opening the database, migrations;
+//! - `rows.rs`: row shapes and their records, error mapping; `any.rs`: the backend picked
+//!   at start-up.
+//!
+//! `queries.rs` and `shared.rs` are compiled twice: each backend file declares them as its
+//! own modules (`#[path]`), with its `Db` driver, `dialect` and storage type in scope. Each
+//! copy type-checks against the real driver, with no generic bounds over
+//! `sqlx::Database`, and nothing is written twice. Migrations stay per backend
+//! (`migrations/sqlite`, `migrations/postgres`); a test compares the migrated schemas.
 
 use std::future::Future;
 
 mod any;
+mod dialect;
+#[expect(
+    clippy::duplicate_mod,
+    reason = "queries.rs and shared.rs are compiled once per backend, by design"
+)]
 pub mod postgres;
 mod rows;
+#[expect(
+    clippy::duplicate_mod,
+    reason = "queries.rs and shared.rs are compiled once per backend, by design"
+)]
 pub mod sqlite;
 
 pub use any::AnyStorage;

@@ -1,45 +1,15 @@
-//! What the two backends share: row shapes, their conversion to records, JSON list
-//! columns, error mapping and limits. The SQL itself lives in each backend.
+//! Row shapes and their conversion to records, JSON list columns, error mapping and limits,
+//! for both backends.
 //!
 //! Both schemas give a column the same Rust type on both backends (TEXT, 64-bit integers,
 //! booleans, bytes), so one `FromRow` derive per row serves SQLite and PostgreSQL.
 
 use sqlx::error::DatabaseError;
-use sqlx::{Database, Encode, QueryBuilder, Type};
 
 use super::{
     ApiKey, AuditEvent, AuthorizationCode, BrowserSession, Client, Consent, KeyStatus,
     RefreshToken, Result, StorageError, StoredSigningKey, User,
 };
-
-/// The multi-row `INSERT` of a batch of audit events, with each backend's placeholders;
-/// `None` for an empty batch.
-pub(super) fn audit_batch_insert<DB>(events: &[AuditEvent]) -> Option<QueryBuilder<DB>>
-where
-    DB: Database,
-    DB::Arguments: Default,
-    for<'t> &'t str: Encode<'t, DB> + Type<DB>,
-    for<'t> Option<&'t str>: Encode<'t, DB> + Type<DB>,
-    for<'t> i64: Encode<'t, DB> + Type<DB>,
-{
-    if events.is_empty() {
-        return None;
-    }
-    let mut query = QueryBuilder::<DB>::new(
-        "INSERT INTO audit_events (id, at, event, actor, client_id, ip, outcome, detail) ",
-    );
-    query.push_values(events, |mut row, event| {
-        row.push_bind(event.id.as_str())
-            .push_bind(event.at)
-            .push_bind(event.event.as_str())
-            .push_bind(event.actor.as_deref())
-            .push_bind(event.client_id.as_deref())
-            .push_bind(event.ip.as_deref())
-            .push_bind(event.outcome.as_str())
-            .push_bind(event.detail.as_deref());
-    });
-    Some(query)
-}
 
 /// The most rows any listing returns, whatever the caller asks for.
 pub(super) const MAX_LIMIT: u32 = 1000;
