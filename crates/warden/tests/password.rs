@@ -314,6 +314,45 @@ async fn saturated_pool_sheds_immediately_and_runtime_stays_responsive() {
     assert_eq!(response.headers()["retry-after"], "2");
 }
 
+#[tokio::test(flavor = "current_thread")]
+async fn a_login_storm_beyond_the_threads_waits_its_turn_and_is_served() {
+    // The default configuration with 2 threads: 64 verifications at once, far more than the
+    // threads. Each takes about a millisecond, so all can be answered well within the
+    // default `max_wait`: none may be refused. (The pool used to take 2 running + 8 waiting
+    // and answer the other 54 Busy at once.)
+    let params = Params {
+        memory_kib: 1024,
+        iterations: 1,
+        parallelism: 1,
+    };
+    let pool = Arc::new(
+        HashingPool::new(
+            PasswordHasher::new(params).unwrap(),
+            PoolConfig::with_workers(2),
+        )
+        .unwrap(),
+    );
+    let stored = pool.hasher().hash("pw").unwrap();
+    let valid = Ok(Verified::Valid {
+        needs_rehash: false,
+    });
+    let mut waiting = Vec::new();
+    for _ in 0..64 {
+        let (shared, stored) = (Arc::clone(&pool), stored.clone());
+        let mut future = Box::pin(async move { shared.verify("pw", &stored).await });
+        match poll_once(future.as_mut()).await {
+            Poll::Pending => waiting.push(future),
+            // Answered already (this thread was preempted for a hash's time): fine.
+            Poll::Ready(answer) => assert_eq!(answer, valid, "refused instead of queued"),
+        }
+    }
+    assert!(pool.in_flight() <= 2, "never more hashes than threads");
+    for future in waiting {
+        assert_eq!(future.await, valid);
+    }
+    assert_eq!((pool.queue_depth(), pool.in_flight()), (0, 0));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn results_are_correct_under_concurrency() {
     let pool = Arc::new(pool(2, 64, FAST));

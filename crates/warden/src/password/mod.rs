@@ -6,8 +6,10 @@
 //!   pwdlib wrote for FastAPI applications — and says when one needs rehashing
 //!   ([`Verified`]). An unknown user costs as much as a wrong password.
 //! - [`HashingPool`] runs it on a few dedicated threads behind a bounded queue, so hashing
-//!   never runs on the async workers and a login storm is shed with 503 and `Retry-After`
-//!   ([`PoolError::Busy`]) instead of starving every other route.
+//!   never runs on the async workers. In a login storm logins wait their turn up to a
+//!   deadline ([`PoolConfig::max_wait`]) and only those that cannot be started by then are
+//!   shed with 503 and `Retry-After` ([`PoolError::Busy`]): the threads keep hashing at full
+//!   speed and other routes keep the CPU they need.
 //!
 //! ```
 //! use warden::password::{HashingPool, Params, PasswordHasher, PoolConfig, Verified};

@@ -1,5 +1,5 @@
 //! A bounded pool of hashing threads: hashing never runs on the async workers, and a login
-//! storm is shed instead of queued without end.
+//! storm waits in a bounded queue up to a deadline instead of without end.
 
 use std::collections::VecDeque;
 use std::num::NonZeroUsize;
@@ -7,6 +7,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 use std::{fmt, io, mem, thread};
 
 use tokio::sync::oneshot;
@@ -14,47 +15,73 @@ use tokio::sync::oneshot;
 use super::{MAX_PASSWORD_BYTES, PasswordError, PasswordHasher, Verified};
 use crate::Denied;
 
-/// How many hashing threads a [`HashingPool`] runs and how many jobs may wait.
+/// How many hashing threads a [`HashingPool`] runs, how many jobs may wait and for how long.
 ///
 /// ```
+/// use std::time::Duration;
 /// use warden::password::PoolConfig;
 ///
 /// let config = PoolConfig::with_workers(2);
-/// assert_eq!((config.workers, config.queue_capacity, config.retry_after_secs), (2, 8, 1));
+/// assert_eq!((config.workers, config.queue_capacity, config.retry_after_secs), (2, 1024, 1));
+/// assert_eq!(config.max_wait, Duration::from_secs(2)); // then a waiting login is shed
 /// assert_eq!(config.nice, 10); // hashing yields the CPU to request handling (Linux)
-/// let config = PoolConfig { queue_capacity: 0, ..PoolConfig::with_workers(2) }; // no waiting
+///
+/// // Logins may wait up to 5 s, at most 200 at once; no waiting at all.
+/// let patient = PoolConfig { max_wait: Duration::from_secs(5), queue_capacity: 200, ..config };
+/// let impatient = PoolConfig { queue_capacity: 0, ..PoolConfig::with_workers(2) };
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PoolConfig {
     /// Dedicated threads, each hashing one password at a time and holding its memory
     /// (`Params::memory_kib`). 0 counts as 1.
     pub workers: usize,
-    /// Jobs that may wait for a free thread; beyond, requests are shed at once with
-    /// [`PoolError::Busy`]. 0 means none wait: a request is taken only by an idle thread.
+    /// Jobs that may wait for a free thread; beyond, requests are refused at once with
+    /// [`PoolError::Busy`]. A waiting job holds a copy of the password and of the stored hash
+    /// (bytes; the argon2 memory belongs to the threads), so this bounds memory, not service
+    /// time: [`max_wait`](Self::max_wait) does that. 0 means none wait: a request is taken
+    /// only by an idle thread.
     pub queue_capacity: usize,
+    /// The longest a job may wait for a thread. A job that a thread reaches later is answered
+    /// [`PoolError::Busy`] without being hashed: its client has waited long enough, and a
+    /// thread spends its time only on logins that can still be answered in time. While jobs
+    /// wait they use no CPU (their callers await a channel). [`Duration::MAX`] means no
+    /// deadline.
+    pub max_wait: Duration,
     /// The `Retry-After` given with [`PoolError::Busy`], in seconds.
     pub retry_after_secs: u32,
     /// The nice value of the hashing threads on Linux (0 to 19; elsewhere ignored). Hashing is
     /// CPU-bound for tens of milliseconds per password; at 10 the scheduler gives a core to a
     /// runtime worker with a request to serve first, so a login storm slows logins rather
-    /// than every other route. With nothing else to run, the threads still get whole cores.
+    /// than every other route. With nothing else to run, the threads still get whole cores;
+    /// logins waiting in the queue leave the runtime idle, so a storm of logins alone keeps
+    /// the threads busy at full speed.
     pub nice: i8,
 }
 
 impl PoolConfig {
-    /// `workers` threads at nice 10, a queue of 4 jobs per thread, `Retry-After: 1`.
+    /// Jobs that may wait per thread by default: a waiting job costs bytes, so the bound is
+    /// generous and [`max_wait`](Self::max_wait) decides what is served.
+    pub const QUEUE_PER_WORKER: usize = 512;
+    /// The default [`max_wait`](Self::max_wait): below the 5 s default timeout of common HTTP
+    /// clients (httpx, and so Authlib), far above one hash.
+    pub const DEFAULT_MAX_WAIT: Duration = Duration::from_secs(2);
+
+    /// `workers` threads at nice 10; up to [`QUEUE_PER_WORKER`](Self::QUEUE_PER_WORKER)
+    /// jobs per thread may wait, each for at most
+    /// [`DEFAULT_MAX_WAIT`](Self::DEFAULT_MAX_WAIT); `Retry-After: 1`.
     pub fn with_workers(workers: usize) -> Self {
         Self {
             workers,
-            queue_capacity: workers.saturating_mul(4),
+            queue_capacity: workers.max(1).saturating_mul(Self::QUEUE_PER_WORKER),
+            max_wait: Self::DEFAULT_MAX_WAIT,
             retry_after_secs: 1,
             nice: 10,
         }
     }
 }
 
-/// One thread per CPU the process may use ([`std::thread::available_parallelism`]) at nice
-/// 10, a queue of 4 jobs per thread, `Retry-After: 1`.
+/// One thread per CPU the process may use ([`std::thread::available_parallelism`]), otherwise
+/// as [`PoolConfig::with_workers`].
 impl Default for PoolConfig {
     fn default() -> Self {
         Self::with_workers(thread::available_parallelism().map_or(1, NonZeroUsize::get))
@@ -69,7 +96,8 @@ impl Default for PoolConfig {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum PoolError {
-    /// Every thread is busy and the queue is full: the request was shed without waiting.
+    /// The queue was full (the request was refused without waiting), or the request waited
+    /// [`PoolConfig::max_wait`] without reaching a thread (it was not hashed).
     #[error("password hashing pool busy, retry after {retry_after_secs} s")]
     Busy {
         /// Seconds after which a retry makes sense ([`PoolConfig::retry_after_secs`]).
@@ -83,18 +111,29 @@ pub enum PoolError {
     Password(#[from] PasswordError),
 }
 
-/// Runs a [`PasswordHasher`] on a few dedicated threads behind a bounded queue.
+/// Runs a [`PasswordHasher`] on a few dedicated threads behind a bounded, deadline-checked
+/// queue.
 ///
 /// Argon2id is built to be slow and to hold memory (19 MiB for ~20–40 ms at OWASP's
 /// parameters). Run on tokio's workers it stalls every other route; run through unbounded
 /// `spawn_blocking` a login storm piles up hundreds of concurrent hashes (2.3 GB measured at
 /// 64 concurrent logins). This pool runs at most `workers` hashes at once — memory stays
-/// below `workers` × the largest `m` among the hashes checked — lets at most
-/// `queue_capacity` more wait, and answers any further request at once with
-/// [`PoolError::Busy`], which becomes 503 with `Retry-After`.
+/// below `workers` × the largest `m` among the hashes checked — and lets up to
+/// `queue_capacity` more wait, in order, each for at most `max_wait` ([`PoolConfig`]).
+/// [`PoolError::Busy`], which becomes 503 with `Retry-After`, answers a request that finds
+/// the queue full (at once) and one still waiting when its `max_wait` is over (then, without
+/// hashing it).
+///
+/// Under a login storm the threads therefore never idle while a login can still be answered
+/// in time, and the requests that cannot be are shed at the pace of the deadline: a client
+/// that retries as soon as it gets its 503 sends one request per `max_wait`, not thousands per
+/// second, so shedding does not take the CPU from hashing. With 256 clients posting logins
+/// back to back on 2 cores, 2 threads keep hashing at the rate of 4 clients
+/// (`docs/benchmarks.md`); the same storm against a 10-job queue that refused at once got
+/// a quarter of that.
 ///
 /// - The async methods never block the runtime: a job is queued (or refused) under a short
-///   lock and its answer awaited over a oneshot channel.
+///   lock and its answer awaited over a oneshot channel; a waiting request uses no CPU.
 /// - A request whose future is dropped (the client went away) is skipped when its turn
 ///   comes, instead of being hashed for nobody.
 /// - [`queue_depth`](Self::queue_depth) and [`in_flight`](Self::in_flight) feed metrics.
@@ -156,22 +195,67 @@ pub struct HashingPool {
     config: PoolConfig,
 }
 
-/// A queued job: runs on a worker thread and returns how to deliver its answer, which the
-/// worker calls only after freeing its slot, so a caller that got an answer can submit again
-/// at once.
-type Job = Box<dyn FnOnce(&PasswordHasher) -> Option<Delivery> + Send>;
+/// A queued job and the instant after which it is no longer worth starting.
+struct Job {
+    deadline: Option<Instant>,
+    work: Box<dyn Work>,
+}
+
+/// What a job does on a worker thread.
+trait Work: Send {
+    /// Runs the job and returns how to deliver its answer (`None` if nobody waits for it),
+    /// which the worker calls only after freeing its slot, so a caller that got an answer
+    /// can submit again at once.
+    fn run(self: Box<Self>, hasher: &PasswordHasher) -> Option<Delivery>;
+    /// Answers `error` without running: the job waited past its deadline.
+    fn expire(self: Box<Self>, error: PoolError);
+}
+
 type Delivery = Box<dyn FnOnce() + Send>;
+
+/// A task and the channel its caller awaits.
+struct Reply<T, F> {
+    reply: oneshot::Sender<Result<T, PoolError>>,
+    task: F,
+}
+
+impl<T, F> Work for Reply<T, F>
+where
+    T: Send + 'static,
+    F: FnOnce(&PasswordHasher) -> Result<T, PasswordError> + Send + 'static,
+{
+    fn run(self: Box<Self>, hasher: &PasswordHasher) -> Option<Delivery> {
+        let Self { reply, task } = *self;
+        // The caller went away (client disconnected, timeout): nobody needs the answer.
+        if reply.is_closed() {
+            return None;
+        }
+        let result = task(hasher).map_err(PoolError::Password);
+        Some(Box::new(move || {
+            // The receiver may have gone in the meantime; the answer is then dropped.
+            let _ = reply.send(result);
+        }))
+    }
+
+    fn expire(self: Box<Self>, error: PoolError) {
+        let _ = self.reply.send(Err(error));
+    }
+}
 
 struct Shared {
     state: Mutex<State>,
     wakeup: Condvar,
     /// Jobs accepted at once, waiting or running: workers + queue capacity.
     limit: usize,
+    /// The answer to a job that waited too long.
+    busy: PoolError,
     /// Mirrors of `State`, for metrics read without the lock.
     queued: AtomicUsize,
     in_flight: AtomicUsize,
 }
 
+/// Jobs wait in arrival order with deadlines `max_wait` after arrival, so the expired ones are
+/// always at the front.
 struct State {
     jobs: VecDeque<Job>,
     running: usize,
@@ -203,6 +287,9 @@ impl HashingPool {
             }),
             wakeup: Condvar::new(),
             limit: config.workers.saturating_add(config.queue_capacity),
+            busy: PoolError::Busy {
+                retry_after_secs: config.retry_after_secs,
+            },
             queued: AtomicUsize::new(0),
             in_flight: AtomicUsize::new(0),
         });
@@ -292,25 +379,23 @@ impl HashingPool {
         F: FnOnce(&PasswordHasher) -> Result<T, PasswordError> + Send + 'static,
     {
         let (reply, answer) = oneshot::channel();
-        let job: Job = Box::new(move |hasher| {
-            // The caller went away (client disconnected, timeout): nobody needs the answer.
-            if reply.is_closed() {
-                return None;
-            }
-            let result = task(hasher);
-            Some(Box::new(move || {
-                // The receiver may have gone in the meantime; the answer is then dropped.
-                let _ = reply.send(result);
-            }))
-        });
-        self.submit(job)?;
-        match answer.await {
-            Ok(result) => result.map_err(PoolError::Password),
-            Err(_) => Err(PoolError::Closed),
-        }
+        self.submit(Box::new(Reply { reply, task }))?;
+        // A oneshot receiver: the waiting task is parked until a worker answers.
+        answer.await.unwrap_or(Err(PoolError::Closed))
     }
 
-    fn submit(&self, job: Job) -> Result<(), PoolError> {
+    /// Queues `work` with a deadline `max_wait` from now, or refuses it at once.
+    fn submit(&self, work: Box<dyn Work>) -> Result<(), PoolError> {
+        self.submit_until(work, Instant::now().checked_add(self.config.max_wait))
+    }
+
+    /// Queues `work` to be started before `deadline` (`None`: whenever), or refuses it at
+    /// once.
+    fn submit_until(
+        &self,
+        work: Box<dyn Work>,
+        deadline: Option<Instant>,
+    ) -> Result<(), PoolError> {
         let mut state = self.shared.lock();
         if state.closed {
             return Err(PoolError::Closed);
@@ -319,13 +404,11 @@ impl HashingPool {
             drop(state);
             tracing::debug!(
                 queue_depth = self.queue_depth(),
-                "password hashing pool busy, request shed"
+                "password hashing queue full, request shed"
             );
-            return Err(PoolError::Busy {
-                retry_after_secs: self.config.retry_after_secs,
-            });
+            return Err(self.shared.busy);
         }
-        state.jobs.push_back(job);
+        state.jobs.push_back(Job { deadline, work });
         self.shared
             .queued
             .store(state.jobs.len(), Ordering::Relaxed);
@@ -353,17 +436,23 @@ fn lower_priority(nice: i8) {
 #[cfg(not(target_os = "linux"))]
 fn lower_priority(_: i8) {}
 
-/// A worker thread: takes jobs until the pool closes.
+/// A worker thread: takes jobs until the pool closes, answering those past their deadline
+/// without running them.
 fn work(shared: &Shared, hasher: &PasswordHasher) {
+    let mut expired = Vec::new();
     loop {
         let job = {
             let mut state = shared.lock();
             loop {
-                if let Some(job) = state.jobs.pop_front() {
+                let job = take(&mut state, &mut expired);
+                shared.queued.store(state.jobs.len(), Ordering::Relaxed);
+                if job.is_some() {
                     state.running += 1;
-                    shared.queued.store(state.jobs.len(), Ordering::Relaxed);
                     shared.in_flight.store(state.running, Ordering::Relaxed);
                     break job;
+                }
+                if !expired.is_empty() {
+                    break None;
                 }
                 if state.closed {
                     return;
@@ -374,8 +463,18 @@ fn work(shared: &Shared, hasher: &PasswordHasher) {
                     .unwrap_or_else(PoisonError::into_inner);
             }
         };
+        if !expired.is_empty() {
+            tracing::debug!(
+                shed = expired.len(),
+                "password hashing jobs waited past their deadline, shed"
+            );
+            for work in expired.drain(..) {
+                work.expire(shared.busy);
+            }
+        }
+        let Some(work) = job else { continue };
         // A panic drops the job's reply sender, so its caller gets `Closed`; the thread lives.
-        let delivery = catch_unwind(AssertUnwindSafe(|| job(hasher))).unwrap_or_else(|_| {
+        let delivery = catch_unwind(AssertUnwindSafe(|| work.run(hasher))).unwrap_or_else(|_| {
             tracing::error!("password hashing job panicked");
             None
         });
@@ -388,6 +487,20 @@ fn work(shared: &Shared, hasher: &PasswordHasher) {
             deliver();
         }
     }
+}
+
+/// Pops the first job still within its deadline, moving the expired ones before it to
+/// `expired`.
+fn take(state: &mut State, expired: &mut Vec<Box<dyn Work>>) -> Option<Box<dyn Work>> {
+    let now = Instant::now();
+    while let Some(job) = state.jobs.pop_front() {
+        if job.deadline.is_some_and(|deadline| deadline < now) {
+            expired.push(job.work);
+        } else {
+            return Some(job.work);
+        }
+    }
+    None
 }
 
 impl Drop for HashingPool {
@@ -495,10 +608,34 @@ mod tests {
         let config = PoolConfig {
             workers,
             queue_capacity,
+            max_wait: Duration::from_secs(60),
             retry_after_secs: 7,
             nice: 10,
         };
         HashingPool::new(hasher, config).unwrap()
+    }
+
+    /// A test job: `run` calls the closure; `expire` reports its error on `expired`, if any.
+    struct Call<F> {
+        run: F,
+        expired: Option<std::sync::mpsc::Sender<PoolError>>,
+    }
+
+    impl<F: FnOnce() + Send> Work for Call<F> {
+        fn run(self: Box<Self>, _: &PasswordHasher) -> Option<Delivery> {
+            (self.run)();
+            None
+        }
+
+        fn expire(self: Box<Self>, error: PoolError) {
+            if let Some(expired) = self.expired {
+                let _ = expired.send(error);
+            }
+        }
+    }
+
+    fn call(run: impl FnOnce() + Send + 'static) -> Box<dyn Work> {
+        Box::new(Call { run, expired: None })
     }
 
     /// The nice values of this process's threads named `warden-hash-*`, from
@@ -546,7 +683,104 @@ mod tests {
     fn default_config_scales_with_cpus() {
         let config = PoolConfig::default();
         assert!(config.workers >= 1);
-        assert_eq!(config.queue_capacity, 4 * config.workers);
+        assert_eq!(config.queue_capacity, 512 * config.workers);
+        assert_eq!(config.max_wait, Duration::from_secs(2));
+    }
+
+    #[tokio::test]
+    async fn jobs_past_their_deadline_are_answered_busy_without_running() {
+        let pool = pool(1, 16);
+        let (release, gate) = std::sync::mpsc::channel::<()>();
+        pool.submit(call(move || {
+            let _ = gate.recv();
+        }))
+        .unwrap();
+        while pool.in_flight() == 0 {
+            tokio::task::yield_now().await; // until the worker holds the gate
+        }
+        // Behind the gate, in turn: jobs whose deadline passes while they wait, and jobs
+        // with time to spare.
+        let now = Instant::now();
+        let ran = Arc::new(AtomicUsize::new(0));
+        let (expired, busy) = std::sync::mpsc::channel();
+        for i in 0..8 {
+            let ran = Arc::clone(&ran);
+            let job = Box::new(Call {
+                run: move || {
+                    ran.fetch_add(1, Ordering::SeqCst);
+                },
+                expired: Some(expired.clone()),
+            });
+            let deadline = if i % 2 == 0 {
+                now
+            } else {
+                now + Duration::from_secs(3600)
+            };
+            pool.submit_until(job, Some(deadline)).unwrap();
+        }
+        drop(expired);
+        assert_eq!(pool.queue_depth(), 8);
+        std::thread::sleep(Duration::from_millis(1)); // `now` is now in the past
+        release.send(()).unwrap();
+        // The four late jobs are answered Busy with the configured Retry-After, unrun.
+        let answers: Vec<PoolError> = busy.iter().collect();
+        assert_eq!(
+            answers,
+            vec![
+                PoolError::Busy {
+                    retry_after_secs: 7
+                };
+                4
+            ]
+        );
+        while pool.queue_depth() + pool.in_flight() > 0 {
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(ran.load(Ordering::SeqCst), 4);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_request_waiting_longer_than_max_wait_gets_busy() {
+        let hasher = PasswordHasher::new(Params {
+            memory_kib: 64,
+            iterations: 1,
+            parallelism: 1,
+        })
+        .unwrap();
+        let config = PoolConfig {
+            max_wait: Duration::from_millis(20),
+            retry_after_secs: 3,
+            ..PoolConfig::with_workers(1)
+        };
+        let pool = Arc::new(HashingPool::new(hasher, config).unwrap());
+        let stored = pool.hash("pw").await.unwrap();
+        let (release, gate) = std::sync::mpsc::channel::<()>();
+        pool.submit_until(
+            call(move || {
+                let _ = gate.recv();
+            }),
+            None,
+        )
+        .unwrap();
+        let waiting: Vec<_> = (0..3)
+            .map(|_| {
+                let (pool, stored) = (Arc::clone(&pool), stored.clone());
+                tokio::spawn(async move { pool.verify("pw", &stored).await })
+            })
+            .collect();
+        while pool.queue_depth() < 3 {
+            tokio::task::yield_now().await;
+        }
+        tokio::time::sleep(Duration::from_millis(40)).await; // past their deadline
+        release.send(()).unwrap();
+        for answer in waiting {
+            assert_eq!(
+                answer.await.unwrap(),
+                Err(PoolError::Busy {
+                    retry_after_secs: 3
+                })
+            );
+        }
     }
 
     #[tokio::test]
@@ -589,10 +823,9 @@ mod tests {
         // Hold the only worker and the only queue slot with jobs that wait on a signal.
         let (release, gate) = std::sync::mpsc::channel::<()>();
         let gate = Arc::new(Mutex::new(gate));
-        let blocked = |gate: Arc<Mutex<std::sync::mpsc::Receiver<()>>>| -> Job {
-            Box::new(move |_| {
+        let blocked = |gate: Arc<Mutex<std::sync::mpsc::Receiver<()>>>| {
+            call(move || {
                 let _ = gate.lock().unwrap().recv();
-                None
             })
         };
         pool.submit(blocked(Arc::clone(&gate))).unwrap();
@@ -622,18 +855,16 @@ mod tests {
     async fn dropping_the_pool_answers_waiting_jobs_closed() {
         let pool = pool(1, 4);
         let (release, gate) = std::sync::mpsc::channel::<()>();
-        pool.submit(Box::new(move |_| {
+        pool.submit(call(move || {
             let _ = gate.recv();
-            None
         }))
         .unwrap();
         while pool.in_flight() == 0 {
             tokio::task::yield_now().await; // until the worker holds the first job
         }
         let (reply, answer) = oneshot::channel::<()>();
-        pool.submit(Box::new(move |_| {
+        pool.submit(call(move || {
             let _ = reply.send(());
-            None
         }))
         .unwrap();
         assert_eq!(pool.queue_depth(), 1);
