@@ -768,7 +768,9 @@ mod tests {
                 tokio::spawn(async move { pool.verify("pw", &stored).await })
             })
             .collect();
-        while pool.queue_depth() < 3 {
+        // All three submitted (the blocker running or still queued): every deadline is now
+        // at most 20 ms away, however late a loaded machine ran the spawned tasks.
+        while pool.queue_depth() + pool.in_flight() < 4 {
             tokio::task::yield_now().await;
         }
         tokio::time::sleep(Duration::from_millis(40)).await; // past their deadline
