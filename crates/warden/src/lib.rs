@@ -40,9 +40,12 @@
 //!   signatures; [`openapi::Docs`] serves Swagger UI from compiled-in assets.
 
 #![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
 
 mod api_key;
+#[cfg(feature = "api-keys")]
+#[cfg_attr(docsrs, doc(cfg(feature = "api-keys")))]
 pub mod api_keys;
 mod challenge;
 mod credentials;
@@ -51,14 +54,20 @@ mod error;
 mod http_basic;
 mod http_bearer;
 mod http_digest;
+#[cfg(feature = "jwt")]
+#[cfg_attr(docsrs, doc(cfg(feature = "jwt")))]
 pub mod jwt;
 mod oauth2;
 pub mod openapi;
 mod openid_connect;
 mod parse;
+#[cfg(feature = "password")]
+#[cfg_attr(docsrs, doc(cfg(feature = "password")))]
 pub mod password;
 mod password_form;
 mod principal;
+#[cfg(feature = "rate-limit")]
+#[cfg_attr(docsrs, doc(cfg(feature = "rate-limit")))]
 pub mod rate_limit;
 mod scopes;
 mod secret;

@@ -28,6 +28,7 @@
 //! ```
 
 mod describe;
+#[cfg(feature = "swagger-ui")]
 mod docs;
 mod prune;
 mod registry;
@@ -35,6 +36,8 @@ mod requirement;
 mod router;
 
 pub use describe::{DescribeSecurity, HandlerSecurity, Undocumented};
+#[cfg(feature = "swagger-ui")]
+#[cfg_attr(docsrs, doc(cfg(feature = "swagger-ui")))]
 pub use docs::Docs;
 pub use prune::remove_scheme;
 pub use registry::SchemeRegistry;

@@ -13,7 +13,9 @@ use utoipa::openapi::response::Response as ApiResponse;
 use utoipa::openapi::{Components, Info, OpenApi, Paths, RefOr};
 use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouter};
 
-use super::{Alternatives, Docs, HandlerSecurity, SchemeRegistry};
+#[cfg(feature = "swagger-ui")]
+use super::Docs;
+use super::{Alternatives, HandlerSecurity, SchemeRegistry};
 
 /// The routes of one or more handlers on one path, with the security their signatures
 /// declare. Made by [`routes!`](crate::routes) and given to [`ApiRouter::routes`].
@@ -252,6 +254,8 @@ impl<S: Clone + Send + Sync + 'static> ApiRouter<S> {
     }
 
     /// The router with the document at `docs`' spec path and Swagger UI at its UI path.
+    #[cfg(feature = "swagger-ui")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "swagger-ui")))]
     pub fn with_docs(self, docs: Docs) -> Router<S> {
         let (router, openapi) = self.split_for_parts();
         router.merge(docs.router(openapi))
