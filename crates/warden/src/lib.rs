@@ -7,6 +7,7 @@
 //! code.
 //!
 //! ```no_run
+//! # #[cfg(feature = "swagger-ui")] mod doc {
 //! use warden::openapi::{ApiRouter, Docs};
 //! use warden::{HttpBasic, routes};
 //!
@@ -20,6 +21,7 @@
 //! let app = ApiRouter::new().routes(routes!(me)).with_docs(Docs::default());
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:8000").await.unwrap();
 //! axum::serve(listener, app).await.unwrap();
+//! # }
 //! # }
 //! ```
 //!
