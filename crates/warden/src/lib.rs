@@ -39,7 +39,8 @@
 //! - **Forms and bodies**: [`OAuth2PasswordRequestForm`], [`TokenResponse`], [`TokenError`],
 //!   [`ValidJson`].
 //! - **OpenAPI**: [`openapi::ApiRouter`] and [`routes!`] build the document from handler
-//!   signatures; [`openapi::Docs`] serves Swagger UI from compiled-in assets.
+//!   signatures, and [`ApiRouter::require`](openapi::ApiRouter::require) adds security to a
+//!   whole router; [`openapi::Docs`] serves Swagger UI from compiled-in assets.
 
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]

@@ -33,6 +33,7 @@ mod describe;
 mod docs;
 mod prune;
 mod registry;
+mod require;
 mod requirement;
 mod router;
 
