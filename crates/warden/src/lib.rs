@@ -7,6 +7,7 @@
 //! code.
 //!
 //! ```no_run
+//! # #[cfg(feature = "swagger-ui")] mod doc {
 //! use warden::openapi::{ApiRouter, Docs};
 //! use warden::{HttpBasic, routes};
 //!
@@ -21,6 +22,7 @@
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:8000").await.unwrap();
 //! axum::serve(listener, app).await.unwrap();
 //! # }
+//! # }
 //! ```
 //!
 //! ## The pieces
@@ -34,10 +36,12 @@
 //!   ([`scope!`], [`ScopeSet`]).
 //! - **Errors**: [`AuthError`] (401/403/503 with challenges) and [`ValidationError`]
 //!   (422 with FastAPI's `detail` list), each mapped to a response in one place.
-//! - **Forms and bodies**: [`OAuth2PasswordRequestForm`], [`TokenResponse`], [`TokenError`],
-//!   [`ValidJson`].
+//! - **Forms and bodies**: [`OAuth2PasswordRequestForm`], [`TokenResponse`], [`TokenError`];
+//!   validated input from every part of a request: [`ValidJson`], [`ValidForm`],
+//!   [`ValidQuery`], [`ValidPath`], [`ValidHeaders`].
 //! - **OpenAPI**: [`openapi::ApiRouter`] and [`routes!`] build the document from handler
-//!   signatures; [`openapi::Docs`] serves Swagger UI from compiled-in assets.
+//!   signatures, and [`ApiRouter::require`](openapi::ApiRouter::require) adds security to a
+//!   whole router; [`openapi::Docs`] serves Swagger UI from compiled-in assets.
 
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -92,7 +96,10 @@ pub use principal::{Auth, Denied, Principal};
 pub use scopes::{ScopeSet, SecurityScopes};
 pub use secret::constant_time_eq;
 pub use token_error::{TokenError, TokenErrorCode};
-pub use validation::{FieldError, Loc, ValidJson, ValidationError, from_json, validator_errors};
+pub use validation::{
+    FieldError, Loc, MAX_HEADERS_BYTES, MAX_QUERY_BYTES, ValidForm, ValidHeaders, ValidJson,
+    ValidPath, ValidQuery, ValidationError, from_json, validator_errors, validator_errors_in,
+};
 
 /// Re-exports the macros and crates the [`routes!`] expansion uses.
 #[doc(hidden)]

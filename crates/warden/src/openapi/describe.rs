@@ -49,6 +49,17 @@ macro_rules! impl_handler_security {
             F: FnOnce($($arg),*) -> Fut,
             $($arg: DescribeSecurity<S>,)*
         {
+            fn describe(registry: &mut SchemeRegistry) -> Option<Alternatives> {
+                <($($arg,)*) as DescribeSecurity<S>>::describe(registry)
+            }
+        }
+
+        /// A tuple of extractors (axum extracts them in order) needs all of them: their
+        /// alternatives AND'ed, like the arguments of a handler.
+        impl<S, $($arg,)*> DescribeSecurity<S> for ($($arg,)*)
+        where
+            $($arg: DescribeSecurity<S>,)*
+        {
             #[allow(unused_mut, unused_variables)]
             fn describe(registry: &mut SchemeRegistry) -> Option<Alternatives> {
                 let mut all: Option<Alternatives> = None;

@@ -8,7 +8,7 @@
 //! Parameters, request bodies and responses come from utoipa's `#[utoipa::path]` attribute.
 //!
 //! ```
-//! use warden::openapi::{ApiRouter, Docs};
+//! use warden::openapi::ApiRouter;
 //! use warden::{ApiKeyHeader, ApiKeyScheme, Either, HttpBearer, routes};
 //!
 //! struct Key;
@@ -24,7 +24,8 @@
 //! let (router, openapi) = ApiRouter::<()>::new().routes(routes!(items)).split_for_parts();
 //! let json = serde_json::to_value(&openapi).unwrap();
 //! assert_eq!(json["paths"]["/items"]["get"]["security"], serde_json::json!([{"HTTPBearer": []}, {"ApiKey": []}]));
-//! let app: axum::Router = router.merge(Docs::default().router(openapi)); // /docs, /openapi.json
+//! # #[cfg(feature = "swagger-ui")]
+//! let app: axum::Router = router.merge(warden::openapi::Docs::default().router(openapi)); // /docs, /openapi.json
 //! ```
 
 mod describe;
@@ -32,6 +33,7 @@ mod describe;
 mod docs;
 mod prune;
 mod registry;
+mod require;
 mod requirement;
 mod router;
 

@@ -45,10 +45,28 @@ impl Alternatives {
 
     /// Both `self` and `other`: every pairing of an alternative of each, scopes of a scheme
     /// named on both sides merged.
+    ///
+    /// One pairing is left out: two different choices between the same alternatives. When
+    /// both sides offer the same schemes as alternatives (a router requiring
+    /// `Auth<Caller>` and a handler taking `Auth<Caller, Items>`, where `Caller` accepts an
+    /// API key or a bearer token), each side picks the first scheme present, so both pick
+    /// the same one: `{ApiKey}` and `{Bearer}` pair with their own kind, never with each
+    /// other.
+    ///
+    /// ```
+    /// use warden::openapi::Alternatives;
+    ///
+    /// let caller = Alternatives::scheme("ApiKey").or(Alternatives::scheme("Bearer"));
+    /// let with_items = caller.clone().with_scope("items");
+    /// assert_eq!(caller.and(&with_items), with_items);
+    /// ```
     pub fn and(&self, other: &Self) -> Self {
         let mut out = Self::default();
         for left in &self.0 {
             for right in &other.0 {
+                if self.other_choice(left, other, right) {
+                    continue;
+                }
                 let mut merged = left.clone();
                 for (name, scopes) in right {
                     let entry = merged.entry(name.clone()).or_default();
@@ -62,6 +80,24 @@ impl Alternatives {
             }
         }
         out
+    }
+
+    /// Whether `left` (of `self`) and `right` (of `other`) are different picks of one choice:
+    /// they name different schemes, and each side also offers the other's schemes alone.
+    fn other_choice(
+        &self,
+        left: &BTreeMap<String, Vec<String>>,
+        other: &Self,
+        right: &BTreeMap<String, Vec<String>>,
+    ) -> bool {
+        let same = |a: &BTreeMap<String, Vec<String>>, b: &BTreeMap<String, Vec<String>>| {
+            a.keys().eq(b.keys())
+        };
+        !left.is_empty()
+            && !right.is_empty()
+            && !same(left, right)
+            && other.0.iter().any(|r| same(r, left))
+            && self.0.iter().any(|l| same(l, right))
     }
 
     /// Adds `scope` to every scheme of every alternative (scopes accumulate, order kept,
@@ -100,6 +136,20 @@ impl Alternatives {
     /// Whether every alternative requires some credentials.
     pub fn is_required(&self) -> bool {
         !self.0.is_empty() && self.0.iter().all(|a| !a.is_empty())
+    }
+
+    /// The alternatives a `security` list states (its requirement objects, in order).
+    pub(crate) fn from_requirements(requirements: &[SecurityRequirement]) -> Self {
+        let mut out = Self::default();
+        for requirement in requirements {
+            // A requirement object serializes as the map it is: scheme name → scopes.
+            let alternative = serde_json::to_value(requirement)
+                .ok()
+                .and_then(|value| serde_json::from_value(value).ok())
+                .unwrap_or_default();
+            out = out.or(Self(vec![alternative]));
+        }
+        out
     }
 
     /// The OpenAPI security requirement objects.
@@ -156,6 +206,40 @@ mod tests {
             json(&a.and(&b)),
             serde_json::json!([{"O": ["me", "items", "admin"]}])
         );
+    }
+
+    #[test]
+    fn the_same_choice_on_both_sides_is_made_once() {
+        let caller = Alternatives::scheme("K").or(Alternatives::scheme("B"));
+        let scoped = caller.clone().with_scope("x");
+        assert_eq!(
+            json(&caller.and(&scoped)),
+            serde_json::json!([{"K": ["x"]}, {"B": ["x"]}])
+        );
+        // Optional on one side: anonymous pairs with either.
+        assert_eq!(
+            json(&caller.clone().optional().and(&caller)),
+            serde_json::json!([{"K": []}, {"B": []}])
+        );
+        // Different choices still multiply out.
+        let other = Alternatives::scheme("K").or(Alternatives::scheme("C"));
+        assert_eq!(caller.and(&other).len(), 4);
+        // An optional scheme beside a required one is kept: {A, B} or {B}.
+        let optional = Alternatives::scheme("A").optional();
+        assert_eq!(
+            json(&optional.and(&Alternatives::scheme("B"))),
+            serde_json::json!([{"A": [], "B": []}, {"B": []}])
+        );
+    }
+
+    #[test]
+    fn requirement_objects_read_back() {
+        let a = Alternatives::scheme("A")
+            .with_scope("x")
+            .and(&Alternatives::scheme("B"))
+            .or(Alternatives::anonymous());
+        assert_eq!(Alternatives::from_requirements(&a.to_requirements()), a);
+        assert!(Alternatives::from_requirements(&[]).is_empty());
     }
 
     #[test]

@@ -15,6 +15,7 @@ use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouter};
 
 #[cfg(feature = "swagger-ui")]
 use super::Docs;
+use super::require::{Requirement, apply_to_router, apply_to_routes};
 use super::{Alternatives, HandlerSecurity, SchemeRegistry};
 
 /// The routes of one or more handlers on one path, with the security their signatures
@@ -72,7 +73,7 @@ impl<S: Clone + Send + Sync + 'static> Routes<S> {
 }
 
 /// Sets an operation's `security`, and documents the 401 and 403 answers the extractors give.
-fn document(operation: &mut Operation, alternatives: &Alternatives) {
+pub(super) fn document(operation: &mut Operation, alternatives: &Alternatives) {
     operation.security = Some(alternatives.to_requirements());
     let responses = &mut operation.responses.responses;
     if alternatives.is_required() || alternatives.len() > 1 {
@@ -110,10 +111,11 @@ pub(super) fn operations_mut(item: &mut PathItem) -> impl Iterator<Item = &mut O
 ///
 /// Routes added with [`routes`](Self::routes) are documented, their `security` taken from the
 /// handlers' signatures; routes added with [`route`](Self::route) are served but left out of
-/// the document (FastAPI's `include_in_schema=False`).
+/// the document (FastAPI's `include_in_schema=False`). Security required by every route of a
+/// router is declared once with [`require`](Self::require).
 ///
 /// ```
-/// use warden::openapi::{ApiRouter, Docs};
+/// use warden::openapi::ApiRouter;
 /// use warden::{HttpBasic, routes};
 ///
 /// /// Who am I?
@@ -129,8 +131,10 @@ pub(super) fn operations_mut(item: &mut PathItem) -> impl Iterator<Item = &mut O
 /// # let _: axum::Router = router;
 /// ```
 pub struct ApiRouter<S = ()> {
-    inner: OpenApiRouter<S>,
-    registry: SchemeRegistry,
+    pub(super) inner: OpenApiRouter<S>,
+    pub(super) registry: SchemeRegistry,
+    /// What [`require`](Self::require) added: applied to every route added from then on.
+    pub(super) requirements: Vec<Requirement>,
 }
 
 impl<S: Clone + Send + Sync + 'static> Default for ApiRouter<S> {
@@ -150,6 +154,7 @@ impl<S: Clone + Send + Sync + 'static> ApiRouter<S> {
         Self {
             inner: OpenApiRouter::with_openapi(openapi),
             registry: SchemeRegistry::default(),
+            requirements: Vec::new(),
         }
     }
 
@@ -161,38 +166,48 @@ impl<S: Clone + Send + Sync + 'static> ApiRouter<S> {
         self
     }
 
-    /// Adds documented routes, made by [`routes!`](crate::routes).
+    /// Adds documented routes, made by [`routes!`](crate::routes), behind this router's
+    /// [requirements](Self::require).
     ///
     /// # Panics
     /// If two different security schemes share one name.
     pub fn routes(mut self, routes: Routes<S>) -> Self {
         self.registry.merge(routes.registry);
         self.registry.assert_consistent();
-        if let Some(parts) = routes.parts {
-            self.inner = self.inner.routes(parts);
+        if let Some((schemas, mut paths, method_router)) = routes.parts {
+            let method_router = apply_to_routes(&mut paths, method_router, &self.requirements);
+            self.inner = self.inner.routes((schemas, paths, method_router));
         }
         self
     }
 
-    /// Adds a route left out of the document.
+    /// Adds a route left out of the document, behind this router's
+    /// [requirements](Self::require).
     pub fn route(mut self, path: &str, method_router: MethodRouter<S>) -> Self {
+        let method_router =
+            apply_to_routes(&mut Default::default(), method_router, &self.requirements);
         self.inner = self.inner.route(path, method_router);
         self
     }
 
-    /// Serves `other`'s routes under `path`, documented there.
+    /// Serves `other`'s routes under `path`, documented there, behind this router's
+    /// [requirements](Self::require) (and, inside them, `other`'s own).
     pub fn nest(mut self, path: &str, other: ApiRouter<S>) -> Self {
         self.registry.merge(other.registry);
         self.registry.assert_consistent();
-        self.inner = self.inner.nest(path, other.inner);
+        let other = apply_to_router(other.inner, &self.requirements);
+        self.inner = self.inner.nest(path, other);
         self
     }
 
-    /// Serves `other`'s routes beside these.
+    /// Serves `other`'s routes beside these, behind this router's
+    /// [requirements](Self::require) (and, inside them, `other`'s own). To keep routes
+    /// public, merge the protected router into the public one, not the other way round.
     pub fn merge(mut self, other: ApiRouter<S>) -> Self {
         self.registry.merge(other.registry);
         self.registry.assert_consistent();
-        self.inner = self.inner.merge(other.inner);
+        let other = apply_to_router(other.inner, &self.requirements);
+        self.inner = self.inner.merge(other);
         self
     }
 
@@ -237,6 +252,7 @@ impl<S: Clone + Send + Sync + 'static> ApiRouter<S> {
         ApiRouter {
             inner: self.inner.with_state(state),
             registry: self.registry,
+            requirements: self.requirements,
         }
     }
 

@@ -10,4 +10,5 @@ mod basic_auth;
 mod error_handling;
 mod oauth2_password_jwt;
 mod oauth2_scopes;
+mod router_security;
 mod validation;
