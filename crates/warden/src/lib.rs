@@ -69,6 +69,8 @@ mod principal;
 #[cfg(feature = "rate-limit")]
 #[cfg_attr(docsrs, doc(cfg(feature = "rate-limit")))]
 pub mod rate_limit;
+#[cfg(all(feature = "redis", feature = "rate-limit"))]
+mod redis_connection;
 mod scopes;
 mod secret;
 mod token_error;
