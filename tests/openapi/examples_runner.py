@@ -30,6 +30,7 @@ EXAMPLES = [
     "oauth2_scopes",
     "validation",
     "error_handling",
+    "cookie_session",
 ]
 
 
