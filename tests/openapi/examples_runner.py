@@ -31,6 +31,7 @@ EXAMPLES = [
     "validation",
     "error_handling",
     "router_security",
+    "cookie_session",
 ]
 
 

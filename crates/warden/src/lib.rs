@@ -42,6 +42,8 @@
 //! - **OpenAPI**: [`openapi::ApiRouter`] and [`routes!`] build the document from handler
 //!   signatures, and [`ApiRouter::require`](openapi::ApiRouter::require) adds security to a
 //!   whole router; [`openapi::Docs`] serves Swagger UI from compiled-in assets.
+//! - **Cookie sessions** (feature `session`): `session::Sessions`, the `Session<T>`
+//!   extractor, id rotation at login, idle and absolute timeouts, CSRF checks in a layer.
 
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -73,8 +75,13 @@ mod principal;
 #[cfg(feature = "rate-limit")]
 #[cfg_attr(docsrs, doc(cfg(feature = "rate-limit")))]
 pub mod rate_limit;
+#[cfg(all(feature = "redis", any(feature = "rate-limit", feature = "session")))]
+mod redis_connection;
 mod scopes;
 mod secret;
+#[cfg(feature = "session")]
+#[cfg_attr(docsrs, doc(cfg(feature = "session")))]
+pub mod session;
 mod token_error;
 mod validation;
 

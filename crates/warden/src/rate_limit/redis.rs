@@ -4,8 +4,8 @@ use std::fmt;
 use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{Client, Script};
+use redis::Script;
+use redis::aio::ConnectionManager;
 
 use super::{Decision, Quota, RateLimitStore, StoreError};
 
@@ -144,20 +144,8 @@ impl RedisStore {
     /// Must be called within a Tokio runtime (the connection manager spawns a task);
     /// outside one, or with a malformed URL, this is an error.
     pub fn open(url: &str, prefix: impl Into<String>, quota: Quota) -> Result<Self, StoreError> {
-        if tokio::runtime::Handle::try_current().is_err() {
-            return Err(StoreError::Backend(
-                "RedisStore::open must be called within a Tokio runtime".into(),
-            ));
-        }
-        let client = Client::open(url).map_err(backend)?;
-        // Few, quick reconnection attempts: a request waits for them (up to the store's
-        // timeout), and the next request starts over anyway.
-        let config = ConnectionManagerConfig::new()
-            .set_number_of_retries(1)
-            .set_connection_timeout(Some(Duration::from_secs(1)))
-            .set_response_timeout(Some(Duration::from_secs(1)));
-        let connection =
-            ConnectionManager::new_lazy_with_config(client, config).map_err(backend)?;
+        let connection = crate::redis_connection::lazy_connection(url, "RedisStore::open")
+            .map_err(StoreError::Backend)?;
         Ok(Self::new(connection, prefix, quota))
     }
 

@@ -7,6 +7,7 @@ mod support;
 mod api_key_combined;
 mod api_key_header;
 mod basic_auth;
+mod cookie_session;
 mod error_handling;
 mod oauth2_password_jwt;
 mod oauth2_scopes;
