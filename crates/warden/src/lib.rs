@@ -37,7 +37,8 @@
 //! - **Forms and bodies**: [`OAuth2PasswordRequestForm`], [`TokenResponse`], [`TokenError`],
 //!   [`ValidJson`].
 //! - **OpenAPI**: [`openapi::ApiRouter`] and [`routes!`] build the document from handler
-//!   signatures; [`openapi::Docs`] serves Swagger UI from compiled-in assets.
+//!   signatures; `openapi::Docs` serves Swagger UI (feature `swagger-ui`) and ReDoc (feature
+//!   `redoc`) from compiled-in assets.
 
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
