@@ -30,6 +30,9 @@ EXAMPLES = [
     "oauth2_scopes",
     "validation",
     "error_handling",
+    "tutorial_01_first_steps",
+    "tutorial_02_get_current_user",
+    "tutorial_03_simple_oauth2",
 ]
 
 
@@ -52,6 +55,7 @@ def secret_env() -> dict[str, str]:
         "BASIC_PASSWORD": secrets.token_urlsafe(16),
         "DEMO_PASSWORD": secrets.token_urlsafe(16),
         "API_KEY": secrets.token_urlsafe(24),
+        "DEMO_TOKEN": secrets.token_urlsafe(24),
     }
 
 

@@ -10,4 +10,7 @@ mod basic_auth;
 mod error_handling;
 mod oauth2_password_jwt;
 mod oauth2_scopes;
+mod tutorial_01_first_steps;
+mod tutorial_02_get_current_user;
+mod tutorial_03_simple_oauth2;
 mod validation;
