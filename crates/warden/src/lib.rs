@@ -7,6 +7,7 @@
 //! code.
 //!
 //! ```no_run
+//! # #[cfg(any(feature = "swagger-ui", feature = "redoc"))]
 //! use warden::openapi::{ApiRouter, Docs};
 //! use warden::{HttpBasic, routes};
 //!
@@ -16,6 +17,7 @@
 //!     credentials.username // a real app checks the password, see `Principal`
 //! }
 //!
+//! # #[cfg(any(feature = "swagger-ui", feature = "redoc"))]
 //! # async fn run() {
 //! let app = ApiRouter::new().routes(routes!(me)).with_docs(Docs::default());
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:8000").await.unwrap();

@@ -113,7 +113,7 @@ pub(super) fn operations_mut(item: &mut PathItem) -> impl Iterator<Item = &mut O
 /// the document (FastAPI's `include_in_schema=False`).
 ///
 /// ```
-/// use warden::openapi::{ApiRouter, Docs};
+/// use warden::openapi::ApiRouter;
 /// use warden::{HttpBasic, routes};
 ///
 /// /// Who am I?
