@@ -2,7 +2,9 @@
 # Vendors ReDoc's standalone bundle from the npm package `redoc`, with the one patch Warden
 # applies (see README.md): `bash crates/warden/assets/redoc/update.sh 2.5.4`.
 # Then set `REDOC_VERSION` in crates/warden/src/openapi/redoc.rs and the version and digests
-# in README.md, and run the tests (`cargo test -p warden --features redoc`, tests/browser).
+# in README.md, and run the tests (`cargo test -p warden --features redoc`, tests/browser);
+# if the browser test reports an inline style refused by the policy, the bundle's early
+# stylesheet changed: put the digest Chromium names into `STYLE_HASHES` in redoc.rs.
 set -euo pipefail
 
 VERSION="${1:?usage: update.sh VERSION (e.g. 2.5.4)}"
