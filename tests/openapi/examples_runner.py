@@ -32,6 +32,9 @@ EXAMPLES = [
     "error_handling",
     "router_security",
     "cookie_session",
+    "tutorial_01_first_steps",
+    "tutorial_02_get_current_user",
+    "tutorial_03_simple_oauth2",
 ]
 
 
@@ -54,6 +57,7 @@ def secret_env() -> dict[str, str]:
         "BASIC_PASSWORD": secrets.token_urlsafe(16),
         "DEMO_PASSWORD": secrets.token_urlsafe(16),
         "API_KEY": secrets.token_urlsafe(24),
+        "DEMO_TOKEN": secrets.token_urlsafe(24),
     }
 
 

@@ -1,4 +1,4 @@
-"""Every warden example serves a valid OpenAPI 3.1 document and Swagger UI.
+"""Every warden example serves a valid OpenAPI 3.1 document, Swagger UI and ReDoc.
 
 Per-operation security requirements are asserted by the Rust tests in
 crates/warden/tests; this suite checks the documents as a third-party tool
@@ -75,4 +75,20 @@ def test_swagger_ui_oauth2_redirect_page(example: Server | StartupFailure) -> No
     ctype = resp.headers.get("content-type", "")
     assert ctype.startswith("text/html"), (
         f"{server.name}: oauth2-redirect.html content-type {ctype!r}"
+    )
+
+
+def test_redoc_is_served(example: Server | StartupFailure) -> None:
+    server = running(example)
+    resp = _get(server, "/redoc")
+    assert resp.status_code == 200, f"{server.name}: GET /redoc -> {resp.status_code}"
+    assert resp.headers.get("content-type", "").startswith("text/html"), (
+        f"{server.name}: /redoc content-type {resp.headers.get('content-type')!r}"
+    )
+    assert 'data-spec-url="/openapi.json"' in resp.text, (
+        f"{server.name}: /redoc does not load /openapi.json: {resp.text[:300]!r}"
+    )
+    policy = resp.headers.get("content-security-policy", "")
+    assert "script-src 'self'" in policy and "unsafe" not in policy, (
+        f"{server.name}: /redoc Content-Security-Policy {policy!r}"
     )

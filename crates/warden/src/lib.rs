@@ -7,7 +7,7 @@
 //! code.
 //!
 //! ```no_run
-//! # #[cfg(feature = "swagger-ui")] mod doc {
+//! # #[cfg(any(feature = "swagger-ui", feature = "redoc"))]
 //! use warden::openapi::{ApiRouter, Docs};
 //! use warden::{HttpBasic, routes};
 //!
@@ -17,11 +17,11 @@
 //!     credentials.username // a real app checks the password, see `Principal`
 //! }
 //!
+//! # #[cfg(any(feature = "swagger-ui", feature = "redoc"))]
 //! # async fn run() {
 //! let app = ApiRouter::new().routes(routes!(me)).with_docs(Docs::default());
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:8000").await.unwrap();
 //! axum::serve(listener, app).await.unwrap();
-//! # }
 //! # }
 //! ```
 //!
@@ -41,7 +41,8 @@
 //!   [`ValidQuery`], [`ValidPath`], [`ValidHeaders`].
 //! - **OpenAPI**: [`openapi::ApiRouter`] and [`routes!`] build the document from handler
 //!   signatures, and [`ApiRouter::require`](openapi::ApiRouter::require) adds security to a
-//!   whole router; [`openapi::Docs`] serves Swagger UI from compiled-in assets.
+//!   whole router; `openapi::Docs` serves Swagger UI (feature
+//!   `swagger-ui`) and ReDoc (feature `redoc`) from compiled-in assets.
 //! - **Cookie sessions** (feature `session`): `session::Sessions`, the `Session<T>`
 //!   extractor, id rotation at login, idle and absolute timeouts, CSRF checks in a layer.
 

@@ -24,22 +24,25 @@
 //! let (router, openapi) = ApiRouter::<()>::new().routes(routes!(items)).split_for_parts();
 //! let json = serde_json::to_value(&openapi).unwrap();
 //! assert_eq!(json["paths"]["/items"]["get"]["security"], serde_json::json!([{"HTTPBearer": []}, {"ApiKey": []}]));
-//! # #[cfg(feature = "swagger-ui")]
-//! let app: axum::Router = router.merge(warden::openapi::Docs::default().router(openapi)); // /docs, /openapi.json
+//! # #[cfg(any(feature = "swagger-ui", feature = "redoc"))]
+//! let app: axum::Router = router.merge(warden::openapi::Docs::default().router(openapi));
+//! // /openapi.json, and /docs and /redoc with the features `swagger-ui` and `redoc`
 //! ```
 
 mod describe;
-#[cfg(feature = "swagger-ui")]
+#[cfg(any(feature = "swagger-ui", feature = "redoc"))]
 mod docs;
 mod prune;
+#[cfg(feature = "redoc")]
+mod redoc;
 mod registry;
 mod require;
 mod requirement;
 mod router;
 
 pub use describe::{DescribeSecurity, HandlerSecurity, Undocumented};
-#[cfg(feature = "swagger-ui")]
-#[cfg_attr(docsrs, doc(cfg(feature = "swagger-ui")))]
+#[cfg(any(feature = "swagger-ui", feature = "redoc"))]
+#[cfg_attr(docsrs, doc(cfg(any(feature = "swagger-ui", feature = "redoc"))))]
 pub use docs::Docs;
 pub use prune::remove_scheme;
 pub use registry::SchemeRegistry;

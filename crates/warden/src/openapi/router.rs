@@ -13,7 +13,7 @@ use utoipa::openapi::response::Response as ApiResponse;
 use utoipa::openapi::{Components, Info, OpenApi, Paths, RefOr};
 use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouter};
 
-#[cfg(feature = "swagger-ui")]
+#[cfg(any(feature = "swagger-ui", feature = "redoc"))]
 use super::Docs;
 use super::require::{Requirement, apply_to_router, apply_to_routes};
 use super::{Alternatives, HandlerSecurity, SchemeRegistry};
@@ -269,9 +269,10 @@ impl<S: Clone + Send + Sync + 'static> ApiRouter<S> {
         (router, openapi)
     }
 
-    /// The router with the document at `docs`' spec path and Swagger UI at its UI path.
-    #[cfg(feature = "swagger-ui")]
-    #[cfg_attr(docsrs, doc(cfg(feature = "swagger-ui")))]
+    /// The router with the document at `docs`' spec path, and Swagger UI and ReDoc at
+    /// theirs (each with its feature).
+    #[cfg(any(feature = "swagger-ui", feature = "redoc"))]
+    #[cfg_attr(docsrs, doc(cfg(any(feature = "swagger-ui", feature = "redoc"))))]
     pub fn with_docs(self, docs: Docs) -> Router<S> {
         let (router, openapi) = self.split_for_parts();
         router.merge(docs.router(openapi))
