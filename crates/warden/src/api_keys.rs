@@ -275,7 +275,7 @@ impl ApiKeys {
     }
 
     /// Whether `key` is the one `stored` was made from. The hashes are compared in constant
-    /// time ([`constant_time_eq`](crate::constant_time_eq)); the id is public.
+    /// time ([`constant_time_eq`]); the id is public.
     pub fn verify(&self, key: &ParsedKey<'_>, stored: &StoredKey) -> bool {
         let same_hash = constant_time_eq(&self.hash(key), &stored.hash);
         let same_id = key.id == stored.id;
