@@ -5,7 +5,7 @@
 //! document lists the three as alternatives, each under its own scheme name.
 //!
 //! ```sh
-//! API_KEY=my-key cargo run -p warden --example api_key_combined
+//! API_KEY=my-key cargo run -p warden --features full --example api_key_combined
 //! curl -H 'X-API-Key: my-key' http://127.0.0.1:8000/protected
 //! curl 'http://127.0.0.1:8000/protected?api_key=my-key'
 //! curl --cookie 'api_key=my-key' http://127.0.0.1:8000/protected

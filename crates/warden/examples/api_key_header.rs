@@ -2,7 +2,7 @@
 //! answered 200 on failure).
 //!
 //! ```sh
-//! API_KEY=my-key cargo run -p warden --example api_key_header
+//! API_KEY=my-key cargo run -p warden --features full --example api_key_header
 //! curl -H 'X-API-Key: my-key' http://127.0.0.1:8000/protected
 //! ```
 

@@ -3,7 +3,7 @@
 //! and the credentials are compared in constant time (the seed used `==`).
 //!
 //! ```sh
-//! BASIC_USERNAME=stanley BASIC_PASSWORD='correct horse' cargo run -p warden --example basic_auth
+//! BASIC_USERNAME=stanley BASIC_PASSWORD='correct horse' cargo run -p warden --features full --example basic_auth
 //! curl -u 'stanley:correct horse' http://127.0.0.1:8000/users/me
 //! ```
 

@@ -4,7 +4,7 @@
 //! handler below contains any.
 //!
 //! ```sh
-//! DEMO_PASSWORD='correct horse battery staple' cargo run -p warden --example cookie_session
+//! DEMO_PASSWORD='correct horse battery staple' cargo run -p warden --features full --example cookie_session
 //! # open http://127.0.0.1:8000/ and log in as johndoe, or:
 //! curl -i -c jar -H 'Content-Type: application/json' \
 //!      -d '{"username":"johndoe","password":"correct horse battery staple"}' \

@@ -10,7 +10,7 @@
 //! - Unknown paths answer a JSON 404.
 //!
 //! ```sh
-//! ADMIN_TOKEN=secret-token cargo run -p warden --example error_handling
+//! ADMIN_TOKEN=secret-token cargo run -p warden --features full --example error_handling
 //! curl -i http://127.0.0.1:8000/items/bar
 //! ```
 

@@ -6,7 +6,7 @@
 //! RFC 6749's `invalid_grant`, and an invalid token 401 — never 200.
 //!
 //! ```sh
-//! DEMO_PASSWORD='correct horse battery' cargo run -p warden --example oauth2_password_jwt
+//! DEMO_PASSWORD='correct horse battery' cargo run -p warden --features full --example oauth2_password_jwt
 //! TOKEN=$(curl -s -d username=johndoe -d 'password=correct horse battery' http://127.0.0.1:8000/token | jq -r .access_token)
 //! curl -H "Authorization: Bearer $TOKEN" http://127.0.0.1:8000/users/me
 //! ```

@@ -7,7 +7,7 @@
 //! note of FastAPI's tutorial, done — and refuses unknown scopes with `invalid_scope`.
 //!
 //! ```sh
-//! DEMO_PASSWORD='correct horse battery' cargo run -p warden --example oauth2_scopes
+//! DEMO_PASSWORD='correct horse battery' cargo run -p warden --features full --example oauth2_scopes
 //! TOKEN=$(curl -s -d username=johndoe -d 'password=correct horse battery' -d 'scope=me' http://127.0.0.1:8000/token | jq -r .access_token)
 //! curl -H "Authorization: Bearer $TOKEN" http://127.0.0.1:8000/users/me/items   # 403: needs `items` too
 //! ```

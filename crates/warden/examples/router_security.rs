@@ -9,7 +9,7 @@
 //! only, so it reaches `/api/items` but not `/api/users/me` (403).
 //!
 //! ```sh
-//! API_KEY=my-key DEMO_PASSWORD='correct horse battery' cargo run -p warden --example router_security
+//! API_KEY=my-key DEMO_PASSWORD='correct horse battery' cargo run -p warden --features full --example router_security
 //! curl http://127.0.0.1:8000/health                                # public
 //! curl -H 'X-API-Key: my-key' http://127.0.0.1:8000/api/items      # 200
 //! curl -i -H 'X-API-Key: my-key' http://127.0.0.1:8000/api/users/me  # 403: needs `me`

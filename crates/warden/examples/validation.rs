@@ -9,7 +9,7 @@
 //! echoed) and `GET /ping` a header (`["header", "x-request-id"]`, 431 past 8 KiB).
 //!
 //! ```sh
-//! cargo run -p warden --example validation
+//! cargo run -p warden --features full --example validation
 //! curl -i -H 'content-type: application/json' -d '{"name": "", "price": -1}' http://127.0.0.1:8000/items
 //! curl -i 'http://127.0.0.1:8000/items?limit=1000&tag=a&tag=b'
 //! curl -i http://127.0.0.1:8000/items/0
