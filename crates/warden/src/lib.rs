@@ -43,6 +43,8 @@
 //!   signatures, and [`ApiRouter::require`](openapi::ApiRouter::require) adds security to a
 //!   whole router; `openapi::Docs` serves Swagger UI (feature
 //!   `swagger-ui`) and ReDoc (feature `redoc`) from compiled-in assets.
+//! - **TOTP** (feature `totp`): `totp::Totp`, RFC 6238 codes for authenticator apps, with
+//!   the otpauth URI and its QR code as inline-safe SVG.
 //! - **Cookie sessions** (feature `session`): `session::Sessions`, the `Session<T>`
 //!   extractor, id rotation at login, idle and absolute timeouts, CSRF checks in a layer.
 
@@ -84,6 +86,9 @@ mod secret;
 #[cfg_attr(docsrs, doc(cfg(feature = "session")))]
 pub mod session;
 mod token_error;
+#[cfg(feature = "totp")]
+#[cfg_attr(docsrs, doc(cfg(feature = "totp")))]
+pub mod totp;
 mod validation;
 
 pub use api_key::{ApiKeyCookie, ApiKeyHeader, ApiKeyQuery, ApiKeyScheme};
