@@ -27,8 +27,9 @@ impl ChallengeScheme {
     }
 }
 
-/// The error codes of RFC 6750 §3.1, sent in a `Bearer` challenge.
+/// The error codes of RFC 6750 §3.1 (and RFC 9470 §3), sent in a `Bearer` challenge.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum BearerError {
     /// The request is malformed (400).
     InvalidRequest,
@@ -36,6 +37,9 @@ pub enum BearerError {
     InvalidToken,
     /// The token lacks a scope the resource requires (403).
     InsufficientScope,
+    /// The authentication behind the token is not strong or recent enough (401, RFC 9470
+    /// §3): the client gets a new token with the challenge's `acr_values` / `max_age`.
+    InsufficientUserAuthentication,
 }
 
 impl BearerError {
@@ -44,6 +48,7 @@ impl BearerError {
             Self::InvalidRequest => "invalid_request",
             Self::InvalidToken => "invalid_token",
             Self::InsufficientScope => "insufficient_scope",
+            Self::InsufficientUserAuthentication => "insufficient_user_authentication",
         }
     }
 }
@@ -88,6 +93,17 @@ impl Challenge {
     /// Renders the header value. `error` and `scope` are only written for `Bearer`
     /// challenges, the only scheme that defines them (RFC 6750 §3).
     pub fn render(&self, error: Option<BearerError>, scope: Option<&str>) -> String {
+        let scope = scope.filter(|s| !s.is_empty()).map(|s| ("scope", s));
+        self.render_with(error, scope.as_slice())
+    }
+
+    /// Renders the header value with `error` and then `bearer_params` (in order, as
+    /// quoted strings), both written for `Bearer` challenges only.
+    pub(crate) fn render_with(
+        &self,
+        error: Option<BearerError>,
+        bearer_params: &[(&str, &str)],
+    ) -> String {
         let mut out = String::from(self.scheme.token());
         let mut params: Vec<(&str, &str)> = Vec::new();
         if let Some(realm) = self.realm {
@@ -101,9 +117,7 @@ impl Challenge {
             if let Some(error) = error {
                 params.push(("error", error.code()));
             }
-            if let Some(scope) = scope.filter(|s| !s.is_empty()) {
-                params.push(("scope", scope));
-            }
+            params.extend_from_slice(bearer_params);
         }
         for (i, (name, value)) in params.iter().enumerate() {
             out.push_str(if i == 0 { " " } else { ", " });
@@ -120,7 +134,17 @@ impl Challenge {
         error: Option<BearerError>,
         scope: Option<&str>,
     ) -> HeaderValue {
-        let rendered = self.render(error, scope);
+        let scope = scope.filter(|s| !s.is_empty()).map(|s| ("scope", s));
+        self.header_value_with(error, scope.as_slice())
+    }
+
+    /// [`header_value`](Self::header_value) with any Bearer parameters.
+    pub(crate) fn header_value_with(
+        &self,
+        error: Option<BearerError>,
+        bearer_params: &[(&str, &str)],
+    ) -> HeaderValue {
+        let rendered = self.render_with(error, bearer_params);
         // Every part is either a static string of ours or a scope name; anything that would
         // not be a valid header value falls back to the bare scheme.
         HeaderValue::from_str(&rendered)
@@ -158,6 +182,22 @@ mod tests {
         assert_eq!(
             c.render(Some(BearerError::InsufficientScope), Some("me items")),
             r#"Bearer error="insufficient_scope", scope="me items""#
+        );
+    }
+
+    #[test]
+    fn step_up_parameters_follow_the_error() {
+        let c = Challenge::new(ChallengeScheme::Bearer).with_realm("api");
+        assert_eq!(
+            c.render_with(
+                Some(BearerError::InsufficientUserAuthentication),
+                &[("error_description", "x"), ("max_age", "300")]
+            ),
+            r#"Bearer realm="api", error="insufficient_user_authentication", error_description="x", max_age="300""#
+        );
+        assert_eq!(
+            Challenge::new(ChallengeScheme::Basic).render_with(None, &[("max_age", "1")]),
+            r#"Basic charset="UTF-8""#
         );
     }
 

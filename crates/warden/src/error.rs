@@ -8,6 +8,7 @@ use http::{HeaderValue, StatusCode, header};
 use serde_json::json;
 
 use crate::challenge::{BearerError, Challenge, ChallengeScheme};
+use crate::step_up::StepUp;
 
 /// Why a request was not let through.
 ///
@@ -20,6 +21,7 @@ use crate::challenge::{BearerError, Challenge, ChallengeScheme};
 /// | [`NotAuthenticated`](Self::NotAuthenticated) | 401 | each scheme's challenge |
 /// | [`MalformedCredentials`](Self::MalformedCredentials) | 401 for Basic and API keys, 400 for Bearer | the scheme's challenge; `error="invalid_request"` for Bearer |
 /// | [`InvalidCredentials`](Self::InvalidCredentials) | 401 | the scheme's challenge; `error="invalid_token"` for Bearer |
+/// | [`InsufficientUserAuthentication`](Self::InsufficientUserAuthentication) | 401 | `Bearer error="insufficient_user_authentication", error_description="…", acr_values="…", max_age="…"` for Bearer; the scheme's challenge otherwise |
 /// | [`InsufficientScope`](Self::InsufficientScope) | 403 | `Bearer error="insufficient_scope", scope="…"` for Bearer |
 /// | [`Forbidden`](Self::Forbidden) | 403 | — |
 /// | [`Unavailable`](Self::Unavailable) | 503 + `Retry-After` | — |
@@ -64,6 +66,22 @@ pub enum AuthError {
         /// The challenge of the scheme whose credentials were refused.
         challenge: Challenge,
     },
+    /// The principal is authenticated, but not strongly or recently enough for the route's
+    /// step-up markers (RFC 9470): the client should get a new token by a new authorization
+    /// request with these `acr_values` and `max_age`.
+    ///
+    /// The challenge parameters exist only for `Bearer`; any other scheme (a principal from
+    /// HTTP Basic or an API key, which has no [`AuthContext`](crate::AuthContext) unless
+    /// it provides one) answers 401 with its plain challenge and the same `detail`.
+    #[error("insufficient user authentication")]
+    InsufficientUserAuthentication {
+        /// The challenge of the scheme the principal authenticated with.
+        challenge: Challenge,
+        /// The acceptable `acr` values, space-separated, most preferred first.
+        acr_values: Option<String>,
+        /// The longest acceptable time since the user authenticated, in seconds.
+        max_age: Option<u64>,
+    },
     /// The principal is authenticated but lacks a required scope.
     #[error("insufficient scope")]
     InsufficientScope {
@@ -98,9 +116,9 @@ impl AuthError {
     /// The HTTP status this error answers with.
     pub fn status(&self) -> StatusCode {
         match self {
-            Self::NotAuthenticated { .. } | Self::InvalidCredentials { .. } => {
-                StatusCode::UNAUTHORIZED
-            }
+            Self::NotAuthenticated { .. }
+            | Self::InvalidCredentials { .. }
+            | Self::InsufficientUserAuthentication { .. } => StatusCode::UNAUTHORIZED,
             Self::MalformedCredentials { challenge, .. } => {
                 if challenge.scheme() == ChallengeScheme::Bearer {
                     // RFC 6750 §3.1: invalid_request "SHOULD respond with HTTP 400".
@@ -123,6 +141,11 @@ impl AuthError {
                 ChallengeScheme::Basic => "Incorrect username or password".into(),
                 _ => "Could not validate credentials".into(),
             },
+            Self::InsufficientUserAuthentication {
+                acr_values,
+                max_age,
+                ..
+            } => StepUp::refusal_text(acr_values.as_deref(), *max_age).into(),
             Self::InsufficientScope { .. } => "Not enough permissions".into(),
             Self::Forbidden { detail } => detail.clone(),
             Self::Unavailable { .. } => "Authentication temporarily unavailable".into(),
@@ -157,6 +180,28 @@ impl IntoResponse for AuthError {
                 headers.append(
                     header::WWW_AUTHENTICATE,
                     challenge.header_value(Some(BearerError::InvalidToken), None),
+                );
+            }
+            Self::InsufficientUserAuthentication {
+                challenge,
+                acr_values,
+                max_age,
+            } => {
+                let description = StepUp::refusal_text(acr_values.as_deref(), *max_age);
+                let max_age = max_age.map(|secs| secs.to_string());
+                let mut params = vec![("error_description", description)];
+                if let Some(acr_values) = acr_values {
+                    params.push(("acr_values", acr_values));
+                }
+                if let Some(max_age) = &max_age {
+                    params.push(("max_age", max_age));
+                }
+                headers.append(
+                    header::WWW_AUTHENTICATE,
+                    challenge.header_value_with(
+                        Some(BearerError::InsufficientUserAuthentication),
+                        &params,
+                    ),
                 );
             }
             Self::InsufficientScope { challenge, scope } => {
@@ -240,6 +285,44 @@ mod tests {
             www(&r),
             [r#"Bearer error="insufficient_scope", scope="me items""#]
         );
+    }
+
+    #[test]
+    fn insufficient_user_authentication_is_401_with_rfc_9470_parameters() {
+        let r = AuthError::InsufficientUserAuthentication {
+            challenge: Challenge::new(ChallengeScheme::Bearer),
+            acr_values: Some("phr phrh".into()),
+            max_age: None,
+        }
+        .into_response();
+        assert_eq!(r.status(), 401);
+        assert_eq!(
+            www(&r),
+            [
+                r#"Bearer error="insufficient_user_authentication", error_description="Stronger authentication required", acr_values="phr phrh""#
+            ]
+        );
+        let r = AuthError::InsufficientUserAuthentication {
+            challenge: Challenge::new(ChallengeScheme::Bearer),
+            acr_values: None,
+            max_age: Some(300),
+        }
+        .into_response();
+        assert_eq!(
+            www(&r),
+            [
+                r#"Bearer error="insufficient_user_authentication", error_description="More recent authentication required", max_age="300""#
+            ]
+        );
+        // Other schemes: their own challenge, the same status and detail.
+        let r = AuthError::InsufficientUserAuthentication {
+            challenge: Challenge::new(ChallengeScheme::Basic).with_realm("r"),
+            acr_values: Some("phr".into()),
+            max_age: Some(5),
+        }
+        .into_response();
+        assert_eq!(r.status(), 401);
+        assert_eq!(www(&r), [r#"Basic realm="r", charset="UTF-8""#]);
     }
 
     #[test]

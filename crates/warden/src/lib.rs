@@ -33,7 +33,8 @@
 //!   Each is configured by a marker type ([`BasicScheme`], [`ApiKeyScheme`]…).
 //! - **Principals**: [`Principal`] turns credentials into the application's user, and
 //!   [`Auth<User, Scopes>`](Auth) requires it, with scopes declared in the type
-//!   ([`scope!`], [`ScopeSet`]).
+//!   ([`scope!`], [`ScopeSet`]), and step-up authentication (RFC 9470) declared beside them
+//!   ([`Mfa`], [`MaxAge`], [`acr!`]): `Auth<User, (Items, Mfa)>`.
 //! - **Errors**: [`AuthError`] (401/403/503 with challenges) and [`ValidationError`]
 //!   (422 with FastAPI's `detail` list), each mapped to a response in one place.
 //! - **Forms and bodies**: [`OAuth2PasswordRequestForm`], [`TokenResponse`], [`TokenError`];
@@ -85,6 +86,7 @@ mod secret;
 #[cfg(feature = "session")]
 #[cfg_attr(docsrs, doc(cfg(feature = "session")))]
 pub mod session;
+mod step_up;
 mod token_error;
 #[cfg(feature = "totp")]
 #[cfg_attr(docsrs, doc(cfg(feature = "totp")))]
@@ -108,6 +110,7 @@ pub use password_form::{
 pub use principal::{Auth, Denied, Principal};
 pub use scopes::{ScopeSet, SecurityScopes};
 pub use secret::constant_time_eq;
+pub use step_up::{AuthContext, MFA_ACR, MaxAge, Mfa, StepUp, StepUpRule};
 pub use token_error::{TokenError, TokenErrorCode};
 pub use validation::{
     FieldError, Loc, MAX_HEADERS_BYTES, MAX_QUERY_BYTES, ValidForm, ValidHeaders, ValidJson,

@@ -11,6 +11,7 @@ use crate::credentials::{Credentials, require};
 use crate::error::AuthError;
 use crate::openapi::{Alternatives, DescribeSecurity, SchemeRegistry};
 use crate::scopes::{ScopeSet, SecurityScopes};
+use crate::step_up::{self, AuthContext, StepUp};
 
 /// Why an authenticator refused a principal.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,14 +73,48 @@ pub trait Principal<S>: Sized + Send + Sync {
 
     /// Whether the principal was granted `scope`.
     fn has_scope(&self, scope: &str) -> bool;
+
+    /// How the principal authenticated (`acr`, `amr`, `auth_time`), checked by [`Auth`]
+    /// against the route's step-up markers ([`Mfa`](crate::Mfa),
+    /// [`MaxAge`](crate::MaxAge), [`acr!`](crate::acr)).
+    ///
+    /// `None` by default: a principal that does not say how it authenticated fails every
+    /// step-up requirement, so forgetting this method cannot let a weak login through.
+    /// [`Jwt`](crate::jwt::Jwt) answers from its token's claims.
+    ///
+    /// ```
+    /// use warden::{AuthContext, Denied, HttpBearer, Principal, SecurityScopes};
+    ///
+    /// struct User { amr: Vec<String>, auth_time: u64 }
+    ///
+    /// impl Principal<()> for User {
+    ///     type Credentials = HttpBearer;
+    ///     async fn authenticate(_: HttpBearer, _: &SecurityScopes, _: &()) -> Result<Self, Denied> {
+    ///         Err(Denied::InvalidCredentials) // a real one looks the session up
+    ///     }
+    ///     fn has_scope(&self, _: &str) -> bool { false }
+    ///     fn authentication_context(&self) -> Option<AuthContext<'_>> {
+    ///         Some(AuthContext { acr: None, amr: &self.amr, auth_time: Some(self.auth_time) })
+    ///     }
+    /// }
+    /// ```
+    fn authentication_context(&self) -> Option<AuthContext<'_>> {
+        None
+    }
 }
 
 /// An authenticated principal `U` holding every scope of `R`.
 ///
 /// The extractor a handler names to say "this route needs a user with these scopes": it
 /// extracts `U::Credentials` (401 when missing), calls [`Principal::authenticate`] (401
-/// when refused), checks the scopes (403 `insufficient_scope` when one is missing) and
-/// documents `{scheme: [scopes…]}` as the operation's security. Dereferences to `U`.
+/// when refused), checks the step-up markers of `R` against
+/// [`Principal::authentication_context`] (401 `insufficient_user_authentication`, RFC
+/// 9470), then the scopes (403 `insufficient_scope` when one is missing), and documents
+/// `{scheme: [scopes…]}` as the operation's security. Dereferences to `U`.
+///
+/// The strength of the authentication is checked before the scopes: a token failing both
+/// must be replaced through a new login anyway (which may also grant the scopes), and a 401
+/// tells the client to do that, where a 403 would tell it to give up.
 ///
 /// `Option<Auth<U, R>>` is `None` when no credentials were sent, and still refuses bad ones.
 ///
@@ -148,7 +183,15 @@ where
             },
             Denied::Unavailable { retry_after } => AuthError::Unavailable { retry_after },
         })?;
-    // The success path allocates nothing; only a refusal lists the scopes.
+    // The success path allocates nothing; only a refusal lists the requirement.
+    if !step_up::satisfied::<R>(principal.authentication_context().as_ref(), step_up::now()) {
+        let step_up = StepUp::of::<R>();
+        return Err(AuthError::InsufficientUserAuthentication {
+            challenge,
+            acr_values: step_up.acr_values(),
+            max_age: step_up.max_age(),
+        });
+    }
     let mut missing = false;
     scopes.visit(&mut |scope| missing |= !principal.has_scope(scope));
     if missing {
@@ -196,7 +239,8 @@ where
     }
 }
 
-/// Documents `U`'s scheme(s) with the scopes of `R` as the operation's security.
+/// Documents `U`'s scheme(s) with the scopes of `R` as the operation's security, and the
+/// step-up markers of `R` as its step-up requirement.
 impl<S, U, R> DescribeSecurity<S> for Auth<U, R>
 where
     U: Principal<S>,
@@ -206,5 +250,9 @@ where
         let mut alternatives = U::Credentials::describe(registry);
         R::visit(&mut |scope| alternatives = std::mem::take(&mut alternatives).with_scope(scope));
         Some(alternatives)
+    }
+
+    fn step_up() -> StepUp {
+        StepUp::of::<R>()
     }
 }

@@ -20,9 +20,20 @@
 /// <(Me, (Items, Me))>::visit(&mut |s| seen.push(s));
 /// assert_eq!(seen, ["me", "items", "me"]);
 /// ```
+///
+/// A set may also carry **step-up requirements** (RFC 9470): the markers [`Mfa`](crate::Mfa),
+/// [`MaxAge`](crate::MaxAge) and those of [`acr!`](crate::acr) are sets without scopes whose
+/// [`visit_step_up`](Self::visit_step_up) names a condition on the authentication event, so
+/// `Auth<User, (Items, Mfa)>` needs scope `items` and a multi-factor login (see
+/// [`StepUp`](crate::StepUp) for how requirements combine).
 pub trait ScopeSet: 'static {
     /// Calls `f` with each scope, outer first.
     fn visit(f: &mut dyn FnMut(&'static str));
+
+    /// Calls `f` with each step-up rule, outer first; none by default.
+    fn visit_step_up(f: &mut dyn FnMut(crate::StepUpRule)) {
+        let _ = f;
+    }
 }
 
 impl ScopeSet for () {
@@ -34,6 +45,10 @@ macro_rules! tuple_scope_set {
         impl<$($t: ScopeSet),+> ScopeSet for ($($t,)+) {
             fn visit(f: &mut dyn FnMut(&'static str)) {
                 $($t::visit(f);)+
+            }
+
+            fn visit_step_up(f: &mut dyn FnMut(crate::StepUpRule)) {
+                $($t::visit_step_up(f);)+
             }
         }
     };

@@ -4,6 +4,8 @@ use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use serde::ser::Serializer;
 use serde::{Deserialize, Serialize};
 
+use crate::AuthContext;
+
 /// No application claims: the registered ones only.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NoClaims {}
@@ -53,6 +55,17 @@ pub struct Claims<C = NoClaims> {
     /// Granted scopes, space-separated (RFC 9068 §2.2.3).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
+    /// Authentication context class reference: the level the user's authentication met
+    /// (OpenID Connect Core §2, RFC 9068 §2.2.1, RFC 9470 §4).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acr: Option<String>,
+    /// Authentication methods references (RFC 8176: `pwd`, `otp`, `hwk`, `swk`, `user`,
+    /// `mfa`…).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amr: Option<Vec<String>>,
+    /// When the user last authenticated interactively, seconds since the epoch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_time: Option<u64>,
     /// The application's claims.
     #[serde(flatten)]
     pub extra: C,
@@ -71,6 +84,25 @@ impl<C> Claims<C> {
     /// Whether `scope` was granted (without allocating).
     pub fn has_scope(&self, scope: &str) -> bool {
         self.scopes().any(|s| s == scope)
+    }
+
+    /// The authentication event the claims describe (`acr`, `amr`, `auth_time`), for the
+    /// step-up markers of a route.
+    ///
+    /// ```
+    /// use warden::jwt::Claims;
+    ///
+    /// let claims: Claims = serde_json::from_str(r#"{"amr": ["pwd", "otp", "mfa"], "auth_time": 1700000000}"#).unwrap();
+    /// let context = claims.authentication_context();
+    /// assert!(context.has_method("mfa"));
+    /// assert_eq!(context.auth_time, Some(1_700_000_000));
+    /// ```
+    pub fn authentication_context(&self) -> AuthContext<'_> {
+        AuthContext {
+            acr: self.acr.as_deref(),
+            amr: self.amr.as_deref().unwrap_or_default(),
+            auth_time: self.auth_time,
+        }
     }
 }
 

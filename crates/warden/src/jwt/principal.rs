@@ -10,7 +10,7 @@ use serde::de::DeserializeOwned;
 use super::{Claims, JwtError, NoClaims, Verifier};
 use crate::BearerScheme;
 use crate::{
-    Credentials, Denied, HttpBearer, OAuth2Bearer, OAuth2Scheme, OpenIdConnect,
+    AuthContext, Credentials, Denied, HttpBearer, OAuth2Bearer, OAuth2Scheme, OpenIdConnect,
     OpenIdConnectScheme, Principal, SecurityScopes,
 };
 
@@ -42,7 +42,9 @@ impl<S: OpenIdConnectScheme> BearerToken for OpenIdConnect<S> {
 /// claims `C`, sent with the bearer scheme `B`.
 ///
 /// The state must yield a [`Verifier`] (`Verifier: FromRef<State>`); scopes come from the
-/// token's `scope` claim, so `Auth<Jwt, Items>` requires `items` in it. This is PyJWT's
+/// token's `scope` claim, so `Auth<Jwt, Items>` requires `items` in it, and the step-up
+/// markers from its `acr`, `amr` and `auth_time` claims, so `Auth<Jwt, (Items, Mfa)>` also
+/// requires `mfa` in `amr`. This is PyJWT's
 /// `PyJWKClient` + FastAPI's `get_current_user` in one type.
 ///
 /// ```
@@ -113,5 +115,11 @@ where
 
     fn has_scope(&self, scope: &str) -> bool {
         self.claims.has_scope(scope)
+    }
+
+    /// From the token's `acr`, `amr` and `auth_time` claims (each may be missing, which
+    /// fails the markers that need it).
+    fn authentication_context(&self) -> Option<AuthContext<'_>> {
+        Some(self.claims.authentication_context())
     }
 }

@@ -1,6 +1,7 @@
 //! How a handler's signature tells the OpenAPI document which security it needs.
 
 use super::{Alternatives, SchemeRegistry};
+use crate::StepUp;
 
 /// How an extractor shows up in the `security` of the operations that use it.
 ///
@@ -31,6 +32,12 @@ pub trait DescribeSecurity<S> {
     /// Registers the schemes this extractor uses and returns the alternatives it accepts, or
     /// `None` when it has nothing to do with security.
     fn describe(registry: &mut SchemeRegistry) -> Option<Alternatives>;
+
+    /// The step-up requirement (RFC 9470) this extractor enforces; none by default.
+    /// [`Auth`](crate::Auth) returns that of its markers.
+    fn step_up() -> StepUp {
+        StepUp::default()
+    }
 }
 
 /// The security of a whole handler, from the types of its arguments.
@@ -40,6 +47,11 @@ pub trait DescribeSecurity<S> {
 pub trait HandlerSecurity<T, S> {
     /// The handler's alternatives (`None` when no argument is a security extractor).
     fn describe(registry: &mut SchemeRegistry) -> Option<Alternatives>;
+
+    /// The step-up requirement of all its arguments together; none by default.
+    fn step_up() -> StepUp {
+        StepUp::default()
+    }
 }
 
 macro_rules! impl_handler_security {
@@ -51,6 +63,10 @@ macro_rules! impl_handler_security {
         {
             fn describe(registry: &mut SchemeRegistry) -> Option<Alternatives> {
                 <($($arg,)*) as DescribeSecurity<S>>::describe(registry)
+            }
+
+            fn step_up() -> StepUp {
+                <($($arg,)*) as DescribeSecurity<S>>::step_up()
             }
         }
 
@@ -71,6 +87,12 @@ macro_rules! impl_handler_security {
                         });
                     }
                 )*
+                all
+            }
+
+            fn step_up() -> StepUp {
+                let all = StepUp::default();
+                $(let all = all.and(&<$arg as DescribeSecurity<S>>::step_up());)*
                 all
             }
         }
@@ -104,12 +126,21 @@ impl<S, T: DescribeSecurity<S>> DescribeSecurity<S> for Option<T> {
     fn describe(registry: &mut SchemeRegistry) -> Option<Alternatives> {
         T::describe(registry).map(Alternatives::optional)
     }
+
+    /// Credentials that are sent must still meet it.
+    fn step_up() -> StepUp {
+        T::step_up()
+    }
 }
 
 /// `Result<T, T::Rejection>` lets the handler answer failures itself; the requirement stays.
 impl<S, T: DescribeSecurity<S>, E> DescribeSecurity<S> for Result<T, E> {
     fn describe(registry: &mut SchemeRegistry) -> Option<Alternatives> {
         T::describe(registry)
+    }
+
+    fn step_up() -> StepUp {
+        T::step_up()
     }
 }
 

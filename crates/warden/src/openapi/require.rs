@@ -18,8 +18,9 @@ use tower::{Layer, Service};
 use utoipa::openapi::Paths;
 use utoipa_axum::router::OpenApiRouter;
 
-use super::router::{document, operations_mut};
+use super::router::{document, document_step_up, documented_step_up, operations_mut};
 use super::{Alternatives, ApiRouter, DescribeSecurity};
+use crate::StepUp;
 
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 
@@ -30,13 +31,23 @@ type Check = Arc<dyn Fn(Parts) -> BoxFuture<(Parts, Option<Response>)> + Send + 
 /// depends on the router's state type, so a requirement outlives `with_state`.
 pub(crate) struct Requirement {
     alternatives: Option<Alternatives>,
+    step_up: StepUp,
     guard: Guard,
 }
 
 impl Requirement {
     /// ANDs the requirement into every operation of `paths` (its schemes and scopes first,
-    /// then those already there), and documents the 401/403 answers.
+    /// then those already there; its step-up requirement with the operation's), and
+    /// documents the 401/403 answers.
     fn document(&self, paths: &mut Paths) {
+        if !self.step_up.is_empty() {
+            for item in paths.paths.values_mut() {
+                for operation in operations_mut(item) {
+                    let all = self.step_up.and(&documented_step_up(operation));
+                    document_step_up(operation, &all);
+                }
+            }
+        }
         let Some(required) = &self.alternatives else {
             return;
         };
@@ -222,6 +233,7 @@ impl<S: Clone + Send + Sync + 'static> ApiRouter<S> {
     {
         let requirement = Requirement {
             alternatives: E::describe(&mut self.registry),
+            step_up: E::step_up(),
             guard: Guard::new::<E, T>(state),
         };
         self.registry.assert_consistent();

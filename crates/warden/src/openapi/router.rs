@@ -17,6 +17,7 @@ use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouter};
 use super::Docs;
 use super::require::{Requirement, apply_to_router, apply_to_routes};
 use super::{Alternatives, HandlerSecurity, SchemeRegistry};
+use crate::StepUp;
 
 /// The routes of one or more handlers on one path, with the security their signatures
 /// declare. Made by [`routes!`](crate::routes) and given to [`ApiRouter::routes`].
@@ -53,6 +54,14 @@ impl<S: Clone + Send + Sync + 'static> Routes<S> {
                 }
             }
         }
+        let step_up = H::step_up();
+        if !step_up.is_empty() {
+            for item in paths.paths.values_mut() {
+                for operation in operations_mut(item) {
+                    document_step_up(operation, &step_up);
+                }
+            }
+        }
         self.parts = Some(match self.parts.take() {
             None => (schemas, paths, method_router),
             Some((mut all_schemas, mut all_paths, all_router)) => {
@@ -77,16 +86,91 @@ pub(super) fn document(operation: &mut Operation, alternatives: &Alternatives) {
     operation.security = Some(alternatives.to_requirements());
     let responses = &mut operation.responses.responses;
     if alternatives.is_required() || alternatives.len() > 1 {
-        responses.entry("401".to_owned()).or_insert_with(|| {
-            RefOr::T(ApiResponse::new(
-                "Not authenticated, or the credentials were refused (see `WWW-Authenticate`)",
-            ))
-        });
+        responses
+            .entry("401".to_owned())
+            .or_insert_with(|| RefOr::T(ApiResponse::new(UNAUTHENTICATED)));
     }
     if alternatives.has_scopes() {
         responses
             .entry("403".to_owned())
             .or_insert_with(|| RefOr::T(ApiResponse::new("Not enough permissions")));
+    }
+}
+
+/// The operation extension holding its step-up requirement (a serialized [`StepUp`]).
+pub(super) const STEP_UP_EXTENSION: &str = "x-step-up";
+
+/// Where the step-up paragraph of an operation's description starts.
+const STEP_UP_HEADING: &str = "**Step-up authentication** (RFC 9470): ";
+
+/// The 401 answer of [`document`].
+const UNAUTHENTICATED: &str =
+    "Not authenticated, or the credentials were refused (see `WWW-Authenticate`)";
+
+/// The 401 answer of an operation with a step-up requirement.
+const UNAUTHENTICATED_OR_WEAK: &str = "Not authenticated, the credentials were refused, or the \
+    authentication is not strong or recent enough (`insufficient_user_authentication`, RFC \
+    9470; see `WWW-Authenticate`)";
+
+/// The step-up requirement documented on `operation` (empty when there is none).
+pub(super) fn documented_step_up(operation: &Operation) -> StepUp {
+    operation
+        .extensions
+        .as_ref()
+        .and_then(|extensions| extensions.get(STEP_UP_EXTENSION))
+        .and_then(|value| serde_json::from_value(value.clone()).ok())
+        .unwrap_or_default()
+}
+
+/// Documents `step_up` as the operation's whole step-up requirement: the `x-step-up`
+/// extension, a paragraph at the end of its description (what Swagger UI and ReDoc show),
+/// and its 401 answer.
+///
+/// # Panics
+/// If the requirement's `acr` markers share no value: no token could ever satisfy it.
+pub(super) fn document_step_up(operation: &mut Operation, step_up: &StepUp) {
+    if step_up.is_empty() {
+        return;
+    }
+    assert!(
+        step_up.acr().is_none_or(|acr| !acr.is_empty()),
+        "operation {} requires acr markers that share no value: no token can satisfy them",
+        operation.operation_id.as_deref().unwrap_or("(unnamed)")
+    );
+    if let Ok(value) = serde_json::to_value(step_up) {
+        operation
+            .extensions
+            .get_or_insert_with(Default::default)
+            .insert(STEP_UP_EXTENSION.to_owned(), value);
+    }
+    let mut description = operation.description.take().unwrap_or_default();
+    if let Some(at) = description.find(STEP_UP_HEADING) {
+        description.truncate(at);
+    }
+    let kept = description.trim_end().len();
+    description.truncate(kept);
+    if !description.is_empty() {
+        description.push_str("\n\n");
+    }
+    description.push_str(STEP_UP_HEADING);
+    description.push_str(&format!(
+        "{step_up}. A token that does not show it is refused with 401 \
+         `insufficient_user_authentication`; the client gets a new one through a new \
+         authorization request with the challenge's `acr_values` and `max_age`."
+    ));
+    operation.description = Some(description);
+    let responses = &mut operation.responses.responses;
+    match responses.get_mut("401") {
+        Some(RefOr::T(response)) if response.description == UNAUTHENTICATED => {
+            response.description = UNAUTHENTICATED_OR_WEAK.to_owned();
+        }
+        Some(_) => {}
+        None => {
+            responses.insert(
+                "401".to_owned(),
+                RefOr::T(ApiResponse::new(UNAUTHENTICATED_OR_WEAK)),
+            );
+        }
     }
 }
 
