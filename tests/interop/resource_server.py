@@ -16,7 +16,10 @@ tokens move to Warden; the API keeps only the verification below:
 * the header ``typ`` must be ``at+jwt``: an OpenID Connect ID token (``typ``
   ``JWT``, ``aud`` = a client id) is not an access token and is refused;
 * anything wrong is 401 with ``WWW-Authenticate: Bearer error="invalid_token"``,
-  a missing scope 403 ``insufficient_scope`` (RFC 6750 §3).
+  a missing scope 403 ``insufficient_scope`` (RFC 6750 §3);
+* ``/payments`` demands a login with two factors: the token's ``amr`` (RFC 8176)
+  must hold ``mfa`` and its ``auth_time`` be recent, else 401
+  ``insufficient_user_authentication`` (RFC 9470 step-up).
 
 Run it against a Warden server (``pip install fastapi uvicorn "PyJWT[crypto]"``)::
 
@@ -33,6 +36,7 @@ module against a real ``warden serve``.
 # No `from __future__ import annotations`: FastAPI reads the annotations of the
 # endpoints below at runtime, and they refer to the local `verify_token`.
 import os
+import time
 from typing import Annotated, Any
 
 import jwt
@@ -41,6 +45,10 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer, SecurityS
 
 # RFC 9068 §2.1: "at+jwt"; the long form is allowed too (RFC 7515 §4.1.9).
 ACCESS_TOKEN_TYPES = {"at+jwt", "application/at+jwt"}
+
+# Warden's `acr` for a login with two factors, and how recent it must be for /payments.
+ACR_MFA = "urn:warden:acr:mfa"
+MFA_MAX_AGE = 600
 
 
 def create_app(issuer: str, audience: str | None = None) -> FastAPI:
@@ -113,6 +121,35 @@ def create_app(issuer: str, audience: str | None = None) -> FastAPI:
             "client_id": claims.get("client_id"),
             "scope": claims.get("scope", ""),
         }
+
+    def verify_mfa_token(
+        claims: Annotated[dict[str, Any], Security(verify_token)],
+    ) -> dict[str, Any]:
+        """A token from a login with two factors, at most ``MFA_MAX_AGE`` seconds ago.
+
+        Otherwise 401 with RFC 9470's challenge: ``insufficient_user_authentication``
+        with the ``acr_values`` and ``max_age`` that would satisfy this API, so the
+        client sends the user to Warden's ``/authorize`` again with them.
+        """
+        fresh = isinstance(claims.get("auth_time"), int) and (
+            time.time() - claims["auth_time"] <= MFA_MAX_AGE
+        )
+        if "mfa" not in claims.get("amr", []) or not fresh:
+            raise HTTPException(
+                status_code=status.HTTP_401_UNAUTHORIZED,
+                detail="A stronger login is required",
+                headers={
+                    "WWW-Authenticate": 'Bearer error="insufficient_user_authentication", '
+                    'error_description="A second factor is required", '
+                    f'acr_values="{ACR_MFA}", max_age={MFA_MAX_AGE}'
+                },
+            )
+        return claims
+
+    @app.get("/payments")
+    def read_payments(claims: Annotated[dict[str, Any], Depends(verify_mfa_token)]) -> dict[str, Any]:
+        """Needs a login with two factors (RFC 9470 step-up otherwise)."""
+        return {"owner": claims["sub"], "acr": claims.get("acr")}
 
     @app.get("/items")
     def read_items(

@@ -84,6 +84,9 @@ pub enum UserCommand {
         username: String,
         roles: Vec<String>,
     },
+    /// Remove a user's second factors (TOTP and recovery codes) when they lost them: their
+    /// sessions end and their refresh tokens are revoked; audited.
+    ResetFactors { username: String },
 }
 
 /// `warden role …`
@@ -94,6 +97,9 @@ pub enum RoleCommand {
         name: String,
         #[arg(long = "scope")]
         scopes: Vec<String>,
+        /// Its members must sign in with a second factor (enrolling one at their next login).
+        #[arg(long)]
+        require_mfa: bool,
     },
     /// List roles.
     List,
@@ -126,6 +132,9 @@ pub struct ClientArgs {
     /// The operator's own application: its users are not asked for consent.
     #[arg(long)]
     first_party: bool,
+    /// Its users must sign in with a second factor (enrolling one at their next login).
+    #[arg(long)]
+    require_mfa: bool,
     /// Where RP-initiated logout may return to (exact match); repeat for several.
     #[arg(long = "post-logout-redirect-uri")]
     post_logout_redirect_uris: Vec<String>,
@@ -357,25 +366,52 @@ async fn command(warden: &Warden<AnyStorage>, cli: Cli, config: &Config) -> Resu
                 format!("{username}: {}", roles.join(" ")),
             );
         }
-        Command::Role(RoleCommand::Put { name, scopes }) => {
+        Command::Role(RoleCommand::Put {
+            name,
+            scopes,
+            require_mfa,
+        }) => {
             storage
                 .put_role(&Role {
                     name: name.clone(),
                     scopes: scopes.clone(),
+                    require_mfa,
                 })
+                .await
+                .map_err(|e| e.to_string())?;
+            let mfa = if require_mfa {
+                " (second factor required)"
+            } else {
+                ""
+            };
+            print(
+                out,
+                json!({"name": name, "scopes": scopes, "require_mfa": require_mfa}),
+                format!("role {name}: {}{mfa}", scopes.join(" ")),
+            );
+        }
+        Command::User(UserCommand::ResetFactors { username }) => {
+            let removed = warden
+                .reset_second_factors(&username, None)
                 .await
                 .map_err(|e| e.to_string())?;
             print(
                 out,
-                json!({"name": name, "scopes": scopes}),
-                format!("role {name}: {}", scopes.join(" ")),
+                json!({"username": username, "totp_removed": removed.totp, "recovery_codes_removed": removed.recovery_codes, "sessions_ended": removed.sessions, "refresh_tokens_revoked": removed.refresh_tokens}),
+                format!(
+                    "{username}: second factors removed (TOTP: {}, recovery codes: {}), {} sessions ended, {} refresh tokens revoked",
+                    if removed.totp { "yes" } else { "none" },
+                    removed.recovery_codes,
+                    removed.sessions,
+                    removed.refresh_tokens
+                ),
             );
         }
         Command::Role(RoleCommand::List) => {
             let roles = storage.list_roles().await.map_err(|e| e.to_string())?;
             let rows: Vec<_> = roles
                 .iter()
-                .map(|r| json!({"name": r.name, "scopes": r.scopes}))
+                .map(|r| json!({"name": r.name, "scopes": r.scopes, "require_mfa": r.require_mfa}))
                 .collect();
             let text = roles
                 .iter()
@@ -393,6 +429,7 @@ async fn command(warden: &Warden<AnyStorage>, cli: Cli, config: &Config) -> Resu
                     grant_types: args.grant_types,
                     scopes: args.scopes,
                     first_party: args.first_party,
+                    require_mfa: args.require_mfa,
                     post_logout_redirect_uris: args.post_logout_redirect_uris,
                     id_token_alg: args.id_token_alg,
                 })

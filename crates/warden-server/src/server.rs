@@ -94,11 +94,20 @@ async fn bootstrap(warden: &Warden<AnyStorage>) -> Result<(), String> {
     }
     match std::env::var("WARDEN_BOOTSTRAP_ADMIN_PASSWORD") {
         Ok(password) if !password.is_empty() => {
+            // An operator's second-factor policy on the role survives restarts.
+            let require_mfa = warden
+                .storage()
+                .roles(&["admin".to_owned()])
+                .await
+                .map_err(|e| e.to_string())?
+                .first()
+                .is_some_and(|role| role.require_mfa);
             warden
                 .storage()
                 .put_role(&crate::storage::Role {
                     name: "admin".into(),
                     scopes: vec!["admin".into(), "me".into()],
+                    require_mfa,
                 })
                 .await
                 .map_err(|e| e.to_string())?;

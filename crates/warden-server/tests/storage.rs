@@ -269,6 +269,12 @@ macro_rules! backend_tests {
                 consents_put_replace_get,
                 delete_user_cascades_to_codes_sessions_consents,
                 delete_client_cascades_to_codes_and_consents,
+                totp_pending_confirmed_and_steps_taken_once,
+                totp_step_is_taken_once_under_concurrency,
+                recovery_codes_are_replaced_and_used_once,
+                second_factors_go_with_the_user,
+                roles_and_clients_keep_their_mfa_policy,
+                sessions_codes_and_refresh_tokens_keep_their_amr,
             );
         }
     };
@@ -327,6 +333,7 @@ fn client(client_id: &str, created_at: i64) -> Client {
         first_party: false,
         post_logout_redirect_uris: Vec::new(),
         id_token_alg: "RS256".to_owned(),
+        require_mfa: false,
     }
 }
 
@@ -352,6 +359,7 @@ fn auth_code(user_id: &str, client_id: &str, expires_at: i64) -> AuthorizationCo
         access_jti: None,
         access_expires_at: None,
         replayed_at: None,
+        amr: "pwd".into(),
     }
 }
 
@@ -370,6 +378,7 @@ fn session(user_id: &str, expires_at: i64) -> BrowserSession {
         user_id: user_id.to_owned(),
         auth_time: T0,
         expires_at,
+        amr: "pwd".into(),
     }
 }
 
@@ -394,6 +403,8 @@ fn token(user_id: Option<&str>, family_id: &str, expires_at: i64) -> RefreshToke
         expires_at,
         used_at: None,
         revoked_at: None,
+        auth_time: None,
+        amr: None,
     }
 }
 
@@ -747,14 +758,17 @@ async fn role_scopes<S: Storage>(s: S) {
     let admin = Role {
         name: "admin".into(),
         scopes: strings(&["users:read", "users:write"]),
+        require_mfa: false,
     };
     let viewer = Role {
         name: "viewer".into(),
         scopes: strings(&["users:read"]),
+        require_mfa: false,
     };
     let empty = Role {
         name: "nobody".into(),
         scopes: Vec::new(),
+        require_mfa: false,
     };
     s.put_role(&admin).await.unwrap();
     s.put_role(&viewer).await.unwrap();
@@ -768,6 +782,7 @@ async fn role_scopes<S: Storage>(s: S) {
     let admin = Role {
         name: "admin".into(),
         scopes: strings(&["*", "users:write"]),
+        require_mfa: false,
     };
     s.put_role(&admin).await.unwrap();
     assert_eq!(
@@ -847,6 +862,7 @@ async fn usernames_sort_bytewise<S: Storage>(s: S) {
         let role = Role {
             name: name.into(),
             scopes: Vec::new(),
+            require_mfa: false,
         };
         s.put_role(&role).await.unwrap();
     }
@@ -2464,4 +2480,232 @@ async fn postgres_connect_by_url() {
     }
     cleanup.run().await;
     pinged.unwrap();
+}
+
+// ---------------------------------------------------------------------------------------
+// Second factors
+// ---------------------------------------------------------------------------------------
+
+async fn totp_pending_confirmed_and_steps_taken_once<S: Storage>(s: S) {
+    let alice = user("alice");
+    s.create_user(&alice).await.unwrap();
+    assert_eq!(s.totp_factor(&alice.id).await.unwrap(), None);
+    assert!(matches!(
+        s.put_pending_totp(&new_id(), b"sealed", T0).await,
+        Err(StorageError::NotFound("user"))
+    ));
+    assert!(s.put_pending_totp(&alice.id, b"first", T0).await.unwrap());
+    // A pending one is replaced, with its step reset.
+    assert!(
+        s.put_pending_totp(&alice.id, b"second", T0 + 1)
+            .await
+            .unwrap()
+    );
+    let pending = s.totp_factor(&alice.id).await.unwrap().unwrap();
+    assert_eq!(pending.encrypted_secret, b"second");
+    assert_eq!(
+        (
+            pending.created_at,
+            pending.confirmed_at,
+            pending.last_used_step
+        ),
+        (T0 + 1, None, 0)
+    );
+    // A pending authenticator cannot be used to log in, only confirmed.
+    assert!(
+        !s.use_totp_step(&alice.id, 100, T0 + 2, false)
+            .await
+            .unwrap()
+    );
+    assert!(s.use_totp_step(&alice.id, 100, T0 + 2, true).await.unwrap());
+    let confirmed = s.totp_factor(&alice.id).await.unwrap().unwrap();
+    assert_eq!(
+        (confirmed.confirmed_at, confirmed.last_used_step),
+        (Some(T0 + 2), 100)
+    );
+    // Confirmed: never replaced by a new pending one, never confirmed again.
+    assert!(
+        !s.put_pending_totp(&alice.id, b"third", T0 + 3)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        s.totp_factor(&alice.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .encrypted_secret,
+        b"second"
+    );
+    assert!(!s.use_totp_step(&alice.id, 101, T0 + 3, true).await.unwrap());
+    // Steps: the same or an earlier one is refused, a later one taken.
+    assert!(
+        !s.use_totp_step(&alice.id, 100, T0 + 3, false)
+            .await
+            .unwrap()
+    );
+    assert!(!s.use_totp_step(&alice.id, 99, T0 + 3, false).await.unwrap());
+    assert!(
+        s.use_totp_step(&alice.id, 101, T0 + 3, false)
+            .await
+            .unwrap()
+    );
+    let used = s.totp_factor(&alice.id).await.unwrap().unwrap();
+    assert_eq!(
+        (used.confirmed_at, used.last_used_step),
+        (Some(T0 + 2), 101),
+        "confirmation time kept"
+    );
+    assert!(
+        !s.use_totp_step(&new_id(), 500, T0, false).await.unwrap(),
+        "no such user"
+    );
+    assert!(s.delete_totp(&alice.id).await.unwrap());
+    assert!(!s.delete_totp(&alice.id).await.unwrap());
+    assert_eq!(s.totp_factor(&alice.id).await.unwrap(), None);
+}
+
+async fn totp_step_is_taken_once_under_concurrency<S: Storage>(s: S) {
+    const CALLERS: usize = 16;
+    let alice = user("alice");
+    s.create_user(&alice).await.unwrap();
+    s.put_pending_totp(&alice.id, b"sealed", T0).await.unwrap();
+    assert!(s.use_totp_step(&alice.id, 10, T0, true).await.unwrap());
+    for round in 0..5_i64 {
+        let step = 11 + round;
+        let start = Arc::new(tokio::sync::Barrier::new(CALLERS));
+        let callers: Vec<_> = (0..CALLERS)
+            .map(|_| {
+                let (s, id, start) = (s.clone(), alice.id.clone(), start.clone());
+                tokio::spawn(async move {
+                    start.wait().await;
+                    s.use_totp_step(&id, step, T0, false).await.unwrap()
+                })
+            })
+            .collect();
+        let mut won = 0;
+        for caller in callers {
+            won += usize::from(caller.await.unwrap());
+        }
+        assert_eq!(won, 1, "round {round}: one code, one login");
+    }
+}
+
+async fn recovery_codes_are_replaced_and_used_once<S: Storage>(s: S) {
+    let alice = user("alice");
+    let bob = user("bob");
+    s.create_user(&alice).await.unwrap();
+    s.create_user(&bob).await.unwrap();
+    let first: Vec<String> = (0..10).map(|_| digest()).collect();
+    s.replace_recovery_codes(&alice.id, &first, T0)
+        .await
+        .unwrap();
+    assert_eq!(s.recovery_codes_left(&alice.id).await.unwrap(), 10);
+    assert_eq!(s.recovery_codes_left(&bob.id).await.unwrap(), 0);
+    // Another user's code is not theirs.
+    assert!(!s.use_recovery_code(&bob.id, &first[0], T0).await.unwrap());
+    assert!(s.use_recovery_code(&alice.id, &first[0], T0).await.unwrap());
+    assert!(
+        !s.use_recovery_code(&alice.id, &first[0], T0 + 1)
+            .await
+            .unwrap(),
+        "used once"
+    );
+    assert_eq!(s.recovery_codes_left(&alice.id).await.unwrap(), 9);
+    // A new set replaces the old one whole.
+    let second: Vec<String> = (0..10).map(|_| digest()).collect();
+    s.replace_recovery_codes(&alice.id, &second, T0 + 2)
+        .await
+        .unwrap();
+    assert_eq!(s.recovery_codes_left(&alice.id).await.unwrap(), 10);
+    assert!(
+        !s.use_recovery_code(&alice.id, &first[1], T0 + 3)
+            .await
+            .unwrap()
+    );
+    assert!(
+        s.use_recovery_code(&alice.id, &second[1], T0 + 3)
+            .await
+            .unwrap()
+    );
+    // Racing uses of one code: one wins.
+    let callers: Vec<_> = (0..8)
+        .map(|_| {
+            let (s, id, code) = (s.clone(), alice.id.clone(), second[2].clone());
+            tokio::spawn(async move { s.use_recovery_code(&id, &code, T0 + 4).await.unwrap() })
+        })
+        .collect();
+    let mut won = 0;
+    for caller in callers {
+        won += usize::from(caller.await.unwrap());
+    }
+    assert_eq!(won, 1);
+    assert_eq!(s.delete_recovery_codes(&alice.id).await.unwrap(), 10);
+    assert_eq!(s.recovery_codes_left(&alice.id).await.unwrap(), 0);
+    assert!(matches!(
+        s.replace_recovery_codes(&new_id(), &first, T0).await,
+        Err(StorageError::NotFound("user"))
+    ));
+}
+
+async fn second_factors_go_with_the_user<S: Storage>(s: S) {
+    let alice = user("alice");
+    s.create_user(&alice).await.unwrap();
+    s.put_pending_totp(&alice.id, b"sealed", T0).await.unwrap();
+    s.replace_recovery_codes(&alice.id, &[digest()], T0)
+        .await
+        .unwrap();
+    assert!(s.delete_user(&alice.id).await.unwrap());
+    assert_eq!(s.totp_factor(&alice.id).await.unwrap(), None);
+    assert_eq!(s.recovery_codes_left(&alice.id).await.unwrap(), 0);
+}
+
+async fn roles_and_clients_keep_their_mfa_policy<S: Storage>(s: S) {
+    let strict = Role {
+        name: "strict".into(),
+        scopes: strings(&["a"]),
+        require_mfa: true,
+    };
+    s.put_role(&strict).await.unwrap();
+    assert_eq!(
+        s.roles(&strings(&["strict"])).await.unwrap(),
+        vec![strict.clone()]
+    );
+    s.put_role(&Role {
+        require_mfa: false,
+        ..strict.clone()
+    })
+    .await
+    .unwrap();
+    assert!(!s.list_roles().await.unwrap()[0].require_mfa, "replaced");
+    let mut c = client("strict-client", T0);
+    c.require_mfa = true;
+    s.create_client(&c).await.unwrap();
+    assert_eq!(s.client("strict-client").await.unwrap(), Some(c));
+}
+
+async fn sessions_codes_and_refresh_tokens_keep_their_amr<S: Storage>(s: S) {
+    let (alice, c) = owner_and_client(&s, "alice", "app").await;
+    let mut session = session(&alice.id, T0 + 3600);
+    session.amr = "pwd otp mfa".into();
+    s.insert_session(&session).await.unwrap();
+    assert_eq!(
+        s.session_by_hash(&session.id_hash).await.unwrap(),
+        Some(session)
+    );
+    let mut code = auth_code(&alice.id, &c.client_id, T0 + 60);
+    code.amr = "pwd otp mfa".into();
+    s.insert_authorization_code(&code).await.unwrap();
+    assert_eq!(
+        s.authorization_code_by_hash(&code.code_hash).await.unwrap(),
+        Some(code)
+    );
+    let mut t = token(Some(&alice.id), "family", T0 + 3600);
+    t.auth_time = Some(T0 - 5);
+    t.amr = Some("pwd otp mfa".into());
+    s.insert_refresh_token(&t).await.unwrap();
+    assert_eq!(
+        s.refresh_token_by_hash(&t.token_hash).await.unwrap(),
+        Some(t)
+    );
 }

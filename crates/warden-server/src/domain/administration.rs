@@ -25,7 +25,58 @@ pub struct UserUpdate {
     pub roles: Option<Vec<String>>,
 }
 
+/// What an administrator's reset of a user's second factors removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FactorReset {
+    /// Whether a TOTP authenticator (confirmed or pending) was removed.
+    pub totp: bool,
+    pub recovery_codes: u64,
+    pub sessions: u64,
+    pub refresh_tokens: u64,
+}
+
 impl<S: Storage> Warden<S> {
+    /// Removes every second factor of `username` (TOTP and recovery codes) for a user who
+    /// lost them, ends their browser sessions and revokes their refresh tokens, so nothing
+    /// obtained with the old factors outlives the reset; audited. Their next login enrols
+    /// a factor again where one is required.
+    pub async fn reset_second_factors(
+        &self,
+        username: &str,
+        by: Option<&User>,
+    ) -> Result<FactorReset, DomainError> {
+        let user = self
+            .storage()
+            .user_by_username(username)
+            .await?
+            .ok_or(DomainError::NotFound)?;
+        let at = super::now();
+        let reset = FactorReset {
+            totp: self.storage().delete_totp(&user.id).await?,
+            recovery_codes: self.storage().delete_recovery_codes(&user.id).await?,
+            sessions: self.storage().delete_user_sessions(&user.id).await?,
+            refresh_tokens: self
+                .storage()
+                .revoke_user_refresh_tokens(&user.id, at)
+                .await?,
+        };
+        let actor = by.map_or_else(|| user.id.clone(), |admin| admin.id.clone());
+        let detail = format!(
+            "second factors of {} reset: totp {}, {} recovery codes, {} sessions, {} refresh tokens",
+            user.username, reset.totp, reset.recovery_codes, reset.sessions, reset.refresh_tokens
+        );
+        self.audit(
+            "mfa.reset",
+            "success",
+            Some(&actor),
+            None,
+            None,
+            Some(&detail),
+        )
+        .await;
+        Ok(reset)
+    }
+
     /// Users ordered by username, after `after`, at most `limit` (capped at 200).
     pub async fn list_users(
         &self,
@@ -121,6 +172,7 @@ impl<S: Storage> Warden<S> {
         &self,
         name: &str,
         scopes: Vec<String>,
+        require_mfa: bool,
         by: Option<&User>,
     ) -> Result<Role, DomainError> {
         validate_username(name)
@@ -139,6 +191,7 @@ impl<S: Storage> Warden<S> {
         let role = Role {
             name: name.to_owned(),
             scopes: unique,
+            require_mfa,
         };
         self.storage().put_role(&role).await?;
         let detail = format!("role {}: [{}]", role.name, role.scopes.join(" "));

@@ -12,6 +12,7 @@ use aws_lc_rs::digest;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
+use super::authentication::{Authentication, PENDING_SECOND_FACTOR_SECS, acr_values_require_mfa};
 use super::clients::OIDC_SCOPES;
 use super::{DomainError, Warden, now, secrets};
 use crate::storage::{AuthorizationCode, BrowserSession, Client, Consent, Storage, User};
@@ -36,6 +37,9 @@ pub struct AuthorizationRequest {
     pub code_challenge_method: Option<String>,
     pub prompt: Option<String>,
     pub max_age: Option<String>,
+    /// Authentication context classes asked for, in order of preference (OpenID Connect
+    /// Core §3.1.2.1).
+    pub acr_values: Option<String>,
     /// A request object (`request`, `request_uri`) was sent; not supported.
     pub request_object: bool,
 }
@@ -70,6 +74,7 @@ impl AuthorizationRequest {
                 "code_challenge_method" => &mut request.code_challenge_method,
                 "prompt" => &mut request.prompt,
                 "max_age" => &mut request.max_age,
+                "acr_values" => &mut request.acr_values,
                 "request" | "request_uri" => {
                     request.request_object = true;
                     continue;
@@ -95,6 +100,7 @@ impl AuthorizationRequest {
             ("code_challenge_method", &self.code_challenge_method),
             ("prompt", &self.prompt),
             ("max_age", &self.max_age),
+            ("acr_values", &self.acr_values),
         ]
         .into_iter()
         .filter_map(|(name, value)| value.as_deref().map(|v| (name, v)))
@@ -136,6 +142,11 @@ pub enum Step {
         username: String,
         scopes: Vec<String>,
     },
+    /// The second-factor form: the password was right, a code is owed.
+    SecondFactor { client_name: String },
+    /// Enrolment of a second factor, which a role, the client or `acr_values` requires and
+    /// the account does not have yet.
+    Enrol { client_name: String },
     /// Back to the client (a code, or an error) — a 303 (RFC 9700 §4.12: never 307).
     Redirect(String),
 }
@@ -160,6 +171,8 @@ struct Valid {
     prompt_login: bool,
     prompt_consent: bool,
     max_age: Option<i64>,
+    /// `acr_values` can only be met by two factors.
+    mfa_requested: bool,
 }
 
 /// Whether `requested` may use `registered`: the same string (RFC 9700 §2.1: exact
@@ -359,6 +372,13 @@ impl<S: Storage> Warden<S> {
         if requested.len() > 64 || requested.iter().any(|s| s.len() > 128) {
             return Err(fail("invalid_scope", "too many or too long scopes"));
         }
+        if request
+            .acr_values
+            .as_ref()
+            .is_some_and(|a| a.len() > MAX_STATE_BYTES)
+        {
+            return Err(fail("invalid_request", "acr_values is too long"));
+        }
         let (mut prompt_none, mut prompt_login, mut prompt_consent) = (false, false, false);
         for value in request.prompt.as_deref().unwrap_or("").split(' ') {
             match value {
@@ -386,6 +406,11 @@ impl<S: Storage> Warden<S> {
                     .map_err(|_| fail("invalid_request", "max_age must be a number of seconds"))?,
             ),
         };
+        // Core §3.1.2.1: "max_age=0 is equivalent to prompt=login" (a login in this same
+        // second must not pass for one made before the request).
+        if max_age == Some(0) {
+            prompt_login = true;
+        }
         Ok(Valid {
             redirect_uri: redirect_uri.to_owned(),
             client,
@@ -397,6 +422,10 @@ impl<S: Storage> Warden<S> {
             prompt_login,
             prompt_consent,
             max_age: max_age.map(i64::from),
+            mfa_requested: request
+                .acr_values
+                .as_deref()
+                .is_some_and(acr_values_require_mfa),
         })
     }
 
@@ -454,6 +483,31 @@ impl<S: Storage> Warden<S> {
                 client_name: valid.client.name,
             });
         };
+        // A second factor, when the user has one, a role or the client requires one, or the
+        // request asks for it (`acr_values`): asked for on its own if the password was given
+        // recently enough, else the login starts over. Step-up asks only for what is missing.
+        if !Authentication::stored(session.auth_time, &session.amr).is_multi_factor()
+            && (valid.mfa_requested
+                || self
+                    .second_factor_required(user, Some(&valid.client))
+                    .await?)
+        {
+            if valid.prompt_none {
+                return Err(fail(
+                    "interaction_required",
+                    "the user must present a second factor",
+                ));
+            }
+            let client_name = valid.client.name;
+            if at.saturating_sub(session.auth_time) > PENDING_SECOND_FACTOR_SECS {
+                return Ok(Step::Login { client_name });
+            }
+            return Ok(if self.has_second_factor(&user.id).await? {
+                Step::SecondFactor { client_name }
+            } else {
+                Step::Enrol { client_name }
+            });
+        }
         let scopes = self
             .user_grantable(user, &valid.client, &valid.requested)
             .await?;
@@ -485,6 +539,7 @@ impl<S: Storage> Warden<S> {
             nonce: valid.nonce.clone(),
             code_challenge: valid.code_challenge.clone(),
             auth_time: session.auth_time,
+            amr: session.amr.clone(),
             issued_at: at,
             expires_at: at + CODE_TTL_SECS,
             used_at: None,

@@ -37,6 +37,8 @@ pub struct NewClient {
     pub scopes: Vec<String>,
     /// Skip the consent page (the operator's own applications).
     pub first_party: bool,
+    /// Its users must sign in with a second factor.
+    pub require_mfa: bool,
     pub post_logout_redirect_uris: Vec<String>,
     /// `RS256` (default) or `EdDSA`.
     pub id_token_alg: Option<String>,
@@ -155,6 +157,7 @@ impl<S: Storage> Warden<S> {
             first_party: new.first_party,
             post_logout_redirect_uris: new.post_logout_redirect_uris,
             id_token_alg,
+            require_mfa: new.require_mfa,
         };
         match self.storage().create_client(&client).await {
             Ok(()) => Ok((client, secret)),
@@ -235,6 +238,7 @@ impl<S: Storage> Warden<S> {
             first_party: true,
             post_logout_redirect_uris: Vec::new(),
             id_token_alg: "RS256".into(),
+            require_mfa: false,
         };
         match self.storage().create_client(&client).await {
             // Another instance created it first.

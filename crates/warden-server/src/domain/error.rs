@@ -32,6 +32,20 @@ pub enum DomainError {
     /// The username is taken.
     #[error("username already taken")]
     UsernameTaken,
+    /// A second-factor code is wrong, malformed, expired or already used (all alike).
+    #[error("invalid code")]
+    InvalidCode,
+    /// The password was right but the account needs a second factor the request did not
+    /// carry (the `password` grant without `otp`).
+    #[error("a second factor is required")]
+    SecondFactorRequired,
+    /// The account must enrol a second factor first (a role or the client requires one).
+    #[error("a second factor must be set up first")]
+    EnrolmentRequired,
+    /// The change needs a recent second factor (or, before any factor exists, a recent
+    /// login).
+    #[error("recent authentication required")]
+    RecentAuthenticationRequired,
     /// The record does not exist.
     #[error("not found")]
     NotFound,

@@ -6,16 +6,13 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 use warden::jwt::Claims;
 
+use super::authentication::Authentication;
 use super::{DomainError, Warden};
 use crate::storage::{Client, Storage};
 
 /// The claims an ID token adds to the registered ones.
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub struct IdTokenClaims {
-    /// When the user entered their password (Core §2: required when `max_age` was asked;
-    /// always sent here).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub auth_time: Option<i64>,
     /// The authorization request's `nonce`, unchanged (Core §3.1.2.1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nonce: Option<String>,
@@ -55,7 +52,7 @@ impl<S: Storage> Warden<S> {
         sub: &str,
         client: &Client,
         nonce: Option<&str>,
-        auth_time: i64,
+        how: &Authentication,
         access_token: &str,
     ) -> Result<String, DomainError> {
         let signing = self.signing()?;
@@ -67,8 +64,12 @@ impl<S: Storage> Warden<S> {
         let claims = Claims {
             sub: Some(sub.to_owned()),
             aud: client.client_id.as_str().into(),
+            // Core §2: `auth_time` is required when `max_age` was asked; always sent here,
+            // with the level reached and the methods used.
+            auth_time: Some(u64::try_from(how.auth_time).unwrap_or(0)),
+            acr: Some(how.acr().to_owned()),
+            amr: Some(how.amr.clone()),
             extra: IdTokenClaims {
-                auth_time: Some(auth_time),
                 nonce: nonce.map(str::to_owned),
                 at_hash: Some(at_hash(alg, access_token)),
                 azp: Some(client.client_id.clone()),

@@ -43,6 +43,14 @@ pub struct Introspection {
     /// Audience (access tokens).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub aud: Option<Audience>,
+    /// When the user authenticated, the level and the methods (access tokens of a user;
+    /// the same values as the token's claims).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auth_time: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub acr: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub amr: Option<Vec<String>>,
     /// Token identifier (access tokens).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub jti: Option<String>,
@@ -126,6 +134,9 @@ impl<S: Storage> Warden<S> {
             iat: claims.iat,
             iss: claims.iss,
             aud: Some(claims.aud).filter(|aud| !aud.is_empty()),
+            auth_time: claims.auth_time,
+            acr: claims.acr,
+            amr: claims.amr,
             jti: Some(jti),
             token_type: Some("Bearer"),
         }))

@@ -4,21 +4,25 @@
 use std::io::Write;
 use std::path::Path;
 
-use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
+use aws_lc_rs::aead::{AES_256_GCM, UnboundKey};
 use aws_lc_rs::{hkdf, hmac};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use warden::jwt::{Algorithm, KeyRing, KeyState, SigningKey};
 
 use super::DomainError;
+use super::secrets::Sealer;
 use crate::storage::{KeyStatus, Storage, StoredSigningKey};
 
 /// The key that encrypts signing keys at rest, and the keys derived from it (HKDF-SHA-256,
 /// RFC 5869) for other jobs, so every instance sharing the master key agrees on them.
 pub struct MasterKey {
-    sealing: LessSafeKey,
+    sealing: Sealer,
+    /// The AES-256 key of second-factor secrets, derived (HKDF) from the master key.
+    factor_key: [u8; 32],
     form_tokens: hmac::Key,
     refresh_successors: hmac::Key,
+    recovery_codes: hmac::Key,
 }
 
 impl std::fmt::Debug for MasterKey {
@@ -100,10 +104,16 @@ impl MasterKey {
                 .map_err(|_| "unusable key".to_owned())?
                 .into())
         };
+        let mut factor_key = [0u8; 32];
+        prk.expand(&[b"warden/factor-secrets/v1"], &AES_256_GCM)
+            .and_then(|okm| okm.fill(&mut factor_key))
+            .map_err(|_| "unusable key".to_owned())?;
         Ok(Self {
-            sealing: LessSafeKey::new(key),
+            sealing: Sealer::new(key),
+            factor_key,
             form_tokens: derive(b"warden/form-tokens/v1")?,
             refresh_successors: derive(b"warden/refresh-successors/v1")?,
+            recovery_codes: derive(b"warden/recovery-codes/v1")?,
         })
     }
 
@@ -119,39 +129,28 @@ impl MasterKey {
         self.refresh_successors.clone()
     }
 
-    /// `nonce ‖ ciphertext ‖ tag`, bound to `kid` as associated data.
+    /// The HMAC key under which recovery codes are stored (derived, never the master key).
+    pub fn recovery_code_key(&self) -> hmac::Key {
+        self.recovery_codes.clone()
+    }
+
+    /// The signing key `kid`'s PEM, sealed.
     fn seal(&self, kid: &str, plaintext: &[u8]) -> Result<Vec<u8>, DomainError> {
-        let mut nonce = [0u8; NONCE_LEN];
-        aws_lc_rs::rand::fill(&mut nonce)
-            .map_err(|_| DomainError::Internal("random source failed"))?;
-        let mut data = plaintext.to_vec();
-        self.sealing
-            .seal_in_place_append_tag(
-                Nonce::assume_unique_for_key(nonce),
-                Aad::from(kid.as_bytes()),
-                &mut data,
-            )
-            .map_err(|_| DomainError::Internal("encryption failed"))?;
-        let mut out = nonce.to_vec();
-        out.extend_from_slice(&data);
-        Ok(out)
+        self.sealing.seal(kid, plaintext)
     }
 
     fn open(&self, kid: &str, sealed: &[u8]) -> Result<Vec<u8>, DomainError> {
-        if sealed.len() < NONCE_LEN {
-            return Err(DomainError::Internal("stored key is truncated"));
-        }
-        let (nonce, data) = sealed.split_at(NONCE_LEN);
-        let nonce = Nonce::try_assume_unique_for_key(nonce)
-            .map_err(|_| DomainError::Internal("bad nonce"))?;
-        let mut data = data.to_vec();
-        let plain = self
-            .sealing
-            .open_in_place(nonce, Aad::from(kid.as_bytes()), &mut data)
-            .map_err(|_| {
-                DomainError::Internal("a stored signing key does not decrypt with this master key")
-            })?;
-        Ok(plain.to_vec())
+        self.sealing.open(kid, sealed).ok_or(DomainError::Internal(
+            "a stored signing key does not decrypt with this master key",
+        ))
+    }
+
+    /// What encrypts second-factor secrets (TOTP keys) at rest: a key derived from the
+    /// master key, never the master key itself.
+    pub fn factor_sealer(&self) -> Result<Sealer, DomainError> {
+        UnboundKey::new(&AES_256_GCM, &self.factor_key)
+            .map(Sealer::new)
+            .map_err(|_| DomainError::Internal("unusable factor key"))
     }
 }
 

@@ -7,6 +7,7 @@ mod accounts;
 mod administration;
 mod api_keys;
 mod audit;
+mod authentication;
 mod authorization;
 mod clients;
 mod error;
@@ -14,11 +15,13 @@ mod id_tokens;
 mod import;
 mod introspection;
 pub mod keys;
+mod recovery_codes;
 mod revocation;
 mod secrets;
 mod sessions;
 mod throttle;
 mod tokens;
+mod totp;
 mod userinfo;
 
 use std::sync::Arc;
@@ -30,10 +33,14 @@ pub use accounts::{
     LOGIN_OUTCOMES, LOGINS_METRIC, NewAccount, ProfileUpdate, validate_email, validate_password,
     validate_username,
 };
-pub use administration::{MAX_AUDIT_EVENTS, MAX_USERS_PAGE, UserUpdate};
+pub use administration::{FactorReset, MAX_AUDIT_EVENTS, MAX_USERS_PAGE, UserUpdate};
 pub use api_keys::{
     API_KEY_PREFIX, ApiKeyPrincipal, CreatedApiKey, KeyRevoker, MAX_KEY_LIFETIME_SECS,
     MIN_KEY_LIFETIME_SECS, NewApiKey,
+};
+pub use authentication::{
+    ACR_MFA, ACR_PASSWORD, ACR_VALUES, AMR_MFA, AMR_OTP, AMR_PASSWORD, Authentication,
+    RECENT_AUTHENTICATION_SECS,
 };
 pub use authorization::Just;
 pub use authorization::{AuthorizationRequest, AuthorizeError, Step, with_params};
@@ -42,9 +49,11 @@ pub use error::DomainError;
 pub use id_tokens::IdTokenHint;
 pub use import::{ImportReport, ImportedUser, parse_import};
 pub use introspection::Introspection;
+pub use recovery_codes::RECOVERY_CODES;
 pub use revocation::TokenTypeHint;
 pub use sessions::{SessionCookie, new_csrf_cookie};
-pub use tokens::{ClientAuth, CodeRedemption, TokenSet};
+pub use tokens::{ClientAuth, CodeRedemption, PasswordCredentials, TokenSet};
+pub use totp::{SecondFactor, TotpEnrolment};
 pub use userinfo::UserInfo;
 
 use crate::config::Config;
@@ -67,6 +76,10 @@ struct Inner<S> {
     form_key: aws_lc_rs::hmac::Key,
     /// Derives each refresh token's successor.
     refresh_successors: secrets::RefreshSuccessors,
+    /// Encrypts TOTP secrets at rest; `None` without the master key (CLI commands).
+    factor_sealer: Option<secrets::Sealer>,
+    /// The key of recovery-code digests.
+    recovery_key: aws_lc_rs::hmac::Key,
     /// Stores audit events in the background.
     audit: audit::AuditWriter,
     /// The API key format (`wdn_…`) and hashing, built once.
@@ -78,6 +91,8 @@ struct Inner<S> {
 struct DerivedKeys {
     form_key: aws_lc_rs::hmac::Key,
     refresh_successors: aws_lc_rs::hmac::Key,
+    factor_sealer: Option<secrets::Sealer>,
+    recovery_key: aws_lc_rs::hmac::Key,
 }
 
 /// The signing rings and the issuers and verifiers over them.
@@ -131,6 +146,8 @@ impl<S: Storage> Warden<S> {
         let keys = DerivedKeys {
             form_key: master.form_token_key(),
             refresh_successors: master.refresh_successor_key(),
+            factor_sealer: Some(master.factor_sealer()?),
+            recovery_key: master.recovery_code_key(),
         };
         Self::assemble(storage, config, Some(signing), keys).await
     }
@@ -145,9 +162,13 @@ impl<S: Storage> Warden<S> {
             aws_lc_rs::hmac::Key::generate(aws_lc_rs::hmac::HMAC_SHA256, &rng)
                 .map_err(|_| DomainError::Internal("random source failed"))
         };
+        // Without the master key no second factor can be enrolled or checked; removing one
+        // (an administrator's reset) needs neither key.
         let keys = DerivedKeys {
             form_key: throw_away()?,
             refresh_successors: throw_away()?,
+            factor_sealer: None,
+            recovery_key: throw_away()?,
         };
         Self::assemble(storage, config, None, keys).await
     }
@@ -174,6 +195,8 @@ impl<S: Storage> Warden<S> {
                 signing,
                 form_key: keys.form_key,
                 refresh_successors: secrets::RefreshSuccessors::new(keys.refresh_successors),
+                factor_sealer: keys.factor_sealer,
+                recovery_key: keys.recovery_key,
                 api_keys,
                 throttle,
                 audit,
@@ -188,6 +211,13 @@ impl<S: Storage> Warden<S> {
             .signing
             .as_ref()
             .ok_or(DomainError::Internal("the signing keys are not loaded"))
+    }
+
+    fn factor_sealer(&self) -> Result<&secrets::Sealer, DomainError> {
+        self.inner
+            .factor_sealer
+            .as_ref()
+            .ok_or(DomainError::Internal("the master key is not loaded"))
     }
 
     /// The storage.

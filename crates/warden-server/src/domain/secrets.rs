@@ -1,5 +1,6 @@
 //! Random identifiers and secrets, and their stored digests.
 
+use aws_lc_rs::aead::{Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
 use aws_lc_rs::digest;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -11,6 +12,52 @@ pub fn random(bytes: usize) -> Result<String, DomainError> {
     let mut buf = vec![0u8; bytes];
     aws_lc_rs::rand::fill(&mut buf).map_err(|_| DomainError::Internal("random source failed"))?;
     Ok(URL_SAFE_NO_PAD.encode(buf))
+}
+
+/// Authenticated encryption of small secrets at rest (AES-256-GCM, a random 96-bit nonce per
+/// message): `nonce ‖ ciphertext ‖ tag`, bound to a label (associated data) so a value
+/// cannot be moved to another row.
+pub struct Sealer(LessSafeKey);
+
+impl Sealer {
+    /// Seals under a 256-bit AES key.
+    pub fn new(key: UnboundKey) -> Self {
+        Self(LessSafeKey::new(key))
+    }
+
+    /// Encrypts `plaintext`, bound to `label`.
+    pub fn seal(&self, label: &str, plaintext: &[u8]) -> Result<Vec<u8>, DomainError> {
+        let mut nonce = [0u8; NONCE_LEN];
+        aws_lc_rs::rand::fill(&mut nonce)
+            .map_err(|_| DomainError::Internal("random source failed"))?;
+        let mut data = plaintext.to_vec();
+        self.0
+            .seal_in_place_append_tag(
+                Nonce::assume_unique_for_key(nonce),
+                Aad::from(label.as_bytes()),
+                &mut data,
+            )
+            .map_err(|_| DomainError::Internal("encryption failed"))?;
+        let mut out = nonce.to_vec();
+        out.extend_from_slice(&data);
+        Ok(out)
+    }
+
+    /// Decrypts what [`seal`](Self::seal) made for `label`; `None` if it was made under
+    /// another key or label, or altered.
+    pub fn open(&self, label: &str, sealed: &[u8]) -> Option<Vec<u8>> {
+        if sealed.len() < NONCE_LEN {
+            return None;
+        }
+        let (nonce, data) = sealed.split_at(NONCE_LEN);
+        let nonce = Nonce::try_assume_unique_for_key(nonce).ok()?;
+        let mut data = data.to_vec();
+        let plain = self
+            .0
+            .open_in_place(nonce, Aad::from(label.as_bytes()), &mut data)
+            .ok()?;
+        Some(plain.to_vec())
+    }
 }
 
 /// Derives each refresh token's successor from the token itself: HMAC-SHA-256 under a key

@@ -10,6 +10,7 @@ use aws_lc_rs::hmac;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
+use super::authentication::Authentication;
 use super::{DomainError, Warden, now, secrets};
 use crate::storage::{BrowserSession, Storage, User};
 
@@ -26,22 +27,38 @@ pub fn new_csrf_cookie() -> Result<String, DomainError> {
 const MAX_COOKIE_BYTES: usize = 128;
 
 impl<S: Storage> Warden<S> {
-    /// Starts a browser session for `user`, who has just entered their password.
+    /// Starts a browser session for `user`, who has just authenticated as `how`.
     pub async fn start_session(
         &self,
         user: &User,
+        how: &Authentication,
     ) -> Result<(SessionCookie, BrowserSession), DomainError> {
         let value = secrets::random(32)?;
         let at = now();
         let session = BrowserSession {
             id_hash: secrets::digest(&value),
             user_id: user.id.clone(),
-            auth_time: at,
+            auth_time: how.auth_time,
             expires_at: at
                 .saturating_add(i64::try_from(self.config().session_ttl).unwrap_or(i64::MAX)),
+            amr: how.stored_amr(),
         };
         self.storage().insert_session(&session).await?;
         Ok((SessionCookie(value), session))
+    }
+
+    /// Raises a session after a second factor: a new session (a new cookie value, OWASP's
+    /// rule for a change of privilege level) replaces `old`.
+    pub async fn raise_session(
+        &self,
+        old: &BrowserSession,
+        user: &User,
+        method: &str,
+    ) -> Result<(SessionCookie, BrowserSession), DomainError> {
+        let how = Authentication::stored(old.auth_time, &old.amr).with_second_factor(method, now());
+        let raised = self.start_session(user, &how).await?;
+        self.storage().delete_session(&old.id_hash).await?;
+        Ok(raised)
     }
 
     /// The live session a cookie names, with its (enabled) user.

@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 use serde::Serialize;
 use warden::jwt::Claims;
 
+use super::authentication::Authentication;
 use super::{DomainError, Warden, now, secrets};
 use crate::storage::{Client, CodeTokens, RefreshToken, Storage, User};
 
@@ -78,8 +79,15 @@ impl<S: Storage> Warden<S> {
         sub: &str,
         client_id: &str,
         scopes: &BTreeSet<String>,
+        how: Option<&Authentication>,
     ) -> Result<String, DomainError> {
-        self.access_token_with_id(sub, client_id, scopes, uuid::Uuid::new_v4().to_string())
+        self.access_token_with_id(
+            sub,
+            client_id,
+            scopes,
+            uuid::Uuid::new_v4().to_string(),
+            how,
+        )
     }
 
     /// An access token whose `jti` is `jti` (kept by the caller to revoke it later).
@@ -89,11 +97,13 @@ impl<S: Storage> Warden<S> {
         client_id: &str,
         scopes: &BTreeSet<String>,
         jti: String,
+        how: Option<&Authentication>,
     ) -> Result<String, DomainError> {
-        self.access_token_at(sub, client_id, scopes, jti, now())
+        self.access_token_at(sub, client_id, scopes, jti, now(), how)
     }
 
-    /// An access token issued at `issued_at`. The same arguments give the same token: the
+    /// An access token issued at `issued_at`, with `auth_time`, `acr` and `amr` when a user
+    /// authenticated (`how`; RFC 9068 §2.2.1). The same arguments give the same token: the
     /// signature (Ed25519) is deterministic, so an idempotent retry can be answered again.
     fn access_token_at(
         &self,
@@ -102,6 +112,7 @@ impl<S: Storage> Warden<S> {
         scopes: &BTreeSet<String>,
         jti: String,
         issued_at: i64,
+        how: Option<&Authentication>,
     ) -> Result<String, DomainError> {
         let claims: Claims = Claims {
             sub: Some(sub.to_owned()),
@@ -109,6 +120,9 @@ impl<S: Storage> Warden<S> {
             client_id: Some(client_id.to_owned()),
             scope: Some(join(scopes)),
             jti: Some(jti),
+            auth_time: how.map(|h| u64::try_from(h.auth_time).unwrap_or(0)),
+            acr: how.map(|h| h.acr().to_owned()),
+            amr: how.map(|h| h.amr.clone()),
             ..Claims::default()
         };
         self.signing()?
@@ -128,14 +142,17 @@ impl<S: Storage> Warden<S> {
         user: &User,
         client: &Client,
         scopes: &BTreeSet<String>,
+        how: &Authentication,
     ) -> Result<String, DomainError> {
         let value = secrets::random(32)?;
-        let record = self.refresh_record(&value, family_id, user, client, scopes, now());
+        let record = self.refresh_record(&value, family_id, user, client, scopes, now(), Some(how));
         self.storage().insert_refresh_token(&record).await?;
         Ok(value)
     }
 
-    /// The record of the refresh token `value`, issued at `at`.
+    /// The record of the refresh token `value`, issued at `at` for a grant authenticated as
+    /// `how`.
+    #[expect(clippy::too_many_arguments, reason = "one record, every field given")]
     fn refresh_record(
         &self,
         value: &str,
@@ -144,6 +161,7 @@ impl<S: Storage> Warden<S> {
         client: &Client,
         scopes: &BTreeSet<String>,
         at: i64,
+        how: Option<&Authentication>,
     ) -> RefreshToken {
         RefreshToken {
             id: uuid::Uuid::new_v4().to_string(),
@@ -157,6 +175,8 @@ impl<S: Storage> Warden<S> {
                 .saturating_add(i64::try_from(self.config().refresh_token_ttl).unwrap_or(i64::MAX)),
             used_at: None,
             revoked_at: None,
+            auth_time: how.map(|h| h.auth_time),
+            amr: how.map(Authentication::stored_amr),
         }
     }
 
@@ -178,11 +198,16 @@ impl<S: Storage> Warden<S> {
 
     /// `grant_type=password`: the user's credentials for tokens. Granted scopes are the
     /// requested ones that the user's roles and the client allow.
+    ///
+    /// An account that needs a second factor (it has one, or a role or the client requires
+    /// one) gets no token on the password alone: the request must carry the code as `otp`
+    /// (a TOTP code or a recovery code); without it the answer is `invalid_grant` with a
+    /// description saying so, and an account that must first enrol a factor is sent to the
+    /// browser login, where enrolment happens.
     pub async fn password_grant(
         &self,
         client: &Client,
-        username: &str,
-        password: &str,
+        credentials: PasswordCredentials<'_>,
         requested: &[String],
         ip: Option<&str>,
     ) -> Result<TokenSet, DomainError> {
@@ -191,17 +216,33 @@ impl<S: Storage> Warden<S> {
         }
         self.check_grant_allowed(client, "password")?;
         let user = self
-            .login(username, password, &client.client_id, ip)
+            .login(
+                credentials.username,
+                credentials.password,
+                &client.client_id,
+                ip,
+            )
             .await?;
+        let mut how = Authentication::password(now());
+        if self.second_factor_required(&user, Some(client)).await? {
+            if !self.has_second_factor(&user.id).await? {
+                return Err(DomainError::EnrolmentRequired);
+            }
+            let code = credentials.otp.ok_or(DomainError::SecondFactorRequired)?;
+            let factor = self
+                .verify_second_factor(&user, code, Some(&client.client_id), ip)
+                .await?;
+            how = how.with_second_factor(factor.amr(), now());
+        }
         let scopes = within_client(
             client,
             grant_scopes(requested, &self.role_scopes(&user).await?),
         );
-        let access = self.access_token(&user.id, &client.client_id, &scopes)?;
+        let access = self.access_token(&user.id, &client.client_id, &scopes, Some(&how))?;
         let refresh = if client.grant_types.iter().any(|g| g == "refresh_token") {
             let family = uuid::Uuid::new_v4().to_string();
             Some(
-                self.new_refresh_token(&family, &user, client, &scopes)
+                self.new_refresh_token(&family, &user, client, &scopes, &how)
                     .await?,
             )
         } else {
@@ -234,7 +275,7 @@ impl<S: Storage> Warden<S> {
         self.check_grant_allowed(client, "client_credentials")?;
         let allowed: BTreeSet<String> = client.scopes.iter().cloned().collect();
         let scopes = grant_scopes(requested, &allowed);
-        let access = self.access_token(&client.client_id, &client.client_id, &scopes)?;
+        let access = self.access_token(&client.client_id, &client.client_id, &scopes, None)?;
         self.audit(
             "token.issued",
             "success",
@@ -302,6 +343,10 @@ impl<S: Storage> Warden<S> {
             .into_iter()
             .filter(|s| still_allowed.contains(s))
             .collect();
+        // The family keeps the authentication of its original grant (OpenID Connect Core
+        // §12.2: a refreshed ID token keeps `auth_time`); tokens from before it was recorded
+        // say nothing of it.
+        let how = stored_authentication(&token);
         let successor = self.refresh_record(
             &successor_value,
             &token.family_id,
@@ -309,6 +354,7 @@ impl<S: Storage> Warden<S> {
             client,
             &scopes,
             at,
+            how.as_ref(),
         );
         // Used up and replaced in one step: exactly one of concurrent uses gets here.
         if !self
@@ -322,8 +368,14 @@ impl<S: Storage> Warden<S> {
         }
         // The access token's `jti` and `iat` come from the successor's record, so a retry
         // signs the same token again.
-        let access =
-            self.access_token_at(&user.id, &client.client_id, &scopes, successor.id, at)?;
+        let access = self.access_token_at(
+            &user.id,
+            &client.client_id,
+            &scopes,
+            successor.id,
+            at,
+            how.as_ref(),
+        )?;
         self.audit(
             "token.refreshed",
             "success",
@@ -386,6 +438,7 @@ impl<S: Storage> Warden<S> {
                     &scopes,
                     successor.id.clone(),
                     successor.issued_at,
+                    stored_authentication(&successor).as_ref(),
                 )?;
                 self.audit(
                     "token.refreshed",
@@ -430,12 +483,31 @@ impl<S: Storage> Warden<S> {
     }
 }
 
+/// How the grant a refresh token descends from was authenticated, if recorded.
+fn stored_authentication(token: &RefreshToken) -> Option<Authentication> {
+    match (token.auth_time, token.amr.as_deref()) {
+        (Some(auth_time), Some(amr)) if !amr.is_empty() => {
+            Some(Authentication::stored(auth_time, amr))
+        }
+        _ => None,
+    }
+}
+
 fn split_scopes(scope: &str) -> BTreeSet<String> {
     scope
         .split(' ')
         .filter(|s| !s.is_empty())
         .map(str::to_owned)
         .collect()
+}
+
+/// What the token endpoint received for `grant_type=password`.
+#[derive(Debug, Clone, Copy)]
+pub struct PasswordCredentials<'a> {
+    pub username: &'a str,
+    pub password: &'a str,
+    /// The second factor's code (a TOTP code or a recovery code), for accounts that have one.
+    pub otp: Option<&'a str>,
 }
 
 /// What the token endpoint received for `grant_type=authorization_code`.
@@ -538,15 +610,17 @@ impl<S: Storage> Warden<S> {
             .filter(|s| !s.is_empty())
             .map(str::to_owned)
             .collect();
+        let how = Authentication::stored(code.auth_time, &code.amr);
         let access = self.access_token_with_id(
             &user.id,
             &client.client_id,
             &scopes,
             issued.access_jti.clone(),
+            Some(&how),
         )?;
         let refresh = match &issued.refresh_family_id {
             Some(family) => Some(
-                self.new_refresh_token(family, &user, client, &scopes)
+                self.new_refresh_token(family, &user, client, &scopes, &how)
                     .await?,
             ),
             None => None,
@@ -568,13 +642,7 @@ impl<S: Storage> Warden<S> {
             return Err(DomainError::InvalidGrant);
         }
         let id_token = if scopes.contains("openid") {
-            Some(self.id_token(
-                &user.id,
-                client,
-                code.nonce.as_deref(),
-                code.auth_time,
-                &access,
-            )?)
+            Some(self.id_token(&user.id, client, code.nonce.as_deref(), &how, &access)?)
         } else {
             None
         };

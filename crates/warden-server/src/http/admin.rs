@@ -133,11 +133,47 @@ pub async fn delete_user(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// What a reset of a user's second factors removed.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FactorResetOut {
+    /// Whether a TOTP authenticator was removed.
+    pub totp_removed: bool,
+    pub recovery_codes_removed: u64,
+    pub sessions_ended: u64,
+    pub refresh_tokens_revoked: u64,
+}
+
+/// Removes a user's second factors (TOTP and recovery codes), ends their sessions and
+/// revokes their refresh tokens; audited. For a user who lost their authenticator.
+#[utoipa::path(post, path = "/admin/users/{username}/factors/reset",
+    params(("username" = String, Path, description = "The username")),
+    responses((status = 200, description = "What was removed", body = FactorResetOut),
+        (status = 404, description = "No such user")),
+    tag = "admin")]
+pub async fn reset_factors(
+    State(state): State<AppState>,
+    admin: AdminUser,
+    Path(username): Path<String>,
+) -> Result<Json<FactorResetOut>, ApiError> {
+    let reset = state
+        .warden
+        .reset_second_factors(&username, Some(&admin.user))
+        .await?;
+    Ok(Json(FactorResetOut {
+        totp_removed: reset.totp,
+        recovery_codes_removed: reset.recovery_codes,
+        sessions_ended: reset.sessions,
+        refresh_tokens_revoked: reset.refresh_tokens,
+    }))
+}
+
 /// A role and the scopes it grants.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RoleOut {
     pub name: String,
     pub scopes: Vec<String>,
+    /// Its members must sign in with a second factor.
+    pub require_mfa: bool,
 }
 
 impl From<Role> for RoleOut {
@@ -145,6 +181,7 @@ impl From<Role> for RoleOut {
         Self {
             name: r.name,
             scopes: r.scopes,
+            require_mfa: r.require_mfa,
         }
     }
 }
@@ -167,6 +204,9 @@ pub struct RoleScopes {
     /// RFC 6749 scope tokens, at most 64.
     #[validate(length(max = 64))]
     pub scopes: Vec<String>,
+    /// Its members must sign in with a second factor (enrolling one at their next login).
+    #[serde(default)]
+    pub require_mfa: bool,
 }
 
 /// Creates or replaces a role.
@@ -183,7 +223,7 @@ pub async fn put_role(
 ) -> Result<Json<RoleOut>, ApiError> {
     let role = state
         .warden
-        .put_role(&name, body.scopes, Some(&admin.user))
+        .put_role(&name, body.scopes, body.require_mfa, Some(&admin.user))
         .await?;
     Ok(Json(role.into()))
 }

@@ -31,6 +31,8 @@ pub struct ClientOut {
     pub first_party: bool,
     /// `RS256` or `EdDSA`.
     pub id_token_alg: String,
+    /// Its users must sign in with a second factor.
+    pub require_mfa: bool,
     /// Unix seconds.
     pub created_at: i64,
 }
@@ -47,6 +49,7 @@ impl From<Client> for ClientOut {
             scopes: c.scopes,
             first_party: c.first_party,
             id_token_alg: c.id_token_alg,
+            require_mfa: c.require_mfa,
             created_at: c.created_at,
         }
     }
@@ -78,6 +81,9 @@ pub struct ClientIn {
     pub scopes: Vec<String>,
     #[serde(default)]
     pub first_party: bool,
+    /// Its users must sign in with a second factor (enrolling one at their next login).
+    #[serde(default)]
+    pub require_mfa: bool,
     /// `RS256` (default) or `EdDSA`.
     pub id_token_alg: Option<String>,
 }
@@ -121,6 +127,7 @@ pub async fn create_client(
                 grant_types: body.grant_types,
                 scopes: body.scopes,
                 first_party: body.first_party,
+                require_mfa: body.require_mfa,
                 post_logout_redirect_uris: body.post_logout_redirect_uris,
                 id_token_alg: body.id_token_alg,
             },

@@ -1,6 +1,9 @@
-//! `GET /authorize` and its two forms, `POST /authorize/login` and `POST /authorize/consent`
-//! (RFC 6749 §4.1, OpenID Connect Core §3.1.2). Thin: the domain decides the next step, this
-//! file turns it into a page or a redirect and keeps the cookies.
+//! `GET /authorize` and its forms (RFC 6749 §4.1, OpenID Connect Core §3.1.2):
+//! `POST /authorize/login` (the password), `POST /authorize/second-factor` (a TOTP or
+//! recovery code), `POST /authorize/enrol` (setting up TOTP when it is required),
+//! `POST /authorize/continue` (past the page that shows recovery codes) and
+//! `POST /authorize/consent`. Thin: the domain decides the next step, this file turns it
+//! into a page or a redirect and keeps the cookies.
 
 use std::net::SocketAddr;
 
@@ -13,7 +16,8 @@ use super::browser::Cookie;
 use super::client_auth::Form;
 use super::pages;
 use crate::domain::{
-    AuthorizationRequest, AuthorizeError, DomainError, Just, Step, new_csrf_cookie,
+    AMR_OTP, Authentication, AuthorizationRequest, AuthorizeError, DomainError, Just,
+    RECENT_AUTHENTICATION_SECS, SecondFactor, Step, new_csrf_cookie, now,
 };
 use crate::storage::{BrowserSession, User};
 
@@ -25,6 +29,8 @@ struct Browser<'a> {
     state: &'a AppState,
     csrf: Option<String>,
     set_cookies: Vec<HeaderValue>,
+    /// The user of the browser's session, once known (the enrolment page needs it).
+    user: Option<User>,
 }
 
 impl<'a> Browser<'a> {
@@ -33,6 +39,7 @@ impl<'a> Browser<'a> {
             state,
             csrf: Cookie::Csrf.read(&state.warden, headers),
             set_cookies: Vec::new(),
+            user: None,
         }
     }
 
@@ -64,8 +71,17 @@ impl<'a> Browser<'a> {
         format!("{}{path}", self.state.warden.config().issuer)
     }
 
+    /// Keeps the new session's cookie.
+    fn set_session(&mut self, cookie: &str) {
+        let warden = &self.state.warden;
+        let ttl = warden.config().session_ttl;
+        if let Some(header) = Cookie::Session.set(warden, cookie, Some(ttl)) {
+            self.set_cookies.push(header);
+        }
+    }
+
     /// The page or redirect for `step`, with the cookies set so far.
-    fn respond(
+    async fn respond(
         mut self,
         request: &AuthorizationRequest,
         result: Result<Step, AuthorizeError>,
@@ -106,6 +122,37 @@ impl<'a> Browser<'a> {
                 }
                 Err(error) => failure(&error),
             },
+            Ok(Step::SecondFactor { client_name }) => match self.fields(request) {
+                Ok(fields) => {
+                    let fields: Vec<_> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                    pages::second_factor(
+                        &self.action("/authorize/second-factor"),
+                        &client_name,
+                        &fields,
+                        error,
+                    )
+                }
+                Err(error) => failure(&error),
+            },
+            Ok(Step::Enrol { client_name }) => {
+                let enrolment = match &self.user {
+                    Some(user) => self.state.warden.start_totp_enrolment(user).await,
+                    None => Err(DomainError::Internal("enrolment without a session")),
+                };
+                match (enrolment, self.fields(request)) {
+                    (Ok(enrolment), Ok(fields)) => {
+                        let fields: Vec<_> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                        pages::enrol_totp(
+                            &self.action("/authorize/enrol"),
+                            &client_name,
+                            &enrolment,
+                            &fields,
+                            error,
+                        )
+                    }
+                    (Err(error), _) | (_, Err(error)) => failure(&error),
+                }
+            }
             Err(AuthorizeError::Page(message)) => pages::error(StatusCode::BAD_REQUEST, message),
             Err(AuthorizeError::Domain(error)) => failure(&error),
         };
@@ -245,8 +292,10 @@ pub async fn authorize(
             Ok(request) => request,
             Err(message) => return pages::error(StatusCode::BAD_REQUEST, message),
         };
+    let mut browser = browser;
     let result = match session(&state, &headers).await {
         Ok(session) => {
+            browser.user = session.as_ref().map(|(_, user)| user.clone());
             state
                 .warden
                 .authorize(&request, session.as_ref(), Just::Arrived)
@@ -254,7 +303,7 @@ pub async fn authorize(
         }
         Err(error) => Err(AuthorizeError::Domain(error)),
     };
-    browser.respond(&request, result, "", None)
+    browser.respond(&request, result, "", None).await
 }
 
 /// `POST /authorize/login`: the login form.
@@ -274,7 +323,7 @@ pub async fn login(
         .authorize(&authorization, None, Just::Arrived)
         .await;
     if !matches!(before, Ok(Step::Login { .. })) {
-        return browser.respond(&authorization, before, "", None);
+        return browser.respond(&authorization, before, "", None).await;
     }
     let username = form.get("username").unwrap_or("");
     let password = form.get("password").unwrap_or("");
@@ -292,41 +341,230 @@ pub async fn login(
                 .warden
                 .authorize(&authorization, None, Just::Arrived)
                 .await;
-            return browser.respond(
-                &authorization,
-                step,
-                username,
-                Some("Incorrect username or password."),
-            );
+            return browser
+                .respond(
+                    &authorization,
+                    step,
+                    username,
+                    Some("Incorrect username or password."),
+                )
+                .await;
         }
         Err(error) => return failure(&error),
     };
-    let session = match state.warden.start_session(&user).await {
+    // The session starts with the password; the domain then asks for a second factor when
+    // the account needs one, before anything else.
+    let session = match state
+        .warden
+        .start_session(&user, &Authentication::password(now()))
+        .await
+    {
         Ok((cookie, session)) => {
-            let ttl = state.warden.config().session_ttl;
-            if let Some(header) = Cookie::Session.set(&state.warden, &cookie.0, Some(ttl)) {
-                browser.set_cookies.push(header);
-            }
+            browser.set_session(&cookie.0);
             (session, user)
         }
         Err(error) => return failure(&error),
     };
+    browser.user = Some(session.1.clone());
     let step = state
         .warden
         .authorize(&authorization, Some(&session), Just::LoggedIn)
         .await;
-    browser.respond(&authorization, step, "", None)
+    browser.respond(&authorization, step, "", None).await
+}
+
+/// The session of a browser that passed the password and owes a second factor, or the
+/// login page again.
+async fn pending_session(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<(BrowserSession, User), DomainError> {
+    session(state, headers)
+        .await?
+        .ok_or(DomainError::InvalidRequest(
+            "The sign-in has expired. Start again.",
+        ))
+}
+
+/// `POST /authorize/second-factor`: a TOTP code or a recovery code after the password.
+pub async fn second_factor(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    request: Request,
+) -> Response {
+    let (headers, form, mut browser, authorization) = match posted(&state, request).await {
+        Ok(posted) => posted,
+        Err(refused) => return refused,
+    };
+    let (session, user) = match pending_session(&state, &headers).await {
+        Ok(found) => found,
+        Err(DomainError::InvalidRequest(_)) => {
+            let step = state
+                .warden
+                .authorize(&authorization, None, Just::Arrived)
+                .await;
+            return browser.respond(&authorization, step, "", None).await;
+        }
+        Err(error) => return failure(&error),
+    };
+    browser.user = Some(user.clone());
+    let ip = state.client_ip(peer, &headers);
+    let code = form.get("code").unwrap_or("");
+    let client_id = authorization.client_id.as_deref();
+    let factor = match state
+        .warden
+        .verify_second_factor(&user, code, client_id, Some(&ip))
+        .await
+    {
+        Ok(factor) => factor,
+        Err(DomainError::InvalidCode) => {
+            let step = state
+                .warden
+                .authorize(&authorization, Some(&(session, user)), Just::LoggedIn)
+                .await;
+            return browser
+                .respond(
+                    &authorization,
+                    step,
+                    "",
+                    Some("That code is not valid. Try the current one."),
+                )
+                .await;
+        }
+        Err(error) => return failure(&error),
+    };
+    let raised = match state
+        .warden
+        .raise_session(&session, &user, factor.amr())
+        .await
+    {
+        Ok((cookie, raised)) => {
+            browser.set_session(&cookie.0);
+            (raised, user)
+        }
+        Err(error) => return failure(&error),
+    };
+    if let SecondFactor::RecoveryCode { left } = factor {
+        // The user learns how many codes remain before going on.
+        return match browser.fields(&authorization) {
+            Ok(fields) => {
+                let fields: Vec<_> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                let response = pages::recovery_code_used(
+                    &browser.action("/authorize/continue"),
+                    left,
+                    &fields,
+                );
+                browser.with_cookies(response)
+            }
+            Err(error) => failure(&error),
+        };
+    }
+    let step = state
+        .warden
+        .authorize(&authorization, Some(&raised), Just::LoggedIn)
+        .await;
+    browser.respond(&authorization, step, "", None).await
+}
+
+/// `POST /authorize/enrol`: the first code from a newly set-up authenticator app, when a
+/// second factor is required and the account had none.
+pub async fn enrol(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    request: Request,
+) -> Response {
+    let (headers, form, mut browser, authorization) = match posted(&state, request).await {
+        Ok(posted) => posted,
+        Err(refused) => return refused,
+    };
+    let (session, user) = match pending_session(&state, &headers).await {
+        Ok(found) => found,
+        Err(DomainError::InvalidRequest(_)) => {
+            let step = state
+                .warden
+                .authorize(&authorization, None, Just::Arrived)
+                .await;
+            return browser.respond(&authorization, step, "", None).await;
+        }
+        Err(error) => return failure(&error),
+    };
+    browser.user = Some(user.clone());
+    let ip = state.client_ip(peer, &headers);
+    let code = form.get("code").unwrap_or("");
+    let codes = match state.warden.confirm_totp(&user, code, Some(&ip)).await {
+        Ok(codes) => codes,
+        Err(DomainError::InvalidCode | DomainError::InvalidRequest(_)) => {
+            let step = state
+                .warden
+                .authorize(&authorization, Some(&(session, user)), Just::LoggedIn)
+                .await;
+            return browser
+                .respond(
+                    &authorization,
+                    step,
+                    "",
+                    Some("That code did not match. Enter the code your app shows now."),
+                )
+                .await;
+        }
+        Err(error) => return failure(&error),
+    };
+    match state.warden.raise_session(&session, &user, AMR_OTP).await {
+        Ok((cookie, _)) => browser.set_session(&cookie.0),
+        Err(error) => return failure(&error),
+    }
+    let fields = match browser.fields(&authorization) {
+        Ok(fields) => fields,
+        Err(error) => return failure(&error),
+    };
+    let fields: Vec<_> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let response = pages::recovery_codes(
+        &browser.action("/authorize/continue"),
+        codes.as_deref().unwrap_or_default(),
+        &fields,
+    );
+    browser.with_cookies(response)
+}
+
+/// `POST /authorize/continue`: on from a page shown right after a second factor (the
+/// recovery codes, or how many are left). Counts as the login just made only while that
+/// second factor is recent, so it cannot stand in for `prompt=login` later.
+pub async fn proceed(State(state): State<AppState>, request: Request) -> Response {
+    let (headers, _, mut browser, authorization) = match posted(&state, request).await {
+        Ok(posted) => posted,
+        Err(refused) => return refused,
+    };
+    let found = match session(&state, &headers).await {
+        Ok(found) => found,
+        Err(error) => return failure(&error),
+    };
+    let just = match &found {
+        Some((session, _))
+            if Authentication::stored(session.auth_time, &session.amr).is_multi_factor()
+                && now().saturating_sub(session.auth_time) <= RECENT_AUTHENTICATION_SECS =>
+        {
+            Just::LoggedIn
+        }
+        _ => Just::Arrived,
+    };
+    browser.user = found.as_ref().map(|(_, user)| user.clone());
+    let step = state
+        .warden
+        .authorize(&authorization, found.as_ref(), just)
+        .await;
+    browser.respond(&authorization, step, "", None).await
 }
 
 /// `POST /authorize/consent`: the consent form.
 pub async fn consent(State(state): State<AppState>, request: Request) -> Response {
-    let (headers, form, browser, authorization) = match posted(&state, request).await {
+    let (headers, form, mut browser, authorization) = match posted(&state, request).await {
         Ok(posted) => posted,
         Err(refused) => return refused,
     };
     let allow = form.get("decision") == Some("allow");
     let step = match session(&state, &headers).await {
         Ok(session) => {
+            browser.user = session.as_ref().map(|(_, user)| user.clone());
             state
                 .warden
                 .answer_consent(&authorization, session.as_ref(), allow)
@@ -334,5 +572,5 @@ pub async fn consent(State(state): State<AppState>, request: Request) -> Respons
         }
         Err(error) => Err(AuthorizeError::Domain(error)),
     };
-    browser.respond(&authorization, step, "", None)
+    browser.respond(&authorization, step, "", None).await
 }

@@ -39,6 +39,21 @@ impl IntoResponse for TokenEndpointError {
             ),
             DomainError::InvalidScope => (TokenErrorCode::InvalidScope, "Invalid scope"),
             DomainError::InvalidRequest(message) => (TokenErrorCode::InvalidRequest, message),
+            // Said only after the password was right: the holder of the password learns that
+            // a second factor stands between them and a token, as on any login page.
+            DomainError::SecondFactorRequired => (
+                TokenErrorCode::InvalidGrant,
+                "This account requires a second factor: send its code as the otp parameter, \
+                 or sign in through the browser (authorization code flow)",
+            ),
+            DomainError::InvalidCode => (
+                TokenErrorCode::InvalidGrant,
+                "The second-factor code is invalid, expired or already used",
+            ),
+            DomainError::EnrolmentRequired => (
+                TokenErrorCode::InvalidGrant,
+                "This account must set up a second factor first: sign in through the browser",
+            ),
             DomainError::Storage(StorageError::InvalidText) => (
                 TokenErrorCode::InvalidRequest,
                 "a parameter holds a character that is not allowed",
@@ -59,6 +74,30 @@ impl IntoResponse for TokenEndpointError {
         };
         TokenError::new(code, description).into_response()
     }
+}
+
+/// RFC 9470 §3: 401 with `error="insufficient_user_authentication"`, asking for a second
+/// factor within the last five minutes (`acr_values`, `max_age`), so an OAuth client knows
+/// to send the user through the authorization endpoint again with those parameters.
+fn recent_authentication_required() -> Response {
+    let mut response = (
+        StatusCode::UNAUTHORIZED,
+        Json(json!({ "detail": "A recent second factor is required" })),
+    )
+        .into_response();
+    let challenge = format!(
+        "Bearer error=\"insufficient_user_authentication\", \
+         error_description=\"A recent second factor is required\", \
+         acr_values=\"{}\", max_age={}",
+        crate::domain::ACR_MFA,
+        crate::domain::RECENT_AUTHENTICATION_SECS
+    );
+    if let Ok(value) = HeaderValue::from_str(&challenge) {
+        response
+            .headers_mut()
+            .insert(header::WWW_AUTHENTICATE, value);
+    }
+    response
 }
 
 /// A domain error met anywhere else: FastAPI's `{"detail": …}`.
@@ -83,6 +122,16 @@ impl IntoResponse for ApiError {
                 (StatusCode::FORBIDDEN, "Registration is closed".into())
             }
             DomainError::InvalidGrant => (StatusCode::BAD_REQUEST, "Incorrect password".into()),
+            DomainError::InvalidCode => (
+                StatusCode::BAD_REQUEST,
+                "The code is invalid, expired or already used".into(),
+            ),
+            DomainError::SecondFactorRequired | DomainError::EnrolmentRequired => {
+                (StatusCode::FORBIDDEN, "A second factor is required".into())
+            }
+            DomainError::RecentAuthenticationRequired => {
+                return recent_authentication_required();
+            }
             DomainError::Throttled { .. } => (
                 StatusCode::TOO_MANY_REQUESTS,
                 "Too many attempts, retry later".into(),

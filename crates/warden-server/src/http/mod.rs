@@ -8,6 +8,7 @@ mod browser;
 mod client_auth;
 mod cors;
 mod error;
+mod factors;
 mod health;
 mod introspection;
 mod logout;
@@ -34,7 +35,7 @@ use warden::{
 pub use admin::Admin;
 pub use error::{ApiError, TokenEndpointError};
 
-use crate::domain::{DomainError, Warden};
+use crate::domain::{Authentication, DomainError, Warden};
 use crate::storage::{AnyStorage, Storage, User};
 
 /// What every handler shares.
@@ -113,6 +114,9 @@ pub struct CurrentUser {
     scope: String,
     /// The id of the API key the request was authenticated with; `None` for an access token.
     pub api_key_id: Option<String>,
+    /// How the user authenticated for the access token (its `auth_time` and `amr`); `None`
+    /// for an API key, or a token that does not say.
+    pub authentication: Option<Authentication>,
 }
 
 impl CurrentUser {
@@ -147,10 +151,18 @@ impl CurrentUser {
         if user.disabled {
             return Err(Denied::InvalidCredentials);
         }
+        let authentication = match (claims.auth_time, &claims.amr) {
+            (Some(at), Some(amr)) => Some(Authentication {
+                auth_time: i64::try_from(at).unwrap_or(0),
+                amr: amr.clone(),
+            }),
+            _ => None,
+        };
         Ok(Self {
             user,
             scope: claims.scope.clone().unwrap_or_default(),
             api_key_id: None,
+            authentication,
         })
     }
 
@@ -160,6 +172,7 @@ impl CurrentUser {
                 user: principal.user,
                 scope: principal.scopes.into_iter().collect::<Vec<_>>().join(" "),
                 api_key_id: Some(principal.key_id),
+                authentication: None,
             }),
             Err(DomainError::InvalidGrant) => Err(Denied::InvalidCredentials),
             Err(error) => {
@@ -228,6 +241,11 @@ pub fn router(state: AppState) -> Router {
             admin::update_user,
             admin::delete_user
         ))
+        .routes(routes!(admin::reset_factors))
+        .routes(routes!(factors::list_factors))
+        .routes(routes!(factors::start_totp, factors::remove_totp))
+        .routes(routes!(factors::confirm_totp))
+        .routes(routes!(factors::new_recovery_codes))
         .routes(routes!(admin::list_roles))
         .routes(routes!(admin::put_role))
         .routes(routes!(admin::list_api_keys))
@@ -248,6 +266,15 @@ pub fn router(state: AppState) -> Router {
         // The browser flows: HTML pages, not API operations.
         .route("/authorize", axum::routing::get(authorize::authorize))
         .route("/authorize/login", axum::routing::post(authorize::login))
+        .route(
+            "/authorize/second-factor",
+            axum::routing::post(authorize::second_factor),
+        )
+        .route("/authorize/enrol", axum::routing::post(authorize::enrol))
+        .route(
+            "/authorize/continue",
+            axum::routing::post(authorize::proceed),
+        )
         .route(
             "/authorize/consent",
             axum::routing::post(authorize::consent),

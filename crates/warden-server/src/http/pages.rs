@@ -1,4 +1,5 @@
-//! The server-rendered pages of the browser flows: login, consent, logout, errors.
+//! The server-rendered pages of the browser flows: login, the second factor (and its
+//! enrolment and recovery codes), consent, logout, errors.
 //!
 //! Plain HTML forms that work without JavaScript: labelled fields, a visible focus ring,
 //! text at WCAG AA contrast. Every page is `no-store` and may not be framed (RFC 9700
@@ -7,6 +8,8 @@
 
 use axum::response::{Html, IntoResponse, Response};
 use http::{HeaderName, HeaderValue, StatusCode, header};
+
+use crate::domain::TotpEnrolment;
 
 /// Escapes text for HTML element content and double-quoted attribute values.
 pub fn escape(text: &str) -> String {
@@ -34,6 +37,9 @@ button{margin-top:1.25rem;padding:.6rem 1.2rem;font-size:1rem;border-radius:.25r
 button.secondary{background:#fff;color:#1d4ed8;margin-left:.5rem}\
 :focus-visible{outline:3px solid #b45309;outline-offset:2px}\
 .error{color:#b91c1c;font-weight:600}\
+.hint{color:#3f3f46;margin:.25rem 0}\
+figure{margin:1rem 0}figure svg{width:12rem;height:12rem}\
+code{font-size:1.05rem;word-break:break-all}\
 ul{padding-left:1.25rem}";
 
 /// A complete page with the pages' security headers.
@@ -116,6 +122,125 @@ pub fn login(
     // 200 either way, as other providers do: a 401 would need a `WWW-Authenticate`
     // challenge (RFC 9110 §15.5.2), and a form is not an HTTP authentication scheme.
     page(StatusCode::OK, "Sign in", &body)
+}
+
+/// The error paragraph of a form and the attributes tying a field to it.
+fn form_error(error: Option<&str>) -> (String, &'static str) {
+    match error {
+        Some(message) => (
+            format!(
+                "<p class=\"error\" role=\"alert\" id=\"form-error\">{}</p>",
+                escape(message)
+            ),
+            " aria-describedby=\"form-error\" aria-invalid=\"true\"",
+        ),
+        None => (String::new(), ""),
+    }
+}
+
+/// The code field of the second-factor and enrolment forms.
+fn code_field(hint: &str, described: &str) -> String {
+    format!(
+        "<label for=\"code\">Code</label><p id=\"code-hint\" class=\"hint\">{hint}</p>\
+         <input type=\"text\" id=\"code\" name=\"code\" autocomplete=\"one-time-code\" \
+          autocapitalize=\"none\" spellcheck=\"false\" maxlength=\"64\" required autofocus \
+          aria-describedby=\"code-hint\"{described}>"
+    )
+}
+
+/// The second step of a login: a code from the authenticator app or a recovery code.
+pub fn second_factor(
+    action: &str,
+    client_name: &str,
+    fields: &[(&str, &str)],
+    error: Option<&str>,
+) -> Response {
+    let (error_html, described) = form_error(error);
+    let body = format!(
+        "<h1>Two-step verification</h1><p>to continue to <strong>{client}</strong></p>\
+         {error_html}<form method=\"post\" action=\"{action}\">{hidden}{field}\
+         <button type=\"submit\">Verify</button></form>",
+        client = escape(client_name),
+        action = escape(action),
+        hidden = hidden(fields),
+        field = code_field(
+            "Enter the 6-digit code from your authenticator app, or one of your recovery codes.",
+            described
+        ),
+    );
+    page(StatusCode::OK, "Two-step verification", &body)
+}
+
+/// Setting up an authenticator app when a second factor is required: the QR code, the
+/// secret to type by hand, and the first code that confirms it.
+pub fn enrol_totp(
+    action: &str,
+    client_name: &str,
+    enrolment: &TotpEnrolment,
+    fields: &[(&str, &str)],
+    error: Option<&str>,
+) -> Response {
+    let (error_html, described) = form_error(error);
+    // The SVG is ours (one path, no script, no reference): inlined as is.
+    let body = format!(
+        "<h1>Set up two-step verification</h1><p><strong>{client}</strong> requires a second \
+         factor. Scan this code with an authenticator app, then enter the code it shows.</p>\
+         <figure id=\"qr\" aria-label=\"QR code of the authenticator setup\">{svg}</figure>\
+         <p>Or enter this key by hand: <code id=\"secret\">{secret}</code></p>\
+         {error_html}<form method=\"post\" action=\"{action}\">{hidden}{field}\
+         <button type=\"submit\">Turn on</button></form>",
+        client = escape(client_name),
+        svg = enrolment.qr_svg,
+        secret = escape(&enrolment.secret),
+        action = escape(action),
+        hidden = hidden(fields),
+        field = code_field("The 6-digit code from your authenticator app.", described),
+    );
+    page(StatusCode::OK, "Set up two-step verification", &body)
+}
+
+/// The recovery codes of a new second factor, shown once.
+pub fn recovery_codes(action: &str, codes: &[String], fields: &[(&str, &str)]) -> Response {
+    let list = if codes.is_empty() {
+        "<p>Your earlier recovery codes still work.</p>".to_owned()
+    } else {
+        let items: String = codes
+            .iter()
+            .map(|c| format!("<li><code>{}</code></li>", escape(c)))
+            .collect();
+        format!(
+            "<p>Keep these recovery codes somewhere safe. Each one signs you in once if you \
+             lose your authenticator app. They are shown only now.</p>\
+             <ol id=\"recovery-codes\">{items}</ol>"
+        )
+    };
+    let body = format!(
+        "<h1>Two-step verification is on</h1>{list}\
+         <form method=\"post\" action=\"{action}\">{hidden}\
+         <button type=\"submit\">Continue</button></form>",
+        action = escape(action),
+        hidden = hidden(fields),
+    );
+    page(StatusCode::OK, "Two-step verification is on", &body)
+}
+
+/// After signing in with a recovery code: how many are left.
+pub fn recovery_code_used(action: &str, left: u64, fields: &[(&str, &str)]) -> Response {
+    let advice = if left <= 3 {
+        " Create a new set from your account soon."
+    } else {
+        ""
+    };
+    let body = format!(
+        "<h1>Recovery code used</h1><p role=\"status\" id=\"codes-left\">You have \
+         <strong>{left}</strong> recovery code{plural} left.{advice}</p>\
+         <form method=\"post\" action=\"{action}\">{hidden}\
+         <button type=\"submit\">Continue</button></form>",
+        plural = if left == 1 { "" } else { "s" },
+        action = escape(action),
+        hidden = hidden(fields),
+    );
+    page(StatusCode::OK, "Recovery code used", &body)
 }
 
 /// What a scope lets the client do, in words.

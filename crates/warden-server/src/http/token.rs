@@ -11,7 +11,7 @@ use http::{HeaderValue, header};
 use super::AppState;
 use super::client_auth::{self, Form, WithoutCredentials};
 use super::error::TokenEndpointError;
-use crate::domain::{CodeRedemption, DomainError, GRANT_TYPES, TokenSet};
+use crate::domain::{CodeRedemption, DomainError, GRANT_TYPES, PasswordCredentials, TokenSet};
 
 /// The token endpoint.
 #[utoipa::path(
@@ -69,10 +69,13 @@ async fn handle(
     let scopes = form.scopes();
     let result = match grant {
         "password" => {
-            let username = form.require("username")?;
-            let password = form.require("password")?;
+            let credentials = PasswordCredentials {
+                username: form.require("username")?,
+                password: form.require("password")?,
+                otp: form.get("otp").filter(|otp| !otp.is_empty()),
+            };
             warden
-                .password_grant(&client, username, password, &scopes, Some(&ip))
+                .password_grant(&client, credentials, &scopes, Some(&ip))
                 .await
         }
         "authorization_code" => {

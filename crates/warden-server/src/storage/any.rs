@@ -186,6 +186,54 @@ impl Storage for AnyStorage {
         dispatch!(self.delete_user_sessions(user_id))
     }
 
+    async fn put_pending_totp(
+        &self,
+        user_id: &str,
+        encrypted_secret: &[u8],
+        at: i64,
+    ) -> Result<bool> {
+        dispatch!(self.put_pending_totp(user_id, encrypted_secret, at))
+    }
+
+    async fn totp_factor(&self, user_id: &str) -> Result<Option<TotpFactor>> {
+        dispatch!(self.totp_factor(user_id))
+    }
+
+    async fn use_totp_step(
+        &self,
+        user_id: &str,
+        step: i64,
+        at: i64,
+        confirming: bool,
+    ) -> Result<bool> {
+        dispatch!(self.use_totp_step(user_id, step, at, confirming))
+    }
+
+    async fn delete_totp(&self, user_id: &str) -> Result<bool> {
+        dispatch!(self.delete_totp(user_id))
+    }
+
+    async fn replace_recovery_codes(
+        &self,
+        user_id: &str,
+        code_hashes: &[String],
+        at: i64,
+    ) -> Result<()> {
+        dispatch!(self.replace_recovery_codes(user_id, code_hashes, at))
+    }
+
+    async fn use_recovery_code(&self, user_id: &str, code_hash: &str, at: i64) -> Result<bool> {
+        dispatch!(self.use_recovery_code(user_id, code_hash, at))
+    }
+
+    async fn recovery_codes_left(&self, user_id: &str) -> Result<u64> {
+        dispatch!(self.recovery_codes_left(user_id))
+    }
+
+    async fn delete_recovery_codes(&self, user_id: &str) -> Result<u64> {
+        dispatch!(self.delete_recovery_codes(user_id))
+    }
+
     async fn put_consent(&self, consent: &Consent) -> Result<()> {
         dispatch!(self.put_consent(consent))
     }

@@ -65,6 +65,8 @@ pub struct Role {
     /// Unique.
     pub name: String,
     pub scopes: Vec<String>,
+    /// Its members must sign in with a second factor (enrolling one at their next login).
+    pub require_mfa: bool,
 }
 
 /// An OAuth 2.0 client.
@@ -87,6 +89,8 @@ pub struct Client {
     /// The `alg` of the ID tokens it receives: `RS256` (the OpenID Connect default) or
     /// `EdDSA`.
     pub id_token_alg: String,
+    /// Its users must sign in with a second factor (enrolling one at their next login).
+    pub require_mfa: bool,
 }
 
 /// An authorization code (RFC 6749 §4.1.2), stored by the hash of its value. Single use;
@@ -118,6 +122,8 @@ pub struct AuthorizationCode {
     pub access_expires_at: Option<i64>,
     /// When the code was presented again after its use.
     pub replayed_at: Option<i64>,
+    /// How the user authenticated (RFC 8176 values, space-separated).
+    pub amr: String,
 }
 
 /// What redeeming a code issues, recorded in the same write that uses the code up, so a
@@ -138,9 +144,12 @@ pub struct BrowserSession {
     /// SHA-256 hex of the cookie value; unique.
     pub id_hash: String,
     pub user_id: String,
-    /// When the user entered their password.
+    /// When the user last authenticated interactively (a password, a second factor).
     pub auth_time: i64,
     pub expires_at: i64,
+    /// How the user authenticated (RFC 8176 values, space-separated): `pwd` after the
+    /// password alone, `pwd otp mfa` after a second factor.
+    pub amr: String,
 }
 
 /// What a user allowed a client: the scopes they consented to.
@@ -171,6 +180,23 @@ pub struct RefreshToken {
     /// When it was exchanged for a new one.
     pub used_at: Option<i64>,
     pub revoked_at: Option<i64>,
+    /// How and when the user authenticated for the original grant, carried to every access
+    /// token the family issues; `None` for tokens issued before this was recorded.
+    pub auth_time: Option<i64>,
+    pub amr: Option<String>,
+}
+
+/// A user's TOTP authenticator (RFC 6238).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TotpFactor {
+    pub user_id: String,
+    /// The secret, encrypted by the domain layer (opaque bytes here).
+    pub encrypted_secret: Vec<u8>,
+    pub created_at: i64,
+    /// `None` while pending: a first valid code confirms it.
+    pub confirmed_at: Option<i64>,
+    /// The last time step accepted; a code is accepted only for a later one.
+    pub last_used_step: i64,
 }
 
 /// An API key record (the key itself is shown once and never stored).
@@ -427,6 +453,49 @@ pub trait Storage: Clone + Send + Sync + 'static {
         user_id: &str,
         at: i64,
     ) -> impl Future<Output = Result<u64>> + Send;
+
+    // --- second factors
+    /// Stores a pending TOTP authenticator for the user, replacing a pending one; `false`
+    /// (nothing written) when the user already has a confirmed one. `NotFound("user")`.
+    fn put_pending_totp(
+        &self,
+        user_id: &str,
+        encrypted_secret: &[u8],
+        at: i64,
+    ) -> impl Future<Output = Result<bool>> + Send;
+    fn totp_factor(&self, user_id: &str)
+    -> impl Future<Output = Result<Option<TotpFactor>>> + Send;
+    /// Accepts time step `step` for the user's authenticator if it is later than the last
+    /// one accepted, in one conditional update (RFC 6238 §5.2: of two racing submissions of
+    /// a code, exactly one gets `true`). `confirming` selects a pending authenticator (which
+    /// this confirms) or a confirmed one.
+    fn use_totp_step(
+        &self,
+        user_id: &str,
+        step: i64,
+        at: i64,
+        confirming: bool,
+    ) -> impl Future<Output = Result<bool>> + Send;
+    /// Removes the user's authenticator; whether there was one.
+    fn delete_totp(&self, user_id: &str) -> impl Future<Output = Result<bool>> + Send;
+    /// Replaces the user's recovery codes with `code_hashes`, in one transaction.
+    fn replace_recovery_codes(
+        &self,
+        user_id: &str,
+        code_hashes: &[String],
+        at: i64,
+    ) -> impl Future<Output = Result<()>> + Send;
+    /// Uses a recovery code up if it is the user's and unused; whether this call did.
+    fn use_recovery_code(
+        &self,
+        user_id: &str,
+        code_hash: &str,
+        at: i64,
+    ) -> impl Future<Output = Result<bool>> + Send;
+    /// How many unused recovery codes the user has.
+    fn recovery_codes_left(&self, user_id: &str) -> impl Future<Output = Result<u64>> + Send;
+    /// Removes the user's recovery codes; how many.
+    fn delete_recovery_codes(&self, user_id: &str) -> impl Future<Output = Result<u64>> + Send;
 
     // --- revoked access tokens
     /// Denylists the access token `jti` until `expires_at` (after which it no longer

@@ -42,7 +42,7 @@ macro_rules! select_user {
 macro_rules! select_client {
     () => {
         "SELECT client_id, name, secret_hash, public, redirect_uris, grant_types, scopes, \
-                created_at, first_party, post_logout_redirect_uris, id_token_alg \
+                created_at, first_party, post_logout_redirect_uris, id_token_alg, require_mfa \
            FROM clients "
     };
 }
@@ -51,7 +51,7 @@ macro_rules! select_authorization_code {
     () => {
         "SELECT code_hash, client_id, user_id, redirect_uri, scope, nonce, code_challenge, \
                 auth_time, issued_at, expires_at, used_at, refresh_family_id, access_jti, \
-                access_expires_at, replayed_at \
+                access_expires_at, replayed_at, amr \
            FROM authorization_codes "
     };
 }
@@ -59,7 +59,7 @@ macro_rules! select_authorization_code {
 macro_rules! select_refresh_token {
     () => {
         "SELECT id, family_id, token_hash, user_id, client_id, scope, issued_at, expires_at, \
-                used_at, revoked_at \
+                used_at, revoked_at, auth_time, amr \
            FROM refresh_tokens "
     };
 }
@@ -114,15 +114,16 @@ statements! {
 
     // --- roles
 
-    PUT_ROLE = "INSERT INTO roles (name, scopes) VALUES ($1, $2) \
-                ON CONFLICT (name) DO UPDATE SET scopes = excluded.scopes";
+    PUT_ROLE = "INSERT INTO roles (name, scopes, require_mfa) VALUES ($1, $2, $3) \
+                ON CONFLICT (name) DO UPDATE SET scopes = excluded.scopes, \
+                                                 require_mfa = excluded.require_mfa";
     /// `$1` the names (a list parameter).
     ROLES_NAMED = concat!(
-        "SELECT name, scopes FROM roles WHERE ",
+        "SELECT name, scopes, require_mfa FROM roles WHERE ",
         dialect::in_list!("name", "$1"),
         " ORDER BY name"
     );
-    LIST_ROLES = "SELECT name, scopes FROM roles ORDER BY name";
+    LIST_ROLES = "SELECT name, scopes, require_mfa FROM roles ORDER BY name";
     DELETE_ROLE_FROM_USERS = "DELETE FROM user_roles WHERE role_name = $1";
     DELETE_ROLE = "DELETE FROM roles WHERE name = $1";
 
@@ -130,8 +131,8 @@ statements! {
 
     INSERT_CLIENT = "INSERT INTO clients (client_id, name, secret_hash, public, redirect_uris, \
                                           grant_types, scopes, created_at, first_party, \
-                                          post_logout_redirect_uris, id_token_alg) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
+                                          post_logout_redirect_uris, id_token_alg, require_mfa) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
     CLIENT_BY_ID = concat!(select_client!(), "WHERE client_id = $1");
     LIST_CLIENTS = concat!(select_client!(), "ORDER BY created_at, client_id");
     /// `ON DELETE CASCADE` takes the client's authorization codes and consents with it.
@@ -142,9 +143,9 @@ statements! {
     INSERT_AUTHORIZATION_CODE = "INSERT INTO authorization_codes (code_hash, client_id, user_id, \
                                      redirect_uri, scope, nonce, code_challenge, auth_time, \
                                      issued_at, expires_at, used_at, refresh_family_id, \
-                                     access_jti, access_expires_at, replayed_at) \
+                                     access_jti, access_expires_at, replayed_at, amr) \
                                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, \
-                                         $13, $14, $15)";
+                                         $13, $14, $15, $16)";
     AUTHORIZATION_CODE_BY_HASH = concat!(select_authorization_code!(), "WHERE code_hash = $1");
     /// Uses the code up, if unused, and records what the redemption issues, in one statement.
     /// `$1` at, `$2` refresh family, `$3` access jti, `$4` its expiry, `$5` the code hash.
@@ -158,9 +159,10 @@ statements! {
 
     // --- browser sessions
 
-    INSERT_SESSION = "INSERT INTO browser_sessions (id_hash, user_id, auth_time, expires_at) \
-                      VALUES ($1, $2, $3, $4)";
-    SESSION_BY_HASH = "SELECT id_hash, user_id, auth_time, expires_at FROM browser_sessions \
+    INSERT_SESSION = "INSERT INTO browser_sessions (id_hash, user_id, auth_time, expires_at, \
+                                                    amr) \
+                      VALUES ($1, $2, $3, $4, $5)";
+    SESSION_BY_HASH = "SELECT id_hash, user_id, auth_time, expires_at, amr FROM browser_sessions \
                        WHERE id_hash = $1";
     DELETE_SESSION = "DELETE FROM browser_sessions WHERE id_hash = $1";
     DELETE_USER_SESSIONS = "DELETE FROM browser_sessions WHERE user_id = $1";
@@ -177,8 +179,9 @@ statements! {
     // --- refresh tokens
 
     INSERT_REFRESH_TOKEN = "INSERT INTO refresh_tokens (id, family_id, token_hash, user_id, \
-                                client_id, scope, issued_at, expires_at, used_at, revoked_at) \
-                            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
+                                client_id, scope, issued_at, expires_at, used_at, revoked_at, \
+                                auth_time, amr) \
+                            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
     REFRESH_TOKEN_BY_HASH = concat!(select_refresh_token!(), "WHERE token_hash = $1");
     /// Marks the token used, if it is neither used nor revoked. `$1` at, `$2` id.
     USE_REFRESH_TOKEN = "UPDATE refresh_tokens SET used_at = $1 \
@@ -187,6 +190,36 @@ statements! {
                              WHERE family_id = $2 AND revoked_at IS NULL";
     REVOKE_USER_REFRESH_TOKENS = "UPDATE refresh_tokens SET revoked_at = $1 \
                                   WHERE user_id = $2 AND revoked_at IS NULL";
+
+    // --- second factors
+
+    /// A new pending TOTP authenticator replaces a pending one, never a confirmed one.
+    /// `$1` user, `$2` encrypted secret, `$3` created at.
+    PUT_PENDING_TOTP = "INSERT INTO totp_factors (user_id, encrypted_secret, created_at, \
+                                                  confirmed_at, last_used_step) \
+                        VALUES ($1, $2, $3, NULL, 0) \
+                        ON CONFLICT (user_id) DO UPDATE \
+                        SET encrypted_secret = excluded.encrypted_secret, \
+                            created_at = excluded.created_at, last_used_step = 0 \
+                        WHERE totp_factors.confirmed_at IS NULL";
+    TOTP_FACTOR = "SELECT user_id, encrypted_secret, created_at, confirmed_at, last_used_step \
+                   FROM totp_factors WHERE user_id = $1";
+    /// Takes a time step: only a later step than the last one used (RFC 6238 §5.2), and
+    /// confirms a pending authenticator (`$4` true) or uses a confirmed one (`$4` false).
+    /// `$1` step, `$2` at, `$3` user, `$4` whether confirming.
+    USE_TOTP_STEP = "UPDATE totp_factors SET last_used_step = $1, \
+                                             confirmed_at = COALESCE(confirmed_at, $2) \
+                     WHERE user_id = $3 AND last_used_step < $1 \
+                       AND (confirmed_at IS NULL) = $4";
+    DELETE_TOTP = "DELETE FROM totp_factors WHERE user_id = $1";
+    DELETE_RECOVERY_CODES = "DELETE FROM recovery_codes WHERE user_id = $1";
+    INSERT_RECOVERY_CODE = "INSERT INTO recovery_codes (user_id, code_hash, created_at, used_at) \
+                            VALUES ($1, $2, $3, NULL)";
+    /// Uses a code up, if unused. `$1` at, `$2` user, `$3` code hash.
+    USE_RECOVERY_CODE = "UPDATE recovery_codes SET used_at = $1 \
+                         WHERE user_id = $2 AND code_hash = $3 AND used_at IS NULL";
+    RECOVERY_CODES_LEFT = "SELECT COUNT(*) AS n FROM recovery_codes \
+                           WHERE user_id = $1 AND used_at IS NULL";
 
     // --- revoked access tokens
 

@@ -8,7 +8,7 @@ use sqlx::error::DatabaseError;
 
 use super::{
     ApiKey, AuditEvent, AuthorizationCode, BrowserSession, Client, Consent, KeyStatus,
-    RefreshToken, Result, StorageError, StoredSigningKey, User,
+    RefreshToken, Result, StorageError, StoredSigningKey, TotpFactor, User,
 };
 
 /// The most rows any listing returns, whatever the caller asks for.
@@ -150,6 +150,7 @@ impl TryFrom<UserRow> for User {
 pub(super) struct RoleRow {
     name: String,
     scopes: String,
+    require_mfa: bool,
 }
 
 impl TryFrom<RoleRow> for super::Role {
@@ -159,6 +160,7 @@ impl TryFrom<RoleRow> for super::Role {
         Ok(super::Role {
             scopes: from_json("scopes", &row.scopes)?,
             name: row.name,
+            require_mfa: row.require_mfa,
         })
     }
 }
@@ -177,6 +179,7 @@ pub(super) struct ClientRow {
     first_party: bool,
     post_logout_redirect_uris: String,
     id_token_alg: String,
+    require_mfa: bool,
 }
 
 impl TryFrom<ClientRow> for Client {
@@ -198,6 +201,7 @@ impl TryFrom<ClientRow> for Client {
             created_at: row.created_at,
             first_party: row.first_party,
             id_token_alg: row.id_token_alg,
+            require_mfa: row.require_mfa,
         })
     }
 }
@@ -220,6 +224,7 @@ pub(super) struct AuthorizationCodeRow {
     access_jti: Option<String>,
     access_expires_at: Option<i64>,
     replayed_at: Option<i64>,
+    amr: String,
 }
 
 impl From<AuthorizationCodeRow> for AuthorizationCode {
@@ -240,6 +245,7 @@ impl From<AuthorizationCodeRow> for AuthorizationCode {
             access_jti: row.access_jti,
             access_expires_at: row.access_expires_at,
             replayed_at: row.replayed_at,
+            amr: row.amr,
         }
     }
 }
@@ -251,6 +257,7 @@ pub(super) struct BrowserSessionRow {
     user_id: String,
     auth_time: i64,
     expires_at: i64,
+    amr: String,
 }
 
 impl From<BrowserSessionRow> for BrowserSession {
@@ -260,6 +267,7 @@ impl From<BrowserSessionRow> for BrowserSession {
             user_id: row.user_id,
             auth_time: row.auth_time,
             expires_at: row.expires_at,
+            amr: row.amr,
         }
     }
 }
@@ -299,6 +307,8 @@ pub(super) struct RefreshTokenRow {
     expires_at: i64,
     used_at: Option<i64>,
     revoked_at: Option<i64>,
+    auth_time: Option<i64>,
+    amr: Option<String>,
 }
 
 impl From<RefreshTokenRow> for RefreshToken {
@@ -314,6 +324,30 @@ impl From<RefreshTokenRow> for RefreshToken {
             expires_at: row.expires_at,
             used_at: row.used_at,
             revoked_at: row.revoked_at,
+            auth_time: row.auth_time,
+            amr: row.amr,
+        }
+    }
+}
+
+/// A `totp_factors` row (the record is the row).
+#[derive(sqlx::FromRow)]
+pub(super) struct TotpFactorRow {
+    user_id: String,
+    encrypted_secret: Vec<u8>,
+    created_at: i64,
+    confirmed_at: Option<i64>,
+    last_used_step: i64,
+}
+
+impl From<TotpFactorRow> for TotpFactor {
+    fn from(row: TotpFactorRow) -> Self {
+        TotpFactor {
+            user_id: row.user_id,
+            encrypted_secret: row.encrypted_secret,
+            created_at: row.created_at,
+            confirmed_at: row.confirmed_at,
+            last_used_step: row.last_used_step,
         }
     }
 }

@@ -12,11 +12,12 @@ use sqlx::{Executor, Pool, Transaction};
 use super::{Backend, Db, MIGRATOR, dialect, queries as sql};
 use crate::storage::rows::{
     self, ApiKeyRow, AuditEventRow, AuthorizationCodeRow, BrowserSessionRow, ClientRow, ConsentRow,
-    RefreshTokenRow, RoleRow, SigningKeyRow, UserRow, cap, constraint, db,
+    RefreshTokenRow, RoleRow, SigningKeyRow, TotpFactorRow, UserRow, cap, constraint, db,
 };
 use crate::storage::{
     ApiKey, AuditEvent, AuditFilter, AuthorizationCode, BrowserSession, Client, CodeTokens,
-    Consent, KeyStatus, RefreshToken, Result, Role, Storage, StorageError, StoredSigningKey, User,
+    Consent, KeyStatus, RefreshToken, Result, Role, Storage, StorageError, StoredSigningKey,
+    TotpFactor, User,
 };
 
 impl Backend {
@@ -253,6 +254,7 @@ impl Storage for Backend {
         sqlx::query(sql::PUT_ROLE)
             .bind(&role.name)
             .bind(rows::to_json(&role.scopes))
+            .bind(role.require_mfa)
             .execute(&self.pool)
             .await
             .map_err(db)?;
@@ -308,6 +310,7 @@ impl Storage for Backend {
             .bind(client.first_party)
             .bind(rows::to_json(&client.post_logout_redirect_uris))
             .bind(&client.id_token_alg)
+            .bind(client.require_mfa)
             .execute(&self.pool)
             .await
             .map_err(constraint("client_id", None))?;
@@ -363,6 +366,7 @@ impl Storage for Backend {
             .bind(&code.access_jti)
             .bind(code.access_expires_at)
             .bind(code.replayed_at)
+            .bind(&code.amr)
             .execute(&self.pool)
             .await;
         match inserted {
@@ -436,6 +440,7 @@ impl Storage for Backend {
             .bind(&session.user_id)
             .bind(session.auth_time)
             .bind(session.expires_at)
+            .bind(&session.amr)
             .execute(&self.pool)
             .await
             .map_err(constraint("browser_session", Some("user")))?;
@@ -499,6 +504,114 @@ impl Storage for Backend {
             .map_err(db)?
             .map(Consent::try_from)
             .transpose()
+    }
+
+    // --- second factors
+
+    async fn put_pending_totp(
+        &self,
+        user_id: &str,
+        encrypted_secret: &[u8],
+        at: i64,
+    ) -> Result<bool> {
+        let done = sqlx::query(sql::PUT_PENDING_TOTP)
+            .bind(user_id)
+            .bind(encrypted_secret)
+            .bind(at)
+            .execute(&self.pool)
+            .await
+            .map_err(constraint("totp_factor", Some("user")))?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn totp_factor(&self, user_id: &str) -> Result<Option<TotpFactor>> {
+        Ok(sqlx::query_as::<_, TotpFactorRow>(sql::TOTP_FACTOR)
+            .bind(user_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db)?
+            .map(TotpFactor::from))
+    }
+
+    async fn use_totp_step(
+        &self,
+        user_id: &str,
+        step: i64,
+        at: i64,
+        confirming: bool,
+    ) -> Result<bool> {
+        let done = sqlx::query(sql::USE_TOTP_STEP)
+            .bind(step)
+            .bind(at)
+            .bind(user_id)
+            .bind(confirming)
+            .execute(&self.pool)
+            .await
+            .map_err(db)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn delete_totp(&self, user_id: &str) -> Result<bool> {
+        let done = sqlx::query(sql::DELETE_TOTP)
+            .bind(user_id)
+            .execute(&self.pool)
+            .await
+            .map_err(db)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn replace_recovery_codes(
+        &self,
+        user_id: &str,
+        code_hashes: &[String],
+        at: i64,
+    ) -> Result<()> {
+        let mut tx = dialect::begin_write(&self.pool).await?;
+        sqlx::query(sql::DELETE_RECOVERY_CODES)
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        for hash in code_hashes {
+            sqlx::query(sql::INSERT_RECOVERY_CODE)
+                .bind(user_id)
+                .bind(hash)
+                .bind(at)
+                .execute(&mut *tx)
+                .await
+                .map_err(constraint("recovery_code", Some("user")))?;
+        }
+        tx.commit().await.map_err(db)?;
+        Ok(())
+    }
+
+    async fn use_recovery_code(&self, user_id: &str, code_hash: &str, at: i64) -> Result<bool> {
+        let done = sqlx::query(sql::USE_RECOVERY_CODE)
+            .bind(at)
+            .bind(user_id)
+            .bind(code_hash)
+            .execute(&self.pool)
+            .await
+            .map_err(db)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn recovery_codes_left(&self, user_id: &str) -> Result<u64> {
+        let count: i64 = sqlx::query_scalar(sql::RECOVERY_CODES_LEFT)
+            .bind(user_id)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db)?;
+        Ok(count.unsigned_abs())
+    }
+
+    async fn delete_recovery_codes(&self, user_id: &str) -> Result<u64> {
+        let done = sqlx::query(sql::DELETE_RECOVERY_CODES)
+            .bind(user_id)
+            .execute(&self.pool)
+            .await
+            .map_err(db)?;
+        Ok(done.rows_affected())
     }
 
     // --- refresh tokens
@@ -834,6 +947,8 @@ async fn insert_refresh_token<'e>(
         .bind(token.expires_at)
         .bind(token.used_at)
         .bind(token.revoked_at)
+        .bind(token.auth_time)
+        .bind(&token.amr)
         .execute(executor)
         .await
         .map_err(constraint("refresh_token", Some("user")))?;

@@ -18,6 +18,7 @@ fn admin_routes() -> Vec<(reqwest::Method, &'static str, Option<Value>)> {
             Some(json!({"disabled": true})),
         ),
         (Method::DELETE, "/admin/users/somebody", None),
+        (Method::POST, "/admin/users/somebody/factors/reset", None),
         (Method::GET, "/admin/roles", None),
         (
             Method::PUT,
@@ -181,7 +182,7 @@ pub async fn admins_manage_users_and_roles(s: &Server) {
     assert_eq!(status, 200);
     assert_eq!(
         role,
-        json!({"name": "editor", "scopes": ["me", "items:write"]})
+        json!({"name": "editor", "scopes": ["me", "items:write"], "require_mfa": false})
     );
     let (status, _) = admin_call(
         Method::PUT,

@@ -20,21 +20,21 @@ use warden_server::domain::NewClient;
 use crate::backend::Server;
 
 /// The registered redirect URI of the web clients.
-const CB: &str = "https://app.example.com/cb";
+pub(crate) const CB: &str = "https://app.example.com/cb";
 /// Their registered post-logout redirect URI.
 const BYE: &str = "https://app.example.com/bye";
 
 // --- pages --------------------------------------------------------------------------------
 
 /// A response, read whole.
-struct Page {
-    status: u16,
-    headers: HeaderMap,
-    body: String,
+pub(crate) struct Page {
+    pub(crate) status: u16,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: String,
 }
 
 impl Page {
-    async fn of(response: reqwest::Response) -> Self {
+    pub(crate) async fn of(response: reqwest::Response) -> Self {
         let status = response.status().as_u16();
         let headers = response.headers().clone();
         let url = response.url().clone();
@@ -47,15 +47,15 @@ impl Page {
         }
     }
 
-    fn header(&self, name: &str) -> Option<&str> {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 
-    fn location(&self) -> Option<&str> {
+    pub(crate) fn location(&self) -> Option<&str> {
         self.header("location")
     }
 
-    fn set_cookies(&self) -> Vec<String> {
+    pub(crate) fn set_cookies(&self) -> Vec<String> {
         self.headers
             .get_all("set-cookie")
             .iter()
@@ -65,7 +65,7 @@ impl Page {
     }
 
     /// The `Set-Cookie` giving `name` a (non-empty) value.
-    fn cookie_set(&self, name: &str) -> Option<String> {
+    pub(crate) fn cookie_set(&self, name: &str) -> Option<String> {
         self.set_cookies().into_iter().find(|c| {
             c.strip_prefix(name)
                 .and_then(|rest| rest.strip_prefix('='))
@@ -74,14 +74,14 @@ impl Page {
     }
 
     /// The value a `Set-Cookie` gives `name`.
-    fn cookie_value(&self, name: &str) -> Option<String> {
+    pub(crate) fn cookie_value(&self, name: &str) -> Option<String> {
         let set = self.cookie_set(name)?;
         let rest = &set[name.len() + 1..];
         Some(rest.split(';').next().unwrap_or("").to_owned())
     }
 
     /// The hidden inputs of the page's form, unescaped.
-    fn fields(&self) -> Vec<(String, String)> {
+    pub(crate) fn fields(&self) -> Vec<(String, String)> {
         let mut fields = Vec::new();
         let mut rest = self.body.as_str();
         while let Some(start) = rest.find("<input ") {
@@ -98,7 +98,7 @@ impl Page {
         fields
     }
 
-    fn field(&self, name: &str) -> Option<String> {
+    pub(crate) fn field(&self, name: &str) -> Option<String> {
         self.fields()
             .into_iter()
             .find(|(k, _)| k == name)
@@ -106,14 +106,14 @@ impl Page {
     }
 
     /// The `action` of the page's (first) form.
-    fn form_action(&self) -> Option<String> {
+    pub(crate) fn form_action(&self) -> Option<String> {
         let start = self.body.find("<form ")?;
         let tag = &self.body[start..];
         attribute(&tag[..tag.find('>')?], "action")
     }
 
     /// The login form (possibly re-rendered after a failure).
-    fn is_login(&self) -> bool {
+    pub(crate) fn is_login(&self) -> bool {
         self.status == 200
             && self.body.contains("name=\"password\"")
             && self.body.contains("type=\"password\"")
@@ -123,7 +123,7 @@ impl Page {
     }
 
     /// The consent form.
-    fn is_consent(&self) -> bool {
+    pub(crate) fn is_consent(&self) -> bool {
         self.status == 200
             && self
                 .form_action()
@@ -133,7 +133,7 @@ impl Page {
     }
 
     /// A page shown to the user instead of any redirect.
-    fn is_error_page(&self, status: u16) -> bool {
+    pub(crate) fn is_error_page(&self, status: u16) -> bool {
         self.status == status
             && self.location().is_none()
             && self
@@ -143,7 +143,7 @@ impl Page {
     }
 
     /// The 303 back to `prefix`, with the parameters of its query.
-    fn redirect_to(&self, prefix: &str) -> HashMap<String, String> {
+    pub(crate) fn redirect_to(&self, prefix: &str) -> HashMap<String, String> {
         assert_eq!(self.status, 303, "expected a redirect, got:\n{}", self.body);
         let location = self.location().expect("a Location");
         let rest = location
@@ -177,13 +177,13 @@ fn unescape(text: &str) -> String {
 // --- a browser ----------------------------------------------------------------------------
 
 /// A browser: keeps cookies, follows no redirect.
-struct Browser {
+pub(crate) struct Browser {
     http: reqwest::Client,
     base: String,
 }
 
 impl Browser {
-    fn new(s: &Server) -> Self {
+    pub(crate) fn new(s: &Server) -> Self {
         Self {
             http: reqwest::Client::builder()
                 .cookie_store(true)
@@ -194,7 +194,7 @@ impl Browser {
         }
     }
 
-    async fn authorize(&self, request: &Req) -> Page {
+    pub(crate) async fn authorize(&self, request: &Req) -> Page {
         Page::of(
             self.http
                 .get(format!("{}/authorize", self.base))
@@ -206,7 +206,7 @@ impl Browser {
         .await
     }
 
-    async fn get(&self, path_and_query: &str) -> Page {
+    pub(crate) async fn get(&self, path_and_query: &str) -> Page {
         Page::of(
             self.http
                 .get(format!("{}{path_and_query}", self.base))
@@ -217,7 +217,7 @@ impl Browser {
         .await
     }
 
-    async fn post(&self, path: &str, form: &[(String, String)]) -> Page {
+    pub(crate) async fn post(&self, path: &str, form: &[(String, String)]) -> Page {
         Page::of(
             self.http
                 .post(format!("{}{path}", self.base))
@@ -230,7 +230,7 @@ impl Browser {
     }
 
     /// Submits the page's form: its hidden fields with `extra` added (or replacing them).
-    async fn submit(&self, page: &Page, extra: &[(&str, &str)]) -> Page {
+    pub(crate) async fn submit(&self, page: &Page, extra: &[(&str, &str)]) -> Page {
         let action = page.form_action().expect("a form");
         let path = action
             .strip_prefix(&self.base)
@@ -239,19 +239,24 @@ impl Browser {
         self.post(&path, &with_fields(page.fields(), extra)).await
     }
 
-    async fn login(&self, page: &Page, username: &str, password: &str) -> Page {
+    pub(crate) async fn login(&self, page: &Page, username: &str, password: &str) -> Page {
         assert!(page.is_login(), "not the login page:\n{}", page.body);
         self.submit(page, &[("username", username), ("password", password)])
             .await
     }
 
-    async fn consent(&self, page: &Page, decision: &str) -> Page {
+    pub(crate) async fn consent(&self, page: &Page, decision: &str) -> Page {
         assert!(page.is_consent(), "not the consent page:\n{}", page.body);
         self.submit(page, &[("decision", decision)]).await
     }
 
     /// Runs the flow to its redirect: logs in and allows as needed; the redirect's parameters.
-    async fn code(&self, request: &Req, username: &str, password: &str) -> HashMap<String, String> {
+    pub(crate) async fn code(
+        &self,
+        request: &Req,
+        username: &str,
+        password: &str,
+    ) -> HashMap<String, String> {
         let mut page = self.authorize(request).await;
         if page.is_login() {
             page = self.login(&page, username, password).await;
@@ -265,7 +270,7 @@ impl Browser {
     }
 
     /// Whether the browser is signed in: `prompt=none` at a first-party client gives a code.
-    async fn signed_in(&self, first_party: &str) -> bool {
+    pub(crate) async fn signed_in(&self, first_party: &str) -> bool {
         let (_, challenge) = pkce();
         let page = self
             .authorize(&Req::new(first_party, Some(&challenge)).set("prompt", "none"))
@@ -295,12 +300,12 @@ fn with_fields(fields: Vec<(String, String)>, extra: &[(&str, &str)]) -> Vec<(St
 
 /// An authorization request's parameters.
 #[derive(Clone)]
-struct Req(Vec<(String, String)>);
+pub(crate) struct Req(Vec<(String, String)>);
 
 impl Req {
     /// `response_type=code` for `client_id` at [`CB`], `openid profile email`, a state and a
     /// nonce, and the S256 `challenge` if any.
-    fn new(client_id: &str, challenge: Option<&str>) -> Self {
+    pub(crate) fn new(client_id: &str, challenge: Option<&str>) -> Self {
         let mut params = vec![
             ("response_type", "code"),
             ("client_id", client_id),
@@ -321,18 +326,18 @@ impl Req {
         )
     }
 
-    fn set(mut self, name: &str, value: &str) -> Self {
+    pub(crate) fn set(mut self, name: &str, value: &str) -> Self {
         self = self.without(name);
         self.0.push((name.to_owned(), value.to_owned()));
         self
     }
 
-    fn without(mut self, name: &str) -> Self {
+    pub(crate) fn without(mut self, name: &str) -> Self {
         self.0.retain(|(k, _)| k != name);
         self
     }
 
-    fn redirect_uri(&self) -> &str {
+    pub(crate) fn redirect_uri(&self) -> &str {
         self.0
             .iter()
             .find(|(k, _)| k == "redirect_uri")
@@ -341,7 +346,7 @@ impl Req {
 }
 
 /// A PKCE verifier and its S256 challenge (RFC 7636 §4.1, §4.2).
-fn pkce() -> (String, String) {
+pub(crate) fn pkce() -> (String, String) {
     let verifier = format!(
         "{}{}",
         uuid::Uuid::new_v4().simple(),
@@ -353,7 +358,11 @@ fn pkce() -> (String, String) {
 
 /// Registers a client at [`CB`] (and [`BYE`] after logout) with the authorization code and
 /// refresh grants.
-async fn client(s: &Server, public: bool, first_party: bool) -> (String, Option<String>) {
+pub(crate) async fn client(
+    s: &Server,
+    public: bool,
+    first_party: bool,
+) -> (String, Option<String>) {
     s.register_client(NewClient {
         name: format!("App {}", uuid::Uuid::new_v4().simple()),
         public,
@@ -367,7 +376,7 @@ async fn client(s: &Server, public: bool, first_party: bool) -> (String, Option<
 }
 
 /// `grant_type=authorization_code` for a public client.
-async fn redeem(
+pub(crate) async fn redeem(
     s: &Server,
     client_id: &str,
     code: &str,
@@ -443,7 +452,7 @@ fn jose_header(token: &str) -> serde_json::Value {
 
 /// An ID token's claims, verified against the published JWKS for `aud = client_id` and
 /// `iss = issuer`.
-async fn verify_id_token(
+pub(crate) async fn verify_id_token(
     s: &Server,
     token: &str,
     client_id: &str,
@@ -589,7 +598,10 @@ pub async fn authorization_code_flow_with_pkce_gives_tokens_id_token_and_userinf
     assert_eq!(claims.aud.0, vec![client_id.clone()]);
     assert_eq!(claims.extra["nonce"], "n-1");
     assert_eq!(claims.extra["azp"], client_id.as_str());
-    let auth_time = claims.extra["auth_time"].as_i64().unwrap();
+    let auth_time = i64::try_from(claims.auth_time.unwrap()).unwrap();
+    // The password alone (RFC 8176), and the level it reaches.
+    assert_eq!(claims.amr, Some(vec!["pwd".to_owned()]));
+    assert_eq!(claims.acr.as_deref(), Some("urn:warden:acr:pwd"));
     assert!(
         (before_login..=after_login).contains(&auth_time),
         "auth_time {auth_time} is when alice logged in"
@@ -757,6 +769,7 @@ pub async fn authorization_expired_codes_are_refused(s: &Server) {
                 access_jti: None,
                 access_expires_at: None,
                 replayed_at: None,
+                amr: "pwd".into(),
             })
             .await
             .unwrap();

@@ -182,6 +182,7 @@ impl Server {
             .put_role(&Role {
                 name: name.into(),
                 scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
+                require_mfa: false,
             })
             .await
             .unwrap();

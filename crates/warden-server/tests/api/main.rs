@@ -9,6 +9,7 @@ mod authorization;
 mod backend;
 mod cli;
 mod flows;
+mod mfa;
 mod oauth;
 mod operations;
 mod proxies;
@@ -47,6 +48,7 @@ use admin::*;
 use api_keys::*;
 use authorization::*;
 use flows::*;
+use mfa::*;
 use oauth::*;
 use operations::*;
 use refresh::*;
@@ -55,6 +57,14 @@ use rotation::*;
 use throttling::*;
 
 both_backends!(
+    mfa_totp_set_up_then_required_by_the_password_grant,
+    mfa_racing_submissions_of_one_code_win_once,
+    mfa_wrong_codes_are_throttled_like_passwords,
+    mfa_factor_changes_need_a_recent_second_factor,
+    mfa_admin_reset_removes_factors_and_what_they_gave,
+    mfa_browser_login_asks_for_the_second_factor,
+    mfa_required_by_role_or_client_forces_enrolment,
+    mfa_step_up_asks_only_for_the_missing_factor,
     api_key_authenticates_and_is_listed_without_secret,
     api_key_scopes_stay_within_roles_and_the_caller,
     revoked_and_expired_keys_are_refused,

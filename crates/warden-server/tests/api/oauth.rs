@@ -290,6 +290,8 @@ pub async fn introspection_describes_active_tokens(s: &Server) {
     let exp = answer["exp"].as_u64().unwrap();
     let iat = answer["iat"].as_u64().unwrap();
     assert_eq!(exp - iat, s.warden.config().access_token_ttl);
+    // How vera signed in, as the token's claims say: her password, just now.
+    assert!(answer["auth_time"].as_u64().unwrap().abs_diff(iat) <= 2);
     assert_eq!(
         answer,
         json!({
@@ -304,6 +306,9 @@ pub async fn introspection_describes_active_tokens(s: &Server) {
             "aud": s.base,
             "jti": answer["jti"],
             "token_type": "Bearer",
+            "auth_time": answer["auth_time"],
+            "acr": "urn:warden:acr:pwd",
+            "amr": ["pwd"],
         })
     );
     assert!(answer["jti"].as_str().is_some_and(|j| !j.is_empty()));
