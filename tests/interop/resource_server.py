@@ -47,7 +47,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer, SecurityS
 ACCESS_TOKEN_TYPES = {"at+jwt", "application/at+jwt"}
 
 # Warden's `acr` for a login with two factors, and how recent it must be for /payments.
-ACR_MFA = "urn:warden:acr:mfa"
+ACR_MFA = "http://schemas.openid.net/pape/policies/2007/06/multi-factor"
 MFA_MAX_AGE = 600
 
 

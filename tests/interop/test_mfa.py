@@ -102,7 +102,7 @@ def test_pyotp_and_oathtool_codes_log_in_once_each(warden: Deployment) -> None:
     assert first.status_code == 200, first.text
     token = claims(first.json()["access_token"])
     assert token["amr"] == ["pwd", "otp", "mfa"]
-    assert token["acr"] == "urn:warden:acr:mfa"
+    assert token["acr"] == "http://schemas.openid.net/pape/policies/2007/06/multi-factor"
     assert abs(token["auth_time"] - now) < 30
     # The same code again: refused (RFC 6238 §5.2).
     assert password_grant(warden, "otp-user", totp.at(now)).status_code == 400
@@ -126,11 +126,11 @@ def test_a_resource_server_steps_up_password_only_tokens(warden: Deployment) -> 
         assert answer.status_code == 401
         challenge = answer.headers["www-authenticate"]
         assert challenge.startswith('Bearer error="insufficient_user_authentication"')
-        assert 'acr_values="urn:warden:acr:mfa"' in challenge
+        assert 'acr_values="http://schemas.openid.net/pape/policies/2007/06/multi-factor"' in challenge
         assert api.get("/whoami", headers={"Authorization": f"Bearer {password_only}"}).status_code == 200
         answer = api.get("/payments", headers={"Authorization": f"Bearer {strong}"})
         assert answer.status_code == 200, answer.text
-        assert answer.json()["acr"] == "urn:warden:acr:mfa"
+        assert answer.json()["acr"] == "http://schemas.openid.net/pape/policies/2007/06/multi-factor"
 
 
 def test_the_cli_resets_a_users_factors(warden: Deployment) -> None:

@@ -160,12 +160,13 @@ export function submit(jar, page, form, values = {}, button) {
 /**
  * Sign in at `authorizationUrl` as a person would, with a fresh cookie jar:
  * load the login page, post the username and password, and on the consent
- * page press `decision` ('allow' or 'deny'). Returns { location, jar,
- * consentPage } where `location` is the final 303's Location (the client's
- * redirect URI with the response) and `consentPage` the consent page seen, if
- * any.
+ * page press `decision` ('allow' or 'deny'). When the account has a second
+ * factor, `otp()` gives the code typed on the second-factor page. Returns {
+ * location, jar, consentPage } where `location` is the final 303's Location
+ * (the client's redirect URI with the response) and `consentPage` the consent
+ * page seen, if any.
  */
-export async function signIn(authorizationUrl, { username, password, decision = 'allow', jar = new CookieJar() }) {
+export async function signIn(authorizationUrl, { username, password, decision = 'allow', otp, jar = new CookieJar() }) {
   let page = await browse(jar, authorizationUrl);
   const trail = [`GET ${authorizationUrl} -> ${page.status}`];
   const fail = (what) => new Error(`${what}\n${trail.join('\n')}\nlast page (HTTP ${page.status}):\n${page.text.slice(0, 3000)}`);
@@ -174,6 +175,12 @@ export async function signIn(authorizationUrl, { username, password, decision = 
     const login = formTo(page, '/authorize/login');
     page = await submit(jar, page, login, { username, password });
     trail.push(`POST /authorize/login -> ${page.status} ${page.location ?? ''}`);
+  }
+  if (page.status === 200 && parseForms(page.text).some((f) => new URL(f.action, page.url).pathname === '/authorize/second-factor')) {
+    if (!otp) throw fail('the account asks for a second factor and no otp() was given');
+    const step = formTo(page, '/authorize/second-factor');
+    page = await submit(jar, page, step, { code: otp() });
+    trail.push(`POST /authorize/second-factor -> ${page.status} ${page.location ?? ''}`);
   }
   if (page.status === 200 && parseForms(page.text).some((f) => new URL(f.action, page.url).pathname === '/authorize/consent')) {
     consentPage = page;

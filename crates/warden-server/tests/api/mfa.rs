@@ -19,7 +19,7 @@ use warden_server::storage::{Role, Storage};
 use crate::authorization::{Browser, CB, Page, Req, client, pkce, redeem, verify_id_token};
 use crate::backend::Server;
 
-const ACR_MFA: &str = "urn:warden:acr:mfa";
+const ACR_MFA: &str = "http://schemas.openid.net/pape/policies/2007/06/multi-factor";
 const ACR_PWD: &str = "urn:warden:acr:pwd";
 
 fn now() -> u64 {
