@@ -30,7 +30,7 @@ pub const ACR_PASSWORD: &str = "urn:warden:acr:pwd";
 /// The `acr` of a login with two factors: OpenID PAPE's multi-factor policy URI, the value
 /// other providers (Auth0) and the `warden` library's `Mfa` step-up marker use, so a
 /// resource server's RFC 9470 challenge can be passed on to `/authorize` unchanged.
-pub const ACR_MFA: &str = "http://schemas.openid.net/pape/policies/2007/06/multi-factor";
+pub const ACR_MFA: &str = warden::MFA_ACR;
 /// Every `acr` this server emits, weakest first (discovery's `acr_values_supported`).
 pub const ACR_VALUES: &[&str] = &[ACR_PASSWORD, ACR_MFA];
 

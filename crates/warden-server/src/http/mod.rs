@@ -215,6 +215,16 @@ impl Principal<AppState> for CurrentUser {
     fn has_scope(&self, scope: &str) -> bool {
         self.scope.split(' ').any(|s| s == scope)
     }
+
+    /// How the user signed in for the access token, so routes of this server can name the
+    /// library's step-up markers (`Mfa`, `MaxAge`) too; an API key has none and fails them.
+    fn authentication_context(&self) -> Option<warden::AuthContext<'_>> {
+        self.authentication.as_ref().map(|how| warden::AuthContext {
+            acr: Some(how.acr()),
+            amr: &how.amr,
+            auth_time: u64::try_from(how.auth_time).ok(),
+        })
+    }
 }
 
 /// The whole API, its OpenAPI document at `/openapi.json`, Swagger UI at `/docs` and
