@@ -141,7 +141,7 @@ def create_app(issuer: str, audience: str | None = None) -> FastAPI:
                 headers={
                     "WWW-Authenticate": 'Bearer error="insufficient_user_authentication", '
                     'error_description="A second factor is required", '
-                    f'acr_values="{ACR_MFA}", max_age={MFA_MAX_AGE}'
+                    f'acr_values="{ACR_MFA}", max_age="{MFA_MAX_AGE}"'
                 },
             )
         return claims

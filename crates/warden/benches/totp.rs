@@ -15,11 +15,18 @@ fn bench(c: &mut Criterion) {
     let totp = Totp::generate("Warden", "alice@example.com").expect("secret");
     let now = 1_800_000_000;
     let right = totp.code_at(now);
-    let wrong = if right == "000000" { "000001" } else { "000000" };
+    let wrong = if right == "000000" {
+        "000001"
+    } else {
+        "000000"
+    };
 
     let mut group = c.benchmark_group("second_factor");
     group.bench_function("totp/verify right code", |b| {
-        b.iter(|| totp.verify(black_box(&right), black_box(now)).expect("valid"))
+        b.iter(|| {
+            totp.verify(black_box(&right), black_box(now))
+                .expect("valid")
+        })
     });
     group.bench_function("totp/verify wrong code", |b| {
         b.iter(|| totp.verify(black_box(wrong), black_box(now)))

@@ -88,7 +88,7 @@ fn recent_authentication_required() -> Response {
     let challenge = format!(
         "Bearer error=\"insufficient_user_authentication\", \
          error_description=\"A recent second factor is required\", \
-         acr_values=\"{}\", max_age={}",
+         acr_values=\"{}\", max_age=\"{}\"",
         crate::domain::ACR_MFA,
         crate::domain::RECENT_AUTHENTICATION_SECS
     );

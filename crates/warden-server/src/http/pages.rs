@@ -186,12 +186,14 @@ pub fn enrol_totp(
         "<h1>Set up two-step verification</h1><p><strong>{client}</strong> requires a second \
          factor. Scan this code with an authenticator app, then enter the code it shows.</p>\
          <figure id=\"qr\" aria-label=\"QR code of the authenticator setup\">{svg}</figure>\
-         <p>Or enter this key by hand: <code id=\"secret\">{secret}</code></p>\
+         <p>On this device: <a id=\"otpauth\" href=\"{uri}\">open it in your authenticator app</a>. \
+         Or enter this key by hand: <code id=\"secret\">{secret}</code></p>\
          {error_html}<form method=\"post\" action=\"{action}\">{hidden}{field}\
          <button type=\"submit\">Turn on</button></form>",
         client = escape(client_name),
         svg = enrolment.qr_svg,
         secret = escape(&enrolment.secret),
+        uri = escape(&enrolment.uri),
         action = escape(action),
         hidden = hidden(fields),
         field = code_field("The 6-digit code from your authenticator app.", described),

@@ -489,7 +489,7 @@ pub async fn mfa_factor_changes_need_a_recent_second_factor(s: &Server) {
     );
     assert!(
         challenge.contains(&format!("acr_values=\"{ACR_MFA}\""))
-            && challenge.contains("max_age=300"),
+            && challenge.contains("max_age=\"300\""),
         "{challenge}"
     );
     // A login ten minutes old is not recent either.
@@ -825,6 +825,14 @@ pub async fn mfa_required_by_role_or_client_forces_enrolment(s: &Server) {
     assert!(enrolment.is_enrolment(), "{}", enrolment.body);
     assert!(!enrolment.body.contains("<script"), "the SVG is inert");
     let secret = enrolment.secret();
+    // The otpauth:// link says the same secret (escaped for the attribute).
+    assert!(
+        enrolment.body.contains(&format!(
+            "href=\"otpauth://totp/Warden:gus?secret={secret}&amp;"
+        )),
+        "{}",
+        enrolment.body
+    );
     let app = App::new(&secret, "gus");
     let wrong = browser.submit(&enrolment, &[("code", "000000")]).await;
     assert!(wrong.is_enrolment() && wrong.body.contains("role=\"alert\""));
