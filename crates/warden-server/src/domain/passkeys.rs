@@ -18,8 +18,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use webauthn_rs::prelude::{
-    CreationChallengeResponse, DiscoverableAuthentication, DiscoverableKey, Passkey,
-    PasskeyAuthentication, PasskeyRegistration, PublicKeyCredential, RegisterPublicKeyCredential,
+    CreationChallengeResponse, DiscoverableAuthentication, Passkey, PasskeyAuthentication,
+    PasskeyRegistration, PublicKeyCredential, RegisterPublicKeyCredential,
     RequestChallengeResponse, Url, Uuid, Webauthn, WebauthnBuilder, WebauthnError,
 };
 use webauthn_rs_proto::{AllowCredentials, Mediation, ResidentKeyRequirement};
@@ -66,7 +66,9 @@ pub fn relying_party(issuer: &str) -> Result<Webauthn, &'static str> {
         "https" => {}
         "http" if local => {}
         _ => {
-            return Err("the issuer is plain HTTP, where browsers offer WebAuthn only on localhost");
+            return Err(
+                "the issuer is plain HTTP, where browsers offer WebAuthn only on localhost",
+            );
         }
     }
     let origin =
@@ -624,11 +626,9 @@ impl<S: Storage> Warden<S> {
                 webauthn.finish_passkey_authentication(credential, &state)
             }
             State::Allowed(_, PasskeyOrNothing::Nothing) => Err(WebauthnError::CredentialNotFound),
-            State::Discoverable(state) => webauthn.finish_discoverable_authentication_v2(
-                credential,
-                state,
-                &DiscoverableKey::from(&passkey),
-            ),
+            State::Discoverable(state) => {
+                webauthn.finish_discoverable_authentication_v2(credential, state, &passkey)
+            }
         };
         let result = match verified {
             Ok(result) if result.user_verified() => result,

@@ -237,6 +237,29 @@ impl Browser {
         .await
     }
 
+    /// POSTs `form` from elsewhere with exactly the cookies `cookie` (a `Cookie` header),
+    /// none of this browser's store.
+    pub(crate) async fn post_with_cookie(
+        &self,
+        path: &str,
+        form: &[(String, String)],
+        cookie: &str,
+    ) -> Page {
+        let bare = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        Page::of(
+            bare.post(format!("{}{path}", self.base))
+                .header("cookie", cookie)
+                .form(form)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await
+    }
+
     pub(crate) async fn post(&self, path: &str, form: &[(String, String)]) -> Page {
         Page::of(
             self.http
@@ -305,7 +328,10 @@ impl Browser {
 }
 
 /// `fields` with `extra` set (replacing fields of the same name).
-fn with_fields(fields: Vec<(String, String)>, extra: &[(&str, &str)]) -> Vec<(String, String)> {
+pub(crate) fn with_fields(
+    fields: Vec<(String, String)>,
+    extra: &[(&str, &str)],
+) -> Vec<(String, String)> {
     let mut form: Vec<(String, String)> = fields
         .into_iter()
         .filter(|(k, _)| !extra.iter().any(|(name, _)| name == k))
