@@ -547,7 +547,13 @@ pub async fn passkey_bad_assertions_are_refused(s: &Server) {
     if let Ok(sibling) = authenticator.do_authentication(sibling_origin, options) {
         refused(&finish(&browser, &step, "second-factor", &json_of(&sibling)).await);
     }
-    assert!(failures(s, "origin or RP ID mismatch").await >= 1);
+    // Another RP ID in the signed authenticator data (its first 32 bytes: the RP ID's hash).
+    let (options, _) = start(&browser, &step, "second-factor", None).await;
+    let mut other_rp = authenticator.do_authentication(origin(s), options).unwrap();
+    let evil = digest::digest(&digest::SHA256, b"evil.example");
+    other_rp.response.authenticator_data[..32].copy_from_slice(evil.as_ref());
+    refused(&finish(&browser, &step, "second-factor", &json_of(&other_rp)).await);
+    assert!(failures(s, "origin or RP ID mismatch").await >= 2);
     // Garbage, and an assertion without its ceremony.
     let (_, _) = start(&browser, &step, "second-factor", None).await;
     refused(&finish(&browser, &step, "second-factor", "{not json").await);
