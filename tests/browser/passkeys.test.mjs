@@ -10,7 +10,8 @@
 // (username first, then no username: a discoverable credential, by the button
 // and by the username field's autofill), refuse an assertion without user
 // verification, and read `amr`/`acr` in the tokens: `hwk`, then `swk` once the
-// authenticator says the credential is backed up.
+// authenticator says the credential is backed up; last, set a passkey up where a
+// role forces a second factor on an account without one.
 //
 // Run: node --test tests/browser/   (after `cargo build -p warden-server`)
 
@@ -41,7 +42,7 @@ async function startCallback() {
 {
   let warden;
   passkeyTest(
-    'passkeys: registered from the page, then second factor, sole factor (by name, discoverable, autofill), no UV refused, hwk then swk',
+    'passkeys: registered from the page, then second factor, sole factor (by name, discoverable, autofill), no UV refused, hwk then swk, set up at a forced enrolment',
     async () => (warden = await startWardenServer({ adminPassword: randomBytes(15).toString('base64url'), localhost: true })),
     async ({ page, baseUrl, log }) => {
       assert.match(baseUrl, /^http:\/\/localhost:\d+$/);
@@ -105,6 +106,8 @@ async function startCallback() {
             await new Promise((res) => setTimeout(res, 50));
           }
           assert.equal(callback.hits.length, before + 1);
+          // The browser lands there too before the next navigation.
+          await page.waitForURL((url) => url.href.startsWith(callback.url));
           const code = callback.hits.at(-1).get('code');
           const res = await fetch(new URL('/token', baseUrl), {
             method: 'POST',
@@ -231,6 +234,27 @@ async function startCallback() {
           assert.deepEqual(claims.amr, ['swk', 'user', 'pin', 'mfa'], `backup state ${backupState}`);
           assert.equal(claims.acr, 'phr');
         }
+
+        // --- where a role forces enrolment, a passkey can be the factor set up
+        const carol = await createUser(warden, { username: 'carol', role: 'staff', scopes: ['items'] });
+        await warden.warden(['role', 'put', 'staff', '--scope', 'items', '--require-mfa']);
+        await context.clearCookies();
+        next = request();
+        await page.goto(next.url);
+        await page.locator('#username').fill(carol.username);
+        await page.locator('#password').fill(carol.password);
+        await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+        const instead = page.getByRole('button', { name: 'Set up a passkey instead' });
+        await instead.waitFor();
+        await instead.click();
+        const proceed = page.getByRole('button', { name: 'Continue' });
+        await proceed.waitFor();
+        assert.equal(await page.locator('#recovery-codes li').count(), 10);
+        claims = await signedIn(next.verifier, () => proceed.click());
+        assert.equal(claims.sub, carol.id);
+        assert.deepEqual(claims.amr, ['pwd', 'hwk', 'user', 'pin', 'mfa']);
+        const after = await cdp.send('WebAuthn.getCredentials', { authenticatorId });
+        assert.equal(after.credentials.length, 2, 'one passkey each for alice and carol');
       } catch (err) {
         err.message += `\n--- page log:\n${log.slice(-30).join('\n')}`;
         throw err;

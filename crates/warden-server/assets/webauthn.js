@@ -3,8 +3,8 @@
 //
 // It shows the page's passkey form (hidden without JavaScript), asks the server for a
 // ceremony (POST the form's fields to its data-start URL: JSON options back, the ceremony's
-// id in an HttpOnly cookie), runs navigator.credentials.get, puts the credential's JSON in
-// the form and submits it. On the login page it also offers the passkeys of this site as
+// id in an HttpOnly cookie), runs navigator.credentials.get (or .create, to set one up where
+// a second factor must be enrolled), puts the credential's JSON in the form and submits it. On the login page it also offers the passkeys of this site as
 // autofill of the username field (conditional mediation) where the browser can.
 'use strict';
 (function () {
@@ -42,11 +42,38 @@
     return options;
   }
 
+  function creationOptions(json) {
+    if (typeof PublicKeyCredential.parseCreationOptionsFromJSON === 'function') {
+      return PublicKeyCredential.parseCreationOptionsFromJSON(json);
+    }
+    const options = Object.assign({}, json, {
+      challenge: toBuffer(json.challenge),
+      user: Object.assign({}, json.user, { id: toBuffer(json.user.id) }),
+    });
+    options.excludeCredentials = (json.excludeCredentials || []).map(function (c) {
+      return Object.assign({}, c, { id: toBuffer(c.id) });
+    });
+    return options;
+  }
+
   function credentialJSON(credential) {
     if (typeof credential.toJSON === 'function') {
       return credential.toJSON();
     }
     const response = credential.response;
+    if (response.attestationObject) {
+      return {
+        id: credential.id,
+        rawId: toText(credential.rawId),
+        type: credential.type,
+        response: {
+          clientDataJSON: toText(response.clientDataJSON),
+          attestationObject: toText(response.attestationObject),
+          transports: typeof response.getTransports === 'function' ? response.getTransports() : [],
+        },
+        clientExtensionResults: credential.getClientExtensionResults(),
+      };
+    }
     return {
       id: credential.id,
       rawId: toText(credential.rawId),
@@ -95,10 +122,15 @@
       throw new Error('start');
     }
     const options = await started.json();
-    const request = { publicKey: requestOptions(options.publicKey) };
-    if (options.mediation === 'conditional') request.mediation = 'conditional';
-    if (signal) request.signal = signal;
-    const credential = await navigator.credentials.get(request);
+    let credential;
+    if (purpose === 'register') {
+      credential = await navigator.credentials.create({ publicKey: creationOptions(options.publicKey) });
+    } else {
+      const request = { publicKey: requestOptions(options.publicKey) };
+      if (options.mediation === 'conditional') request.mediation = 'conditional';
+      if (signal) request.signal = signal;
+      credential = await navigator.credentials.get(request);
+    }
     form.elements.credential.value = JSON.stringify(credentialJSON(credential));
     if (form.elements.username) {
       const typed = document.getElementById('username');
@@ -114,9 +146,11 @@
     }
     message.hidden = true;
     button.disabled = true;
-    const purpose = form.dataset.purpose === 'login' ? 'login' : 'second-factor';
+    const purpose = ['login', 'register'].includes(form.dataset.purpose) ? form.dataset.purpose : 'second-factor';
     ceremony(purpose).catch(function () {
-      fail('The passkey did not sign in. Try again, or use another way.');
+      fail(purpose === 'register'
+        ? 'The passkey was not set up. Try again, or use an authenticator app.'
+        : 'The passkey did not sign in. Try again, or use another way.');
     });
   });
 

@@ -41,7 +41,7 @@ pub use api_keys::{
 };
 pub use authentication::{
     ACR_MFA, ACR_PASSWORD, ACR_PHR, ACR_PHRH, ACR_VALUES, AMR_HWK, AMR_MFA, AMR_OTP, AMR_PASSWORD,
-    AMR_PIN, AMR_SWK, AMR_USER, Authentication, RECENT_AUTHENTICATION_SECS,
+    AMR_PIN, AMR_SWK, AMR_USER, Authentication, RECENT_AUTHENTICATION_SECS, passkey_methods,
 };
 pub use authorization::Just;
 pub use authorization::{AuthorizationRequest, AuthorizeError, Step, with_params};

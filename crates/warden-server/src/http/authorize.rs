@@ -169,6 +169,7 @@ impl<'a> Browser<'a> {
                             &enrolment,
                             &fields,
                             error,
+                            self.passkey_urls().as_ref(),
                         )
                     }
                     (Err(error), _) | (_, Err(error)) => failure(&error),
@@ -234,6 +235,11 @@ fn failure(error: &DomainError) -> Response {
         DomainError::InvalidRequest(message) | DomainError::InvalidPasskey(message) => {
             (StatusCode::BAD_REQUEST, *message, None)
         }
+        DomainError::Forbidden => (
+            StatusCode::FORBIDDEN,
+            "This account already has a second factor: sign in with it.",
+            None,
+        ),
         DomainError::PasskeysDisabled => (
             StatusCode::NOT_FOUND,
             "Passkeys are not available on this server.",
@@ -628,6 +634,26 @@ pub async fn passkey_start(State(state): State<AppState>, request: Request) -> R
             }
             Err(error) => Err(error),
         },
+        Some("register") => match pending_session(&state, &headers).await {
+            // Only where enrolment is asked for: the password alone never adds a factor
+            // to an account that has one.
+            Ok((_, user)) => match warden.has_second_factor(&user.id).await {
+                Ok(false) => match warden.start_passkey_registration(&user).await {
+                    Ok(started) => {
+                        return ceremony_answer(
+                            &state,
+                            browser,
+                            &started.options,
+                            &started.ceremony,
+                        );
+                    }
+                    Err(error) => Err(error),
+                },
+                Ok(true) => Err(DomainError::Forbidden),
+                Err(error) => Err(error),
+            },
+            Err(error) => Err(error),
+        },
         Some(purpose @ ("login" | "conditional")) => {
             match warden.authorize(&authorization, None, Just::Arrived).await {
                 Ok(Step::Login { .. }) => {}
@@ -659,16 +685,25 @@ pub async fn passkey_start(State(state): State<AppState>, request: Request) -> R
         }
         _ => Err(DomainError::InvalidRequest("unknown passkey purpose")),
     };
-    let started = match started {
-        Ok(started) => started,
-        Err(error) => return ApiError(error).into_response(),
-    };
-    let mut response = axum::Json(&started.options).into_response();
+    match started {
+        Ok(started) => ceremony_answer(&state, browser, &started.options, &started.ceremony),
+        Err(error) => ApiError(error).into_response(),
+    }
+}
+
+/// A started ceremony's options as JSON, its id in the ceremony cookie.
+fn ceremony_answer(
+    state: &AppState,
+    browser: Browser<'_>,
+    options: &impl serde::Serialize,
+    ceremony: &str,
+) -> Response {
+    let mut response = axum::Json(options).into_response();
     response
         .headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     let ttl = u64::try_from(CEREMONY_TTL_SECS).unwrap_or(300);
-    if let Some(cookie) = Cookie::Ceremony.set(warden, &started.ceremony, Some(ttl)) {
+    if let Some(cookie) = Cookie::Ceremony.set(&state.warden, ceremony, Some(ttl)) {
         response.headers_mut().append(header::SET_COOKIE, cookie);
     }
     browser.with_cookies(response)
@@ -750,6 +785,71 @@ pub async fn passkey_finish(
                 .authorize(&authorization, Some(&raised), Just::LoggedIn)
                 .await;
             browser.respond(&authorization, step, "", None).await
+        }
+        Some("register") => {
+            let (session, user) = match pending_session(&state, &headers).await {
+                Ok(found) => found,
+                Err(DomainError::InvalidRequest(_)) => {
+                    let step = warden.authorize(&authorization, None, Just::Arrived).await;
+                    return browser.respond(&authorization, step, "", None).await;
+                }
+                Err(error) => return failure(&error),
+            };
+            browser.user = Some(user.clone());
+            let registered = match (
+                warden.has_second_factor(&user.id).await,
+                form.get("credential"),
+            ) {
+                (Ok(false), Some(json)) => match serde_json::from_str::<
+                    webauthn_rs::prelude::RegisterPublicKeyCredential,
+                >(json)
+                {
+                    Ok(credential) => {
+                        warden
+                            .finish_passkey_registration(
+                                &user,
+                                &ceremony,
+                                &credential,
+                                "Passkey",
+                                Some(&ip),
+                            )
+                            .await
+                    }
+                    Err(_) => Err(DomainError::InvalidPasskey(UNREADABLE)),
+                },
+                (Ok(false), None) => Err(DomainError::InvalidPasskey(UNREADABLE)),
+                (Ok(true), _) => Err(DomainError::Forbidden),
+                (Err(error), _) => Err(error),
+            };
+            let registered = match registered {
+                Ok(registered) => registered,
+                Err(DomainError::InvalidPasskey(message)) => {
+                    let step = warden
+                        .authorize(&authorization, Some(&(session, user)), Just::LoggedIn)
+                        .await;
+                    return browser
+                        .respond(&authorization, step, "", Some(message))
+                        .await;
+                }
+                Err(error) => return browser.with_cookies(failure(&error)),
+            };
+            // As a first TOTP code does: the new factor raises the session.
+            let methods = crate::domain::passkey_methods(registered.passkey.backup_eligible);
+            match warden.raise_session(&session, &user, &methods).await {
+                Ok((cookie, _)) => browser.set_session(&cookie.0),
+                Err(error) => return failure(&error),
+            }
+            let fields = match browser.fields(&authorization) {
+                Ok(fields) => fields,
+                Err(error) => return failure(&error),
+            };
+            let fields: Vec<_> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let response = pages::recovery_codes(
+                &browser.action("/authorize/continue"),
+                registered.recovery_codes.as_deref().unwrap_or_default(),
+                &fields,
+            );
+            browser.with_cookies(response)
         }
         Some("login") => {
             let before = warden.authorize(&authorization, None, Just::Arrived).await;

@@ -268,12 +268,14 @@ pub fn second_factor(
 
 /// Setting up an authenticator app when a second factor is required: the QR code, the
 /// secret to type by hand, and the first code that confirms it.
+/// With `passkey`, setting up a passkey is offered too.
 pub fn enrol_totp(
     action: &str,
     client_name: &str,
     enrolment: &TotpEnrolment,
     fields: &[(&str, &str)],
     error: Option<&str>,
+    passkey: Option<&PasskeyUrls>,
 ) -> Response {
     let (error_html, described) = form_error(error);
     // The SVG is ours (one path, no script, no reference): inlined as is.
@@ -283,15 +285,23 @@ pub fn enrol_totp(
          <figure id=\"qr\" aria-label=\"QR code of the authenticator setup\">{svg}</figure>\
          <p>Or enter this key by hand: <code id=\"secret\">{secret}</code></p>\
          {error_html}<form method=\"post\" action=\"{action}\">{hidden}{field}\
-         <button type=\"submit\">Turn on</button></form>",
+         <button type=\"submit\">Turn on</button></form>{passkey_form}",
         client = escape(client_name),
         svg = enrolment.qr_svg,
         secret = escape(&enrolment.secret),
         action = escape(action),
         hidden = hidden(fields),
         field = code_field("The 6-digit code from your authenticator app.", described),
+        passkey_form = passkey.map_or_else(String::new, |urls| {
+            passkey_form(urls, fields, "register", "Set up a passkey instead")
+        }),
     );
-    page(StatusCode::OK, "Set up two-step verification", &body)
+    page_with_script(
+        StatusCode::OK,
+        "Set up two-step verification",
+        &body,
+        passkey.map(|urls| urls.script.as_str()),
+    )
 }
 
 /// The recovery codes of a new second factor, shown once.

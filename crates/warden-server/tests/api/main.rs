@@ -95,6 +95,7 @@ both_backends_with!(passkey, crate::passkeys::localhost;
     passkey_ceremonies_are_single_use_and_expire,
     passkey_counter_going_back_is_refused,
     passkey_api_refuses_bad_bodies,
+    passkey_set_up_where_enrolment_is_forced,
 );
 
 both_backends!(

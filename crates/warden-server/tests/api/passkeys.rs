@@ -14,7 +14,7 @@ use aws_lc_rs::digest;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
-use warden_server::storage::{AuditFilter, Storage, WebauthnCeremony};
+use warden_server::storage::{AuditFilter, Role, Storage, WebauthnCeremony};
 use webauthn_authenticator_rs::WebauthnAuthenticator;
 use webauthn_authenticator_rs::prelude::Url;
 use webauthn_authenticator_rs::softpasskey::SoftPasskey;
@@ -869,4 +869,76 @@ pub async fn passkeys_off_when_the_issuer_is_an_ip(s: &Server) {
     let form = with_fields(login.fields(), &[("purpose", "login")]);
     let start = browser.post("/authorize/passkey/start", &form).await;
     assert_eq!(start.status, 404);
+}
+
+pub async fn passkey_set_up_where_enrolment_is_forced(s: &Server) {
+    s.warden
+        .storage()
+        .put_role(&Role {
+            name: "staff".into(),
+            scopes: vec![],
+            require_mfa: true,
+        })
+        .await
+        .unwrap();
+    let password = s.user("ned", &["staff"]).await;
+    let (client_id, _) = client(s, true, true).await;
+    let browser = Browser::new(s);
+    let (verifier, challenge) = pkce();
+    let login = browser
+        .authorize(&Req::new(&client_id, Some(&challenge)))
+        .await;
+    let enrolment = browser.login(&login, "ned", &password).await;
+    assert!(
+        enrolment.body.contains("<svg") && enrolment.offers_passkey(),
+        "{}",
+        enrolment.body
+    );
+    assert!(enrolment.body.contains("Set up a passkey instead"));
+    let form = with_fields(
+        enrolment.form_fields("passkey-form"),
+        &[("purpose", "register")],
+    );
+    let answer = browser.post("/authorize/passkey/start", &form).await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    let options: CreationChallengeResponse = serde_json::from_str(&answer.body).unwrap();
+    let mut authenticator = SoftPasskey::new(true);
+    let credential = authenticator.do_registration(origin(s), options).unwrap();
+    let shown = finish(
+        &browser,
+        &enrolment,
+        "register",
+        &serde_json::to_string(&credential).unwrap(),
+    )
+    .await;
+    assert_eq!(
+        shown.body.matches("<li><code>").count(),
+        10,
+        "{}",
+        shown.body
+    );
+    let next = browser.submit(&shown, &[]).await;
+    let claims = tokens_of(s, &next, &client_id, &verifier).await;
+    assert_eq!(claims["amr"], json!(["pwd", "hwk", "user", "pin", "mfa"]));
+    let ned = s.warden.user("ned").await.unwrap();
+    assert_eq!(s.warden.storage().count_passkeys(&ned.id).await.unwrap(), 1);
+
+    // With a factor already, the password alone never adds one.
+    let other = Browser::new(s);
+    let (_, challenge) = pkce();
+    let login = other
+        .authorize(&Req::new(&client_id, Some(&challenge)))
+        .await;
+    let step = other.login(&login, "ned", &password).await;
+    assert!(step.is_second_factor_step(), "{}", step.body);
+    let form = with_fields(step.form_fields("passkey-form"), &[("purpose", "register")]);
+    let refused = other.post("/authorize/passkey/start", &form).await;
+    assert_eq!(refused.status, 403, "{}", refused.body);
+    let forged = with_fields(
+        step.form_fields("passkey-form"),
+        &[("purpose", "register"), ("credential", "{}")],
+    );
+    let refused = other.post("/authorize/passkey", &forged).await;
+    assert_eq!(refused.status, 403, "{}", refused.body);
+    assert_eq!(s.warden.storage().count_passkeys(&ned.id).await.unwrap(), 1);
 }
