@@ -397,10 +397,11 @@ async fn command(warden: &Warden<AnyStorage>, cli: Cli, config: &Config) -> Resu
                 .map_err(|e| e.to_string())?;
             print(
                 out,
-                json!({"username": username, "totp_removed": removed.totp, "recovery_codes_removed": removed.recovery_codes, "sessions_ended": removed.sessions, "refresh_tokens_revoked": removed.refresh_tokens}),
+                json!({"username": username, "totp_removed": removed.totp, "passkeys_removed": removed.passkeys, "recovery_codes_removed": removed.recovery_codes, "sessions_ended": removed.sessions, "refresh_tokens_revoked": removed.refresh_tokens}),
                 format!(
-                    "{username}: second factors removed (TOTP: {}, recovery codes: {}), {} sessions ended, {} refresh tokens revoked",
+                    "{username}: second factors removed (TOTP: {}, passkeys: {}, recovery codes: {}), {} sessions ended, {} refresh tokens revoked",
                     if removed.totp { "yes" } else { "none" },
+                    removed.passkeys,
                     removed.recovery_codes,
                     removed.sessions,
                     removed.refresh_tokens

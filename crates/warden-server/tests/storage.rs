@@ -25,7 +25,7 @@ use uuid::Uuid;
 use warden_server::storage::{
     ApiKey, AuditEvent, AuditFilter, AuthorizationCode, BrowserSession, Client, CodeTokens,
     Consent, KeyStatus, PostgresStorage, RefreshToken, Role, SqliteStorage, Storage, StorageError,
-    StoredSigningKey, User,
+    StoredPasskey, StoredSigningKey, User, WebauthnCeremony,
 };
 
 #[path = "storage/schema.rs"]
@@ -275,6 +275,12 @@ macro_rules! backend_tests {
                 second_factors_go_with_the_user,
                 roles_and_clients_keep_their_mfa_policy,
                 sessions_codes_and_refresh_tokens_keep_their_amr,
+                passkeys_registered_listed_renamed_removed,
+                passkey_counter_only_rises_once_under_concurrency,
+                ceremony_is_taken_once,
+                ceremony_is_taken_once_under_concurrency,
+                purge_expired_deletes_expired_ceremonies,
+                passkeys_and_ceremonies_go_with_the_user,
             );
         }
     };
@@ -2708,4 +2714,211 @@ async fn sessions_codes_and_refresh_tokens_keep_their_amr<S: Storage>(s: S) {
         s.refresh_token_by_hash(&t.token_hash).await.unwrap(),
         Some(t)
     );
+}
+
+// ---------------------------------------------------------------------------------------
+// Passkeys and WebAuthn ceremonies
+// ---------------------------------------------------------------------------------------
+
+fn passkey(user_id: &str, credential_id: &str, created_at: i64) -> StoredPasskey {
+    StoredPasskey {
+        id: new_id(),
+        credential_id: credential_id.to_owned(),
+        user_id: user_id.to_owned(),
+        name: "Laptop".into(),
+        passkey: "{\"cred\":{}}".into(),
+        sign_count: 0,
+        backup_eligible: false,
+        created_at,
+        last_used_at: None,
+    }
+}
+
+fn ceremony(user_id: Option<&str>, expires_at: i64) -> WebauthnCeremony {
+    WebauthnCeremony {
+        id_hash: digest(),
+        user_id: user_id.map(str::to_owned),
+        kind: "second_factor".into(),
+        state: "{}".into(),
+        expires_at,
+    }
+}
+
+async fn passkeys_registered_listed_renamed_removed<S: Storage>(s: S) {
+    let alice = user("alice");
+    let bob = user("bob");
+    s.create_user(&alice).await.unwrap();
+    s.create_user(&bob).await.unwrap();
+    assert!(s.passkeys(&alice.id).await.unwrap().is_empty());
+    let first = passkey(&alice.id, "cred-1", T0);
+    let mut second = passkey(&alice.id, "cred-2", T0 + 1);
+    second.backup_eligible = true;
+    s.insert_passkey(&first).await.unwrap();
+    s.insert_passkey(&second).await.unwrap();
+    assert_eq!(
+        s.passkeys(&alice.id).await.unwrap(),
+        vec![first.clone(), second.clone()],
+        "oldest first, every field kept"
+    );
+    assert_eq!(s.count_passkeys(&alice.id).await.unwrap(), 2);
+    assert_eq!(s.count_passkeys(&bob.id).await.unwrap(), 0);
+    // A credential id is registered once, to anyone.
+    assert!(matches!(
+        s.insert_passkey(&passkey(&bob.id, "cred-1", T0)).await,
+        Err(StorageError::Conflict("passkey"))
+    ));
+    assert!(matches!(
+        s.insert_passkey(&passkey(&new_id(), "cred-9", T0)).await,
+        Err(StorageError::NotFound("user"))
+    ));
+    assert_eq!(
+        s.passkey_by_credential_id("cred-2").await.unwrap(),
+        Some(second.clone())
+    );
+    assert_eq!(s.passkey_by_credential_id("cred-x").await.unwrap(), None);
+    // Renamed and removed by their owner only.
+    assert!(!s.rename_passkey(&bob.id, &first.id, "Mine").await.unwrap());
+    assert!(
+        s.rename_passkey(&alice.id, &first.id, "Phone")
+            .await
+            .unwrap()
+    );
+    assert_eq!(s.passkeys(&alice.id).await.unwrap()[0].name, "Phone");
+    assert!(!s.delete_passkey(&bob.id, &first.id).await.unwrap());
+    assert!(s.delete_passkey(&alice.id, &first.id).await.unwrap());
+    assert!(!s.delete_passkey(&alice.id, &first.id).await.unwrap());
+    assert_eq!(s.delete_passkeys(&alice.id).await.unwrap(), 1);
+    assert_eq!(s.count_passkeys(&alice.id).await.unwrap(), 0);
+}
+
+async fn passkey_counter_only_rises_once_under_concurrency<S: Storage>(s: S) {
+    let alice = user("alice");
+    s.create_user(&alice).await.unwrap();
+    let key = passkey(&alice.id, "cred-1", T0);
+    s.insert_passkey(&key).await.unwrap();
+    // An authenticator without a counter: 0 after 0, every time.
+    assert!(
+        s.use_passkey(&key.id, "{}", 0, false, T0 + 1)
+            .await
+            .unwrap()
+    );
+    assert!(s.use_passkey(&key.id, "{}", 0, true, T0 + 2).await.unwrap());
+    let used = s.passkey_by_credential_id("cred-1").await.unwrap().unwrap();
+    assert_eq!(
+        (used.sign_count, used.backup_eligible, used.last_used_at),
+        (0, true, Some(T0 + 2))
+    );
+    // A counter: only upwards, and never back to 0.
+    assert!(
+        s.use_passkey(&key.id, "{\"n\":5}", 5, true, T0 + 3)
+            .await
+            .unwrap()
+    );
+    assert!(!s.use_passkey(&key.id, "{}", 5, true, T0 + 4).await.unwrap());
+    assert!(!s.use_passkey(&key.id, "{}", 4, true, T0 + 4).await.unwrap());
+    assert!(!s.use_passkey(&key.id, "{}", 0, true, T0 + 4).await.unwrap());
+    let used = s.passkey_by_credential_id("cred-1").await.unwrap().unwrap();
+    assert_eq!((used.sign_count, used.passkey.as_str()), (5, "{\"n\":5}"));
+    assert!(!s.use_passkey(&new_id(), "{}", 9, true, T0).await.unwrap());
+    // Racing uses with one counter value: one wins.
+    for round in 0..4_i64 {
+        let counter = 6 + round;
+        let start = Arc::new(tokio::sync::Barrier::new(8));
+        let callers: Vec<_> = (0..8)
+            .map(|_| {
+                let (s, id, start) = (s.clone(), key.id.clone(), start.clone());
+                tokio::spawn(async move {
+                    start.wait().await;
+                    s.use_passkey(&id, "{}", counter, false, T0 + 5)
+                        .await
+                        .unwrap()
+                })
+            })
+            .collect();
+        let mut won = 0;
+        for caller in callers {
+            won += usize::from(caller.await.unwrap());
+        }
+        assert_eq!(won, 1, "round {round}: one counter value, one use");
+    }
+}
+
+async fn ceremony_is_taken_once<S: Storage>(s: S) {
+    let alice = user("alice");
+    s.create_user(&alice).await.unwrap();
+    let mine = ceremony(Some(&alice.id), T0 + 300);
+    let anyone = ceremony(None, T0 + 300);
+    s.insert_ceremony(&mine).await.unwrap();
+    s.insert_ceremony(&anyone).await.unwrap();
+    assert!(matches!(
+        s.insert_ceremony(&mine).await,
+        Err(StorageError::Conflict("webauthn_ceremony"))
+    ));
+    assert!(matches!(
+        s.insert_ceremony(&ceremony(Some(&new_id()), T0)).await,
+        Err(StorageError::NotFound("user"))
+    ));
+    assert_eq!(
+        s.take_ceremony(&mine.id_hash).await.unwrap(),
+        Some(mine.clone())
+    );
+    assert_eq!(
+        s.take_ceremony(&mine.id_hash).await.unwrap(),
+        None,
+        "taken once"
+    );
+    assert_eq!(
+        s.take_ceremony(&anyone.id_hash).await.unwrap(),
+        Some(anyone)
+    );
+    assert_eq!(s.take_ceremony(&digest()).await.unwrap(), None);
+}
+
+async fn ceremony_is_taken_once_under_concurrency<S: Storage>(s: S) {
+    const CALLERS: usize = 16;
+    for round in 0..5 {
+        let c = ceremony(None, T0 + 300);
+        s.insert_ceremony(&c).await.unwrap();
+        let start = Arc::new(tokio::sync::Barrier::new(CALLERS));
+        let callers: Vec<_> = (0..CALLERS)
+            .map(|_| {
+                let (s, hash, start) = (s.clone(), c.id_hash.clone(), start.clone());
+                tokio::spawn(async move {
+                    start.wait().await;
+                    s.take_ceremony(&hash).await.unwrap()
+                })
+            })
+            .collect();
+        let mut taken = 0;
+        for caller in callers {
+            if let Some(got) = caller.await.unwrap() {
+                assert_eq!(got, c);
+                taken += 1;
+            }
+        }
+        assert_eq!(taken, 1, "round {round}: one ceremony, one taker");
+    }
+}
+
+async fn purge_expired_deletes_expired_ceremonies<S: Storage>(s: S) {
+    let old = ceremony(None, T0 - 1);
+    let live = ceremony(None, T0 + 300);
+    s.insert_ceremony(&old).await.unwrap();
+    s.insert_ceremony(&live).await.unwrap();
+    assert_eq!(s.purge_expired(T0, 0).await.unwrap(), 1);
+    assert_eq!(s.take_ceremony(&old.id_hash).await.unwrap(), None);
+    assert_eq!(s.take_ceremony(&live.id_hash).await.unwrap(), Some(live));
+}
+
+async fn passkeys_and_ceremonies_go_with_the_user<S: Storage>(s: S) {
+    let alice = user("alice");
+    s.create_user(&alice).await.unwrap();
+    s.insert_passkey(&passkey(&alice.id, "cred-1", T0))
+        .await
+        .unwrap();
+    let c = ceremony(Some(&alice.id), T0 + 300);
+    s.insert_ceremony(&c).await.unwrap();
+    assert!(s.delete_user(&alice.id).await.unwrap());
+    assert_eq!(s.passkey_by_credential_id("cred-1").await.unwrap(), None);
+    assert_eq!(s.take_ceremony(&c.id_hash).await.unwrap(), None);
 }

@@ -43,17 +43,22 @@ export function freePort() {
  * discovery document's `issuer` is the URL they fetched it from), and login
  * throttling is off (tests sign in many times from one address).
  *
+ * With `{ localhost: true }` (implies `openid`) the issuer and `baseUrl` are
+ * `http://localhost:PORT` instead: WebAuthn needs a domain as relying party,
+ * and browsers refuse an IP address.
+ *
  * `env` adds settings (e.g. `{ WARDEN_REFRESH_REUSE_GRACE: '0' }`).
  *
  * `warden(args, { input })` runs the `warden` CLI on the server's database
  * (e.g. `warden(['--json', 'client', 'create', 'app'])`) and resolves to its
  * stdout; a non-zero exit rejects with its stderr.
- * @param {{adminPassword: string, openid?: boolean, env?: Record<string, string>}} options
+ * @param {{adminPassword: string, openid?: boolean, localhost?: boolean, env?: Record<string, string>}} options
  *   adminPassword: at least 12 characters (the password policy)
  * @returns {Promise<{name: string, baseUrl: string, stderr: () => string, stop: () => Promise<void>,
  *   warden: (args: string[], options?: {input?: string}) => Promise<string>}>}
  */
-export async function startWardenServer({ adminPassword, openid = false, env: extraEnv = {} }) {
+export async function startWardenServer({ adminPassword, openid = false, localhost = false, env: extraEnv = {} }) {
+  openid = openid || localhost;
   const binary = serverBinary();
   if (!existsSync(binary)) {
     throw new Error(
@@ -90,7 +95,8 @@ export async function startWardenServer({ adminPassword, openid = false, env: ex
   for (let attempt = 1; !server; attempt++) {
     if (openid) {
       const port = await freePort();
-      Object.assign(env, { WARDEN_BIND: `127.0.0.1:${port}`, WARDEN_ISSUER: `http://127.0.0.1:${port}` });
+      const host = localhost ? 'localhost' : '127.0.0.1';
+      Object.assign(env, { WARDEN_BIND: `127.0.0.1:${port}`, WARDEN_ISSUER: `http://${host}:${port}` });
     }
     try {
       server = await startBinary('warden serve', binary, { args: ['serve'], cwd: dir, env });
@@ -102,6 +108,7 @@ export async function startWardenServer({ adminPassword, openid = false, env: ex
   }
   return {
     ...server,
+    baseUrl: localhost ? server.baseUrl.replace('127.0.0.1', 'localhost') : server.baseUrl,
     warden: (args, options) => runCli(binary, args, { cwd: dir, env, ...options }),
     stop: async () => {
       try {

@@ -43,7 +43,8 @@ export async function launchBrowser() {
 /**
  * A fresh browser context (empty localStorage) and page. Through the Chrome
  * DevTools Fetch domain:
- * - the page may only talk to the example on 127.0.0.1; anything else (e.g.
+ * - the page may only talk to the example on 127.0.0.1 (or localhost, the name
+ *   WebAuthn needs); anything else (e.g.
  *   Swagger's online validator badge) is refused, so the test never touches
  *   the network;
  * - a 401 carrying `WWW-Authenticate: Basic` makes a browser show its own
@@ -60,7 +61,7 @@ export async function newPage(browser) {
   const cdp = await context.newCDPSession(page);
   cdp.on('Fetch.requestPaused', (event) => {
     const { hostname, protocol } = new URL(event.request.url);
-    const allowed = protocol === 'data:' || hostname === '127.0.0.1';
+    const allowed = protocol === 'data:' || hostname === '127.0.0.1' || hostname === 'localhost';
     const reply = allowed
       ? cdp.send('Fetch.continueRequest', { requestId: event.requestId })
       : cdp.send('Fetch.failRequest', { requestId: event.requestId, errorReason: 'BlockedByClient' });

@@ -20,7 +20,7 @@ pub const LOGINS_METRIC: &str = "warden_logins_total";
 pub const LOGIN_OUTCOMES: &[&str] = &["success", "failure", "throttled"];
 
 /// Counts one login with `outcome`, one of [`LOGIN_OUTCOMES`].
-fn count_login(outcome: &'static str) {
+pub(super) fn count_login(outcome: &'static str) {
     metrics::counter!(LOGINS_METRIC, "outcome" => outcome).increment(1);
 }
 

@@ -30,13 +30,15 @@ pub struct UserUpdate {
 pub struct FactorReset {
     /// Whether a TOTP authenticator (confirmed or pending) was removed.
     pub totp: bool,
+    /// How many passkeys were removed.
+    pub passkeys: u64,
     pub recovery_codes: u64,
     pub sessions: u64,
     pub refresh_tokens: u64,
 }
 
 impl<S: Storage> Warden<S> {
-    /// Removes every second factor of `username` (TOTP and recovery codes) for a user who
+    /// Removes every second factor of `username` (TOTP, passkeys and recovery codes) for a user who
     /// lost them, ends their browser sessions and revokes their refresh tokens, so nothing
     /// obtained with the old factors outlives the reset; audited. Their next login enrols
     /// a factor again where one is required.
@@ -53,6 +55,7 @@ impl<S: Storage> Warden<S> {
         let at = super::now();
         let reset = FactorReset {
             totp: self.storage().delete_totp(&user.id).await?,
+            passkeys: self.storage().delete_passkeys(&user.id).await?,
             recovery_codes: self.storage().delete_recovery_codes(&user.id).await?,
             sessions: self.storage().delete_user_sessions(&user.id).await?,
             refresh_tokens: self
@@ -62,8 +65,14 @@ impl<S: Storage> Warden<S> {
         };
         let actor = by.map_or_else(|| user.id.clone(), |admin| admin.id.clone());
         let detail = format!(
-            "second factors of {} reset: totp {}, {} recovery codes, {} sessions, {} refresh tokens",
-            user.username, reset.totp, reset.recovery_codes, reset.sessions, reset.refresh_tokens
+            "second factors of {} reset: totp {}, {} passkeys, {} recovery codes, {} sessions, \
+             {} refresh tokens",
+            user.username,
+            reset.totp,
+            reset.passkeys,
+            reset.recovery_codes,
+            reset.sessions,
+            reset.refresh_tokens
         );
         self.audit(
             "mfa.reset",

@@ -12,7 +12,9 @@ use aws_lc_rs::digest;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
-use super::authentication::{Authentication, PENDING_SECOND_FACTOR_SECS, acr_values_require_mfa};
+use super::authentication::{
+    Authentication, LEVEL_MFA, LEVEL_PHR, PENDING_SECOND_FACTOR_SECS, weakest_acr_accepted,
+};
 use super::clients::OIDC_SCOPES;
 use super::{DomainError, Warden, now, secrets};
 use crate::storage::{AuthorizationCode, BrowserSession, Client, Consent, Storage, User};
@@ -142,8 +144,14 @@ pub enum Step {
         username: String,
         scopes: Vec<String>,
     },
-    /// The second-factor form: the password was right, a code is owed.
-    SecondFactor { client_name: String },
+    /// The second-factor form: the password was right, a second factor is owed: a code
+    /// (`code`: a TOTP code or a recovery code would do) or a passkey (`passkey`: the user
+    /// has one and it would do).
+    SecondFactor {
+        client_name: String,
+        code: bool,
+        passkey: bool,
+    },
     /// Enrolment of a second factor, which a role, the client or `acr_values` requires and
     /// the account does not have yet.
     Enrol { client_name: String },
@@ -171,8 +179,8 @@ struct Valid {
     prompt_login: bool,
     prompt_consent: bool,
     max_age: Option<i64>,
-    /// `acr_values` can only be met by two factors.
-    mfa_requested: bool,
+    /// The weakest level (an index in `ACR_VALUES`) `acr_values` accepts; 0 without one.
+    acr_required: usize,
 }
 
 /// Whether `requested` may use `registered`: the same string (RFC 9700 §2.1: exact
@@ -422,10 +430,11 @@ impl<S: Storage> Warden<S> {
             prompt_login,
             prompt_consent,
             max_age: max_age.map(i64::from),
-            mfa_requested: request
+            acr_required: request
                 .acr_values
                 .as_deref()
-                .is_some_and(acr_values_require_mfa),
+                .and_then(weakest_acr_accepted)
+                .unwrap_or(0),
         })
     }
 
@@ -485,13 +494,20 @@ impl<S: Storage> Warden<S> {
         };
         // A second factor, when the user has one, a role or the client requires one, or the
         // request asks for it (`acr_values`): asked for on its own if the password was given
-        // recently enough, else the login starts over. Step-up asks only for what is missing.
-        if !Authentication::stored(session.auth_time, &session.amr).is_multi_factor()
-            && (valid.mfa_requested
-                || self
-                    .second_factor_required(user, Some(&valid.client))
-                    .await?)
+        // recently enough, else the login starts over. Step-up asks only for what is missing:
+        // the level the session reached is compared with the weakest one the request
+        // accepts, and a level needing a passkey (phishing resistance) offers only that.
+        let how = Authentication::stored(session.auth_time, &session.amr);
+        let mut required = valid.acr_required;
+        if required < LEVEL_MFA
+            && !how.is_multi_factor()
+            && self
+                .second_factor_required(user, Some(&valid.client))
+                .await?
         {
+            required = LEVEL_MFA;
+        }
+        if how.acr_level() < required {
             if valid.prompt_none {
                 return Err(fail(
                     "interaction_required",
@@ -502,8 +518,30 @@ impl<S: Storage> Warden<S> {
             if at.saturating_sub(session.auth_time) > PENDING_SECOND_FACTOR_SECS {
                 return Ok(Step::Login { client_name });
             }
-            return Ok(if self.has_second_factor(&user.id).await? {
-                Step::SecondFactor { client_name }
+            let passkey = self.has_usable_passkey(&user.id).await?;
+            if required >= LEVEL_PHR {
+                if !passkey {
+                    // OpenID Connect Core §3.1.2.6 and the "Unmet Authentication
+                    // Requirements" extension: nothing this account has can meet the level.
+                    return Err(fail(
+                        "unmet_authentication_requirements",
+                        "the requested acr_values need a passkey, and the account has none",
+                    ));
+                }
+                return Ok(Step::SecondFactor {
+                    client_name,
+                    code: false,
+                    passkey: true,
+                });
+            }
+            let code = self.has_totp(&user.id).await?
+                || self.storage().recovery_codes_left(&user.id).await? > 0;
+            return Ok(if code || passkey {
+                Step::SecondFactor {
+                    client_name,
+                    code,
+                    passkey,
+                }
             } else {
                 Step::Enrol { client_name }
             });

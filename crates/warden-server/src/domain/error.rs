@@ -46,6 +46,14 @@ pub enum DomainError {
     /// login).
     #[error("recent authentication required")]
     RecentAuthenticationRequired,
+    /// Passkeys are off: the issuer's host is no domain name (an IP address), or plain HTTP
+    /// other than `localhost`, where browsers refuse WebAuthn.
+    #[error("passkeys are not available")]
+    PasskeysDisabled,
+    /// A passkey ceremony failed: an unknown, used or expired ceremony, a credential that
+    /// does not verify or is not this account's, a malformed one (a message for the user).
+    #[error("{0}")]
+    InvalidPasskey(&'static str),
     /// The record does not exist.
     #[error("not found")]
     NotFound,

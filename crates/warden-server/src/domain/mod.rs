@@ -15,6 +15,7 @@ mod id_tokens;
 mod import;
 mod introspection;
 pub mod keys;
+mod passkeys;
 mod recovery_codes;
 mod revocation;
 mod secrets;
@@ -39,8 +40,8 @@ pub use api_keys::{
     MIN_KEY_LIFETIME_SECS, NewApiKey,
 };
 pub use authentication::{
-    ACR_MFA, ACR_PASSWORD, ACR_VALUES, AMR_MFA, AMR_OTP, AMR_PASSWORD, Authentication,
-    RECENT_AUTHENTICATION_SECS,
+    ACR_MFA, ACR_PASSWORD, ACR_PHR, ACR_PHRH, ACR_VALUES, AMR_HWK, AMR_MFA, AMR_OTP, AMR_PASSWORD,
+    AMR_PIN, AMR_SWK, AMR_USER, Authentication, RECENT_AUTHENTICATION_SECS, passkey_methods,
 };
 pub use authorization::Just;
 pub use authorization::{AuthorizationRequest, AuthorizeError, Step, with_params};
@@ -49,6 +50,10 @@ pub use error::DomainError;
 pub use id_tokens::IdTokenHint;
 pub use import::{ImportReport, ImportedUser, parse_import};
 pub use introspection::Introspection;
+pub use passkeys::{
+    CEREMONY_TTL_SECS, Expect, MAX_PASSKEY_NAME_CHARS, MAX_PASSKEYS_PER_USER, PasskeyAssertion,
+    PasskeyInfo, Registered, Started, relying_party,
+};
 pub use recovery_codes::RECOVERY_CODES;
 pub use revocation::TokenTypeHint;
 pub use sessions::{SessionCookie, new_csrf_cookie};
@@ -85,6 +90,8 @@ struct Inner<S> {
     /// The API key format (`wdn_…`) and hashing, built once.
     api_keys: warden::api_keys::ApiKeys,
     throttle: throttle::LoginThrottle,
+    /// The WebAuthn relying party (the issuer); `None` when passkeys are off.
+    webauthn: Option<webauthn_rs::Webauthn>,
 }
 
 /// The keys derived from the master key.
@@ -143,6 +150,9 @@ impl<S: Storage> Warden<S> {
         let rs256_ring =
             keys::load_or_create_ring(&storage, master, Algorithm::RS256, now()).await?;
         let signing = Signing::new(ring, rs256_ring, &config);
+        if let Err(reason) = passkeys::relying_party(&config.issuer) {
+            tracing::warn!(issuer = %config.issuer, reason, "passkeys are off");
+        }
         let keys = DerivedKeys {
             form_key: master.form_token_key(),
             refresh_successors: master.refresh_successor_key(),
@@ -187,6 +197,7 @@ impl<S: Storage> Warden<S> {
             .map_err(|_| DomainError::Internal("cannot set up login throttling"))?;
         let api_keys = api_keys::api_key_format()?;
         let audit = audit::AuditWriter::start(storage.clone());
+        let webauthn = passkeys::relying_party(&config.issuer).ok();
         let warden = Self {
             inner: Arc::new(Inner {
                 storage,
@@ -200,6 +211,7 @@ impl<S: Storage> Warden<S> {
                 api_keys,
                 throttle,
                 audit,
+                webauthn,
             }),
         };
         warden.ensure_docs_client().await?;

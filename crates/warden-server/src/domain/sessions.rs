@@ -47,15 +47,17 @@ impl<S: Storage> Warden<S> {
         Ok((SessionCookie(value), session))
     }
 
-    /// Raises a session after a second factor: a new session (a new cookie value, OWASP's
-    /// rule for a change of privilege level) replaces `old`.
+    /// Raises a session after a second factor that earned `methods` (RFC 8176 values): a new
+    /// session (a new cookie value, OWASP's rule for a change of privilege level) replaces
+    /// `old`.
     pub async fn raise_session(
         &self,
         old: &BrowserSession,
         user: &User,
-        method: &str,
+        methods: &[&str],
     ) -> Result<(SessionCookie, BrowserSession), DomainError> {
-        let how = Authentication::stored(old.auth_time, &old.amr).with_second_factor(method, now());
+        let how =
+            Authentication::stored(old.auth_time, &old.amr).with_second_factors(methods, now());
         let raised = self.start_session(user, &how).await?;
         self.storage().delete_session(&old.id_hash).await?;
         Ok(raised)

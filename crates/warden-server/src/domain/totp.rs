@@ -212,11 +212,13 @@ impl<S: Storage> Warden<S> {
         }
     }
 
-    /// Removes the user's TOTP authenticator and recovery codes (the caller checked that a
-    /// recent second factor allows it). Audited.
+    /// Removes the user's TOTP authenticator, and the recovery codes unless a passkey
+    /// remains (the caller checked that a recent second factor allows it). Audited.
     pub async fn remove_totp(&self, user: &User, ip: Option<&str>) -> Result<bool, DomainError> {
         let removed = self.storage().delete_totp(&user.id).await?;
-        self.storage().delete_recovery_codes(&user.id).await?;
+        if self.storage().count_passkeys(&user.id).await? == 0 {
+            self.storage().delete_recovery_codes(&user.id).await?;
+        }
         if removed {
             self.audit(
                 "mfa.totp_removed",
@@ -231,11 +233,12 @@ impl<S: Storage> Warden<S> {
         Ok(removed)
     }
 
-    /// Whether the user has a confirmed TOTP authenticator, and how many recovery codes
-    /// are left.
-    pub async fn second_factors(&self, user: &User) -> Result<(bool, u64), DomainError> {
-        let totp = self.has_second_factor(&user.id).await?;
+    /// Whether the user has a confirmed TOTP authenticator, how many passkeys and how many
+    /// recovery codes are left.
+    pub async fn second_factors(&self, user: &User) -> Result<(bool, u64, u64), DomainError> {
+        let totp = self.has_totp(&user.id).await?;
+        let passkeys = self.storage().count_passkeys(&user.id).await?;
         let left = self.storage().recovery_codes_left(&user.id).await?;
-        Ok((totp, left))
+        Ok((totp, passkeys, left))
     }
 }

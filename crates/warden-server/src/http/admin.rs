@@ -138,12 +138,14 @@ pub async fn delete_user(
 pub struct FactorResetOut {
     /// Whether a TOTP authenticator was removed.
     pub totp_removed: bool,
+    /// How many passkeys were removed.
+    pub passkeys_removed: u64,
     pub recovery_codes_removed: u64,
     pub sessions_ended: u64,
     pub refresh_tokens_revoked: u64,
 }
 
-/// Removes a user's second factors (TOTP and recovery codes), ends their sessions and
+/// Removes a user's second factors (TOTP, passkeys and recovery codes), ends their sessions and
 /// revokes their refresh tokens; audited. For a user who lost their authenticator.
 #[utoipa::path(post, path = "/admin/users/{username}/factors/reset",
     params(("username" = String, Path, description = "The username")),
@@ -161,6 +163,7 @@ pub async fn reset_factors(
         .await?;
     Ok(Json(FactorResetOut {
         totp_removed: reset.totp,
+        passkeys_removed: reset.passkeys,
         recovery_codes_removed: reset.recovery_codes,
         sessions_ended: reset.sessions,
         refresh_tokens_revoked: reset.refresh_tokens,

@@ -1,8 +1,11 @@
 //! `GET /authorize` and its forms (RFC 6749 §4.1, OpenID Connect Core §3.1.2):
 //! `POST /authorize/login` (the password), `POST /authorize/second-factor` (a TOTP or
 //! recovery code), `POST /authorize/enrol` (setting up TOTP when it is required),
-//! `POST /authorize/continue` (past the page that shows recovery codes) and
-//! `POST /authorize/consent`. Thin: the domain decides the next step, this file turns it
+//! `POST /authorize/continue` (past the page that shows recovery codes),
+//! `POST /authorize/consent`, and the passkey routes: `POST /authorize/passkey/start` (the
+//! script asks for a ceremony: JSON options, and its id in a short-lived cookie) and
+//! `POST /authorize/passkey` (the form with the credential, as a second factor or to sign
+//! in), which end as the password and code forms do. Thin: the domain decides the next step, this file turns it
 //! into a page or a redirect and keeps the cookies.
 
 use std::net::SocketAddr;
@@ -14,12 +17,13 @@ use http::{HeaderMap, HeaderValue, StatusCode, header};
 use super::AppState;
 use super::browser::Cookie;
 use super::client_auth::Form;
-use super::pages;
+use super::error::ApiError;
+use super::pages::{self, PasskeyUrls};
 use crate::domain::{
-    AMR_OTP, Authentication, AuthorizationRequest, AuthorizeError, DomainError, Just,
-    RECENT_AUTHENTICATION_SECS, SecondFactor, Step, new_csrf_cookie, now,
+    AMR_OTP, Authentication, AuthorizationRequest, AuthorizeError, CEREMONY_TTL_SECS, DomainError,
+    Expect, Just, RECENT_AUTHENTICATION_SECS, SecondFactor, Step, new_csrf_cookie, now,
 };
-use crate::storage::{BrowserSession, User};
+use crate::storage::{BrowserSession, Storage, User};
 
 /// The longest query string taken at `/authorize`.
 const MAX_QUERY_BYTES: usize = 8 * 1024;
@@ -71,6 +75,15 @@ impl<'a> Browser<'a> {
         format!("{}{path}", self.state.warden.config().issuer)
     }
 
+    /// The passkey routes and script, when passkeys are on.
+    fn passkey_urls(&self) -> Option<PasskeyUrls> {
+        self.state.warden.passkeys_enabled().then(|| PasskeyUrls {
+            start: self.action("/authorize/passkey/start"),
+            finish: self.action("/authorize/passkey"),
+            script: self.action(pages::WEBAUTHN_SCRIPT),
+        })
+    }
+
     /// Keeps the new session's cookie.
     fn set_session(&mut self, cookie: &str) {
         let warden = &self.state.warden;
@@ -101,6 +114,7 @@ impl<'a> Browser<'a> {
                         &fields,
                         username,
                         error,
+                        self.passkey_urls().as_ref(),
                     )
                 }
                 Err(error) => failure(&error),
@@ -122,14 +136,21 @@ impl<'a> Browser<'a> {
                 }
                 Err(error) => failure(&error),
             },
-            Ok(Step::SecondFactor { client_name }) => match self.fields(request) {
+            Ok(Step::SecondFactor {
+                client_name,
+                code,
+                passkey,
+            }) => match self.fields(request) {
                 Ok(fields) => {
                     let fields: Vec<_> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                    let urls = self.passkey_urls().filter(|_| passkey);
                     pages::second_factor(
                         &self.action("/authorize/second-factor"),
                         &client_name,
                         &fields,
                         error,
+                        code,
+                        urls.as_ref(),
                     )
                 }
                 Err(error) => failure(&error),
@@ -148,6 +169,7 @@ impl<'a> Browser<'a> {
                             &enrolment,
                             &fields,
                             error,
+                            self.passkey_urls().as_ref(),
                         )
                     }
                     (Err(error), _) | (_, Err(error)) => failure(&error),
@@ -210,7 +232,19 @@ fn failure(error: &DomainError) -> Response {
             "The server is busy. Try again in a moment.",
             Some(*retry_after),
         ),
-        DomainError::InvalidRequest(message) => (StatusCode::BAD_REQUEST, *message, None),
+        DomainError::InvalidRequest(message) | DomainError::InvalidPasskey(message) => {
+            (StatusCode::BAD_REQUEST, *message, None)
+        }
+        DomainError::Forbidden => (
+            StatusCode::FORBIDDEN,
+            "This account already has a second factor: sign in with it.",
+            None,
+        ),
+        DomainError::PasskeysDisabled => (
+            StatusCode::NOT_FOUND,
+            "Passkeys are not available on this server.",
+            None,
+        ),
         DomainError::Storage(crate::storage::StorageError::InvalidText) => (
             StatusCode::BAD_REQUEST,
             "The request holds a character that is not allowed.",
@@ -435,7 +469,7 @@ pub async fn second_factor(
     };
     let raised = match state
         .warden
-        .raise_session(&session, &user, factor.amr())
+        .raise_session(&session, &user, &[factor.amr()])
         .await
     {
         Ok((cookie, raised)) => {
@@ -509,7 +543,11 @@ pub async fn enrol(
         }
         Err(error) => return failure(&error),
     };
-    match state.warden.raise_session(&session, &user, AMR_OTP).await {
+    match state
+        .warden
+        .raise_session(&session, &user, &[AMR_OTP])
+        .await
+    {
         Ok((cookie, _)) => browser.set_session(&cookie.0),
         Err(error) => return failure(&error),
     }
@@ -574,3 +612,312 @@ pub async fn consent(State(state): State<AppState>, request: Request) -> Respons
     };
     browser.respond(&authorization, step, "", None).await
 }
+
+/// `POST /authorize/passkey/start`: the script asks for a passkey ceremony. The form carries
+/// the authorization request, the anti-CSRF token, the `purpose` (`second-factor`,
+/// `login` with the typed `username` or none, or `conditional` for the username field's
+/// autofill). The answer is the request options as JSON (`publicKey`, and `mediation` for
+/// autofill), and the ceremony's id in a short-lived `HttpOnly` cookie: the state stays on
+/// the server, and only this browser can finish the ceremony.
+pub async fn passkey_start(State(state): State<AppState>, request: Request) -> Response {
+    let (headers, form, browser, authorization) = match posted(&state, request).await {
+        Ok(posted) => posted,
+        Err(refused) => return refused,
+    };
+    let warden = &state.warden;
+    let started = match form.get("purpose") {
+        Some("second-factor") => match pending_session(&state, &headers).await {
+            Ok((_, user)) => {
+                warden
+                    .start_passkey_authentication(&user.username, Some(&user), false)
+                    .await
+            }
+            Err(error) => Err(error),
+        },
+        Some("register") => match pending_session(&state, &headers).await {
+            // Only where enrolment is asked for: the password alone never adds a factor
+            // to an account that has one.
+            Ok((_, user)) => match warden.has_second_factor(&user.id).await {
+                Ok(false) => match warden.start_passkey_registration(&user).await {
+                    Ok(started) => {
+                        return ceremony_answer(
+                            &state,
+                            browser,
+                            &started.options,
+                            &started.ceremony,
+                        );
+                    }
+                    Err(error) => Err(error),
+                },
+                Ok(true) => Err(DomainError::Forbidden),
+                Err(error) => Err(error),
+            },
+            Err(error) => Err(error),
+        },
+        Some(purpose @ ("login" | "conditional")) => {
+            match warden.authorize(&authorization, None, Just::Arrived).await {
+                Ok(Step::Login { .. }) => {}
+                _ => {
+                    return ApiError(DomainError::InvalidRequest(
+                        "the authorization request is not valid",
+                    ))
+                    .into_response();
+                }
+            }
+            match form.get("username").filter(|_| purpose == "login") {
+                Some(username) if username.len() <= 256 => {
+                    match warden.storage().user_by_username(username).await {
+                        Ok(user) => {
+                            warden
+                                .start_passkey_authentication(username, user.as_ref(), true)
+                                .await
+                        }
+                        Err(error) => Err(error.into()),
+                    }
+                }
+                Some(_) => Err(DomainError::InvalidRequest("the username is too long")),
+                None => {
+                    warden
+                        .start_discoverable_authentication(purpose == "conditional")
+                        .await
+                }
+            }
+        }
+        _ => Err(DomainError::InvalidRequest("unknown passkey purpose")),
+    };
+    match started {
+        Ok(started) => ceremony_answer(&state, browser, &started.options, &started.ceremony),
+        Err(error) => ApiError(error).into_response(),
+    }
+}
+
+/// A started ceremony's options as JSON, its id in the ceremony cookie.
+fn ceremony_answer(
+    state: &AppState,
+    browser: Browser<'_>,
+    options: &impl serde::Serialize,
+    ceremony: &str,
+) -> Response {
+    let mut response = axum::Json(options).into_response();
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    let ttl = u64::try_from(CEREMONY_TTL_SECS).unwrap_or(300);
+    if let Some(cookie) = Cookie::Ceremony.set(&state.warden, ceremony, Some(ttl)) {
+        response.headers_mut().append(header::SET_COOKIE, cookie);
+    }
+    browser.with_cookies(response)
+}
+
+/// `POST /authorize/passkey`: the form the script fills with the credential, for the
+/// ceremony its cookie names. As a second factor it raises the pending session (as a code
+/// does); to sign in it starts a session with the passkey's authentication. Either way the
+/// authorization request then goes on as after the password.
+pub async fn passkey_finish(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    request: Request,
+) -> Response {
+    let (headers, form, mut browser, authorization) = match posted(&state, request).await {
+        Ok(posted) => posted,
+        Err(refused) => return refused,
+    };
+    let warden = &state.warden;
+    // The ceremony cookie is used up whatever happens.
+    if let Some(clear) = Cookie::Ceremony.set(warden, "", Some(0)) {
+        browser.set_cookies.push(clear);
+    }
+    let ceremony = Cookie::Ceremony.read(warden, &headers).unwrap_or_default();
+    let credential = form.get("credential").and_then(|json| {
+        serde_json::from_str::<webauthn_rs::prelude::PublicKeyCredential>(json).ok()
+    });
+    let ip = state.client_ip(peer, &headers);
+    let client_id = authorization.client_id.as_deref();
+    const UNREADABLE: &str = "The passkey did not answer. Try again.";
+    match form.get("purpose") {
+        Some("second-factor") => {
+            let (session, user) = match pending_session(&state, &headers).await {
+                Ok(found) => found,
+                Err(DomainError::InvalidRequest(_)) => {
+                    let step = warden.authorize(&authorization, None, Just::Arrived).await;
+                    return browser.respond(&authorization, step, "", None).await;
+                }
+                Err(error) => return failure(&error),
+            };
+            browser.user = Some(user.clone());
+            let verified = match &credential {
+                Some(credential) => {
+                    warden
+                        .finish_passkey_authentication(
+                            &ceremony,
+                            credential,
+                            Expect::SecondFactor(&user),
+                            client_id,
+                            Some(&ip),
+                        )
+                        .await
+                }
+                None => Err(DomainError::InvalidPasskey(UNREADABLE)),
+            };
+            let assertion = match verified {
+                Ok(assertion) => assertion,
+                Err(DomainError::InvalidPasskey(message)) => {
+                    let step = warden
+                        .authorize(&authorization, Some(&(session, user)), Just::LoggedIn)
+                        .await;
+                    return browser
+                        .respond(&authorization, step, "", Some(message))
+                        .await;
+                }
+                Err(error) => return browser.with_cookies(failure(&error)),
+            };
+            let raised = match warden
+                .raise_session(&session, &user, &assertion.methods())
+                .await
+            {
+                Ok((cookie, raised)) => {
+                    browser.set_session(&cookie.0);
+                    (raised, user)
+                }
+                Err(error) => return failure(&error),
+            };
+            let step = warden
+                .authorize(&authorization, Some(&raised), Just::LoggedIn)
+                .await;
+            browser.respond(&authorization, step, "", None).await
+        }
+        Some("register") => {
+            let (session, user) = match pending_session(&state, &headers).await {
+                Ok(found) => found,
+                Err(DomainError::InvalidRequest(_)) => {
+                    let step = warden.authorize(&authorization, None, Just::Arrived).await;
+                    return browser.respond(&authorization, step, "", None).await;
+                }
+                Err(error) => return failure(&error),
+            };
+            browser.user = Some(user.clone());
+            let registered = match (
+                warden.has_second_factor(&user.id).await,
+                form.get("credential"),
+            ) {
+                (Ok(false), Some(json)) => match serde_json::from_str::<
+                    webauthn_rs::prelude::RegisterPublicKeyCredential,
+                >(json)
+                {
+                    Ok(credential) => {
+                        warden
+                            .finish_passkey_registration(
+                                &user,
+                                &ceremony,
+                                &credential,
+                                "Passkey",
+                                Some(&ip),
+                            )
+                            .await
+                    }
+                    Err(_) => Err(DomainError::InvalidPasskey(UNREADABLE)),
+                },
+                (Ok(false), None) => Err(DomainError::InvalidPasskey(UNREADABLE)),
+                (Ok(true), _) => Err(DomainError::Forbidden),
+                (Err(error), _) => Err(error),
+            };
+            let registered = match registered {
+                Ok(registered) => registered,
+                Err(DomainError::InvalidPasskey(message)) => {
+                    let step = warden
+                        .authorize(&authorization, Some(&(session, user)), Just::LoggedIn)
+                        .await;
+                    return browser
+                        .respond(&authorization, step, "", Some(message))
+                        .await;
+                }
+                Err(error) => return browser.with_cookies(failure(&error)),
+            };
+            // As a first TOTP code does: the new factor raises the session.
+            let methods = crate::domain::passkey_methods(registered.passkey.backup_eligible);
+            match warden.raise_session(&session, &user, &methods).await {
+                Ok((cookie, _)) => browser.set_session(&cookie.0),
+                Err(error) => return failure(&error),
+            }
+            let fields = match browser.fields(&authorization) {
+                Ok(fields) => fields,
+                Err(error) => return failure(&error),
+            };
+            let fields: Vec<_> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let response = pages::recovery_codes(
+                &browser.action("/authorize/continue"),
+                registered.recovery_codes.as_deref().unwrap_or_default(),
+                &fields,
+            );
+            browser.with_cookies(response)
+        }
+        Some("login") => {
+            let before = warden.authorize(&authorization, None, Just::Arrived).await;
+            if !matches!(before, Ok(Step::Login { .. })) {
+                return browser.respond(&authorization, before, "", None).await;
+            }
+            let verified = match &credential {
+                Some(credential) => {
+                    warden
+                        .finish_passkey_authentication(
+                            &ceremony,
+                            credential,
+                            Expect::Login,
+                            client_id,
+                            Some(&ip),
+                        )
+                        .await
+                }
+                None => Err(DomainError::InvalidPasskey(UNREADABLE)),
+            };
+            let assertion = match verified {
+                Ok(assertion) => assertion,
+                Err(DomainError::InvalidPasskey(message)) => {
+                    return browser
+                        .respond(&authorization, before, "", Some(message))
+                        .await;
+                }
+                Err(error) => return browser.with_cookies(failure(&error)),
+            };
+            warden
+                .passkey_logged_in(&assertion, client_id.unwrap_or(""), Some(&ip))
+                .await;
+            let how = Authentication::passkey(now(), assertion.backup_eligible);
+            let session = match warden.start_session(&assertion.user, &how).await {
+                Ok((cookie, session)) => {
+                    browser.set_session(&cookie.0);
+                    (session, assertion.user)
+                }
+                Err(error) => return failure(&error),
+            };
+            browser.user = Some(session.1.clone());
+            let step = warden
+                .authorize(&authorization, Some(&session), Just::LoggedIn)
+                .await;
+            browser.respond(&authorization, step, "", None).await
+        }
+        _ => browser.with_cookies(pages::error(
+            StatusCode::BAD_REQUEST,
+            "This form is not one of ours.",
+        )),
+    }
+}
+
+/// `GET /assets/webauthn.js`: the one script of the login pages, which runs the passkey
+/// ceremonies (static, cacheable; 404 while passkeys are off).
+pub async fn webauthn_script(State(state): State<AppState>) -> Response {
+    if !state.warden.passkeys_enabled() {
+        return ApiError(DomainError::PasskeysDisabled).into_response();
+    }
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        WEBAUTHN_JS,
+    )
+        .into_response()
+}
+
+/// The script, built in.
+const WEBAUTHN_JS: &str = include_str!("../../assets/webauthn.js");

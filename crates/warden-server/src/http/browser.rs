@@ -1,4 +1,5 @@
-//! The cookies of the browser flows: the login session and the anti-CSRF cookie.
+//! The cookies of the browser flows: the login session, the anti-CSRF cookie, and the id of
+//! a passkey ceremony under way (its state stays on the server).
 //!
 //! Both are `HttpOnly`, `SameSite=Lax` and `Path=/`; when the issuer is `https`, they are
 //! also `Secure` and carry the `__Host-` prefix, which binds them to this exact origin (no
@@ -16,6 +17,8 @@ pub enum Cookie {
     Session,
     /// The random value the forms' anti-CSRF tokens are an HMAC of.
     Csrf,
+    /// The id of the passkey ceremony this browser started (five minutes, taken once).
+    Ceremony,
 }
 
 fn secure(warden: &Warden<AnyStorage>) -> bool {
@@ -30,6 +33,8 @@ impl Cookie {
             (Cookie::Session, false) => "warden_session",
             (Cookie::Csrf, true) => "__Host-warden_csrf",
             (Cookie::Csrf, false) => "warden_csrf",
+            (Cookie::Ceremony, true) => "__Host-warden_webauthn",
+            (Cookie::Ceremony, false) => "warden_webauthn",
         }
     }
 

@@ -117,6 +117,11 @@ impl IntoResponse for ApiError {
             }
             DomainError::UsernameTaken => (StatusCode::CONFLICT, "Username already taken".into()),
             DomainError::NotFound => (StatusCode::NOT_FOUND, "Not found".into()),
+            DomainError::PasskeysDisabled => (
+                StatusCode::NOT_FOUND,
+                "Passkeys are not available on this server".into(),
+            ),
+            DomainError::InvalidPasskey(m) => (StatusCode::BAD_REQUEST, (*m).into()),
             DomainError::Forbidden => (StatusCode::FORBIDDEN, "Forbidden".into()),
             DomainError::RegistrationClosed => {
                 (StatusCode::FORBIDDEN, "Registration is closed".into())

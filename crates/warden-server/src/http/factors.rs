@@ -25,6 +25,8 @@ use super::{AppState, CurrentUser};
 pub struct FactorsOut {
     /// Whether an authenticator app (TOTP) is set up.
     pub totp: bool,
+    /// How many passkeys are registered.
+    pub passkeys: u64,
     /// Unused recovery codes.
     pub recovery_codes_left: u64,
 }
@@ -37,9 +39,10 @@ pub async fn list_factors(
     State(state): State<AppState>,
     user: Auth<CurrentUser>,
 ) -> Result<Json<FactorsOut>, ApiError> {
-    let (totp, recovery_codes_left) = state.warden.second_factors(&user.user).await?;
+    let (totp, passkeys, recovery_codes_left) = state.warden.second_factors(&user.user).await?;
     Ok(Json(FactorsOut {
         totp,
+        passkeys,
         recovery_codes_left,
     }))
 }

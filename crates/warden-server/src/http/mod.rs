@@ -15,6 +15,7 @@ mod logout;
 mod metadata;
 mod metrics;
 mod pages;
+mod passkeys;
 mod revocation;
 mod token;
 mod userinfo;
@@ -256,6 +257,13 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(factors::start_totp, factors::remove_totp))
         .routes(routes!(factors::confirm_totp))
         .routes(routes!(factors::new_recovery_codes))
+        .merge(
+            ApiRouter::new()
+                .routes(routes!(passkeys::start_registration))
+                .routes(routes!(passkeys::finish_registration, passkeys::list))
+                .routes(routes!(passkeys::rename, passkeys::remove))
+                .layer(DefaultBodyLimit::max(passkeys::MAX_PASSKEY_BODY)),
+        )
         .routes(routes!(admin::list_roles))
         .routes(routes!(admin::put_role))
         .routes(routes!(admin::list_api_keys))
@@ -288,6 +296,18 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/authorize/consent",
             axum::routing::post(authorize::consent),
+        )
+        .route(
+            "/authorize/passkey/start",
+            axum::routing::post(authorize::passkey_start),
+        )
+        .route(
+            "/authorize/passkey",
+            axum::routing::post(authorize::passkey_finish),
+        )
+        .route(
+            pages::WEBAUTHN_SCRIPT,
+            axum::routing::get(authorize::webauthn_script),
         )
         .route(
             "/logout",

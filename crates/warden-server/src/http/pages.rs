@@ -3,8 +3,12 @@
 //!
 //! Plain HTML forms that work without JavaScript: labelled fields, a visible focus ring,
 //! text at WCAG AA contrast. Every page is `no-store` and may not be framed (RFC 9700
-//! §4.16, clickjacking); its Content-Security-Policy allows no script at all. Everything
-//! interpolated is escaped.
+//! §4.16, clickjacking); its Content-Security-Policy allows no script at all, except on a
+//! page that offers a passkey: that one loads our one static script (`/assets/webauthn.js`)
+//! by `<script src>`, and its policy allows scripts and requests of this origin only
+//! (`script-src 'self'; connect-src 'self'`), nothing inline. The passkey forms are
+//! `hidden` until that script shows them, so without JavaScript the page is the plain one.
+//! Everything interpolated is escaped.
 
 use axum::response::{Html, IntoResponse, Response};
 use http::{HeaderName, HeaderValue, StatusCode, header};
@@ -42,13 +46,32 @@ figure{margin:1rem 0}figure svg{width:12rem;height:12rem}\
 code{font-size:1.05rem;word-break:break-all}\
 ul{padding-left:1.25rem}";
 
+/// The policy of a page without script.
+const CSP: &str =
+    "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'";
+/// The policy of a page that loads `/assets/webauthn.js`: that script and its requests, of
+/// this origin only.
+const CSP_WITH_SCRIPT: &str = "default-src 'none'; script-src 'self'; connect-src 'self'; \
+     style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'";
+
+/// The path of the passkey script.
+pub const WEBAUTHN_SCRIPT: &str = "/assets/webauthn.js";
+
 /// A complete page with the pages' security headers.
 pub fn page(status: StatusCode, title: &str, body: &str) -> Response {
+    page_with_script(status, title, body, None)
+}
+
+/// A complete page, loading the script at `script` (a URL of this origin) when given.
+fn page_with_script(status: StatusCode, title: &str, body: &str, script: Option<&str>) -> Response {
+    let script_tag = script.map_or_else(String::new, |src| {
+        format!("<script src=\"{}\" defer></script>", escape(src))
+    });
     let html = format!(
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <meta name=\"referrer\" content=\"no-referrer\">\
-         <title>{} · Warden</title><style>{STYLE}</style></head>\
+         <title>{} · Warden</title><style>{STYLE}</style>{script_tag}</head>\
          <body><main>{body}</main></body></html>",
         escape(title)
     );
@@ -64,11 +87,47 @@ pub fn page(status: StatusCode, title: &str, body: &str) -> Response {
     // goes to the client's redirect URI.
     headers.insert(
         header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(
-            "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'",
-        ),
+        HeaderValue::from_static(if script.is_some() {
+            CSP_WITH_SCRIPT
+        } else {
+            CSP
+        }),
     );
     response
+}
+
+/// Where the passkey form of a page posts: the issuer's `/authorize/passkey` routes, and
+/// the script that drives them.
+#[derive(Debug, Clone)]
+pub struct PasskeyUrls {
+    /// `POST`: starts a ceremony (JSON options, the ceremony cookie).
+    pub start: String,
+    /// `POST`: the form with the credential.
+    pub finish: String,
+    /// The script.
+    pub script: String,
+}
+
+/// A passkey form, hidden until the script shows it: the request in hidden fields, the
+/// `purpose` (`second-factor` or `login`), the credential the script fills in.
+fn passkey_form(urls: &PasskeyUrls, fields: &[(&str, &str)], purpose: &str, label: &str) -> String {
+    let username = if purpose == "login" {
+        "<input type=\"hidden\" name=\"username\" value=\"\">"
+    } else {
+        ""
+    };
+    format!(
+        "<form method=\"post\" action=\"{finish}\" id=\"passkey-form\" data-start=\"{start}\" \
+          data-purpose=\"{purpose}\" hidden>{hidden}\
+         <input type=\"hidden\" name=\"purpose\" value=\"{purpose}\">{username}\
+         <input type=\"hidden\" name=\"credential\" value=\"\">\
+         <p class=\"error\" role=\"alert\" id=\"passkey-error\" hidden></p>\
+         <button type=\"button\" id=\"passkey-button\" class=\"secondary\">{label}</button>\
+         </form>",
+        finish = escape(&urls.finish),
+        start = escape(&urls.start),
+        hidden = hidden(fields),
+    )
 }
 
 /// Hidden inputs carrying `pairs`.
@@ -85,13 +144,16 @@ fn hidden(pairs: &[(&str, &str)]) -> String {
         .collect()
 }
 
-/// The login form, posting to `action` with the authorization request in hidden fields.
+/// The login form, posting to `action` with the authorization request in hidden fields;
+/// with `passkey`, also "Sign in with a passkey" (the typed username first, or any passkey
+/// of this site the browser offers, also as autofill of the username field).
 pub fn login(
     action: &str,
     client_name: &str,
     fields: &[(&str, &str)],
     username: &str,
     error: Option<&str>,
+    passkey: Option<&PasskeyUrls>,
 ) -> Response {
     let (error_html, described) = match error {
         Some(message) => (
@@ -107,21 +169,34 @@ pub fn login(
         "<h1>Sign in</h1><p>to continue to <strong>{client}</strong></p>{error_html}\
          <form method=\"post\" action=\"{action}\">{hidden}\
          <label for=\"username\">Username</label>\
-         <input type=\"text\" id=\"username\" name=\"username\" autocomplete=\"username\" \
+         <input type=\"text\" id=\"username\" name=\"username\" autocomplete=\"{autocomplete}\" \
           autocapitalize=\"none\" spellcheck=\"false\" maxlength=\"256\" required autofocus \
           value=\"{username}\"{described}>\
          <label for=\"password\">Password</label>\
          <input type=\"password\" id=\"password\" name=\"password\" \
           autocomplete=\"current-password\" maxlength=\"1024\" required{described}>\
-         <button type=\"submit\">Sign in</button></form>",
+         <button type=\"submit\">Sign in</button></form>{passkey_form}",
         client = escape(client_name),
         action = escape(action),
         hidden = hidden(fields),
         username = escape(username),
+        autocomplete = if passkey.is_some() {
+            "username webauthn"
+        } else {
+            "username"
+        },
+        passkey_form = passkey.map_or_else(String::new, |urls| {
+            passkey_form(urls, fields, "login", "Sign in with a passkey")
+        }),
     );
     // 200 either way, as other providers do: a 401 would need a `WWW-Authenticate`
     // challenge (RFC 9110 §15.5.2), and a form is not an HTTP authentication scheme.
-    page(StatusCode::OK, "Sign in", &body)
+    page_with_script(
+        StatusCode::OK,
+        "Sign in",
+        &body,
+        passkey.map(|urls| urls.script.as_str()),
+    )
 }
 
 /// The error paragraph of a form and the attributes tying a field to it.
@@ -148,37 +223,59 @@ fn code_field(hint: &str, described: &str) -> String {
     )
 }
 
-/// The second step of a login: a code from the authenticator app or a recovery code.
+/// The second step of a login: a code from the authenticator app or a recovery code (when
+/// `code`), and "Use a passkey" (with `passkey`).
 pub fn second_factor(
     action: &str,
     client_name: &str,
     fields: &[(&str, &str)],
     error: Option<&str>,
+    code: bool,
+    passkey: Option<&PasskeyUrls>,
 ) -> Response {
     let (error_html, described) = form_error(error);
+    let code_form = if code {
+        format!(
+            "<form method=\"post\" action=\"{action}\">{hidden}{field}\
+             <button type=\"submit\">Verify</button></form>",
+            action = escape(action),
+            hidden = hidden(fields),
+            field = code_field(
+                "Enter the 6-digit code from your authenticator app, or one of your recovery codes.",
+                described
+            ),
+        )
+    } else {
+        "<p>This sign-in needs one of your passkeys.</p>\
+         <noscript><p class=\"error\">Signing in with a passkey needs JavaScript.</p></noscript>"
+            .to_owned()
+    };
+    let passkey_form = passkey.map_or_else(String::new, |urls| {
+        passkey_form(urls, fields, "second-factor", "Use a passkey")
+    });
     let body = format!(
         "<h1>Two-step verification</h1><p>to continue to <strong>{client}</strong></p>\
-         {error_html}<form method=\"post\" action=\"{action}\">{hidden}{field}\
-         <button type=\"submit\">Verify</button></form>",
+         {error_html}{code_form}{passkey_form}",
         client = escape(client_name),
-        action = escape(action),
-        hidden = hidden(fields),
-        field = code_field(
-            "Enter the 6-digit code from your authenticator app, or one of your recovery codes.",
-            described
-        ),
     );
-    page(StatusCode::OK, "Two-step verification", &body)
+    page_with_script(
+        StatusCode::OK,
+        "Two-step verification",
+        &body,
+        passkey.map(|urls| urls.script.as_str()),
+    )
 }
 
 /// Setting up an authenticator app when a second factor is required: the QR code, the
 /// secret to type by hand, and the first code that confirms it.
+/// With `passkey`, setting up a passkey is offered too.
 pub fn enrol_totp(
     action: &str,
     client_name: &str,
     enrolment: &TotpEnrolment,
     fields: &[(&str, &str)],
     error: Option<&str>,
+    passkey: Option<&PasskeyUrls>,
 ) -> Response {
     let (error_html, described) = form_error(error);
     // The SVG is ours (one path, no script, no reference): inlined as is.
@@ -189,7 +286,7 @@ pub fn enrol_totp(
          <p>On this device: <a id=\"otpauth\" href=\"{uri}\">open it in your authenticator app</a>. \
          Or enter this key by hand: <code id=\"secret\">{secret}</code></p>\
          {error_html}<form method=\"post\" action=\"{action}\">{hidden}{field}\
-         <button type=\"submit\">Turn on</button></form>",
+         <button type=\"submit\">Turn on</button></form>{passkey_form}",
         client = escape(client_name),
         svg = enrolment.qr_svg,
         secret = escape(&enrolment.secret),
@@ -197,8 +294,16 @@ pub fn enrol_totp(
         action = escape(action),
         hidden = hidden(fields),
         field = code_field("The 6-digit code from your authenticator app.", described),
+        passkey_form = passkey.map_or_else(String::new, |urls| {
+            passkey_form(urls, fields, "register", "Set up a passkey instead")
+        }),
     );
-    page(StatusCode::OK, "Set up two-step verification", &body)
+    page_with_script(
+        StatusCode::OK,
+        "Set up two-step verification",
+        &body,
+        passkey.map(|urls| urls.script.as_str()),
+    )
 }
 
 /// The recovery codes of a new second factor, shown once.

@@ -186,6 +186,53 @@ impl Storage for AnyStorage {
         dispatch!(self.delete_user_sessions(user_id))
     }
 
+    async fn insert_passkey(&self, passkey: &StoredPasskey) -> Result<()> {
+        dispatch!(self.insert_passkey(passkey))
+    }
+
+    async fn passkeys(&self, user_id: &str) -> Result<Vec<StoredPasskey>> {
+        dispatch!(self.passkeys(user_id))
+    }
+
+    async fn count_passkeys(&self, user_id: &str) -> Result<u64> {
+        dispatch!(self.count_passkeys(user_id))
+    }
+
+    async fn passkey_by_credential_id(&self, credential_id: &str) -> Result<Option<StoredPasskey>> {
+        dispatch!(self.passkey_by_credential_id(credential_id))
+    }
+
+    async fn rename_passkey(&self, user_id: &str, id: &str, name: &str) -> Result<bool> {
+        dispatch!(self.rename_passkey(user_id, id, name))
+    }
+
+    async fn use_passkey(
+        &self,
+        id: &str,
+        passkey: &str,
+        sign_count: i64,
+        backup_eligible: bool,
+        at: i64,
+    ) -> Result<bool> {
+        dispatch!(self.use_passkey(id, passkey, sign_count, backup_eligible, at))
+    }
+
+    async fn delete_passkey(&self, user_id: &str, id: &str) -> Result<bool> {
+        dispatch!(self.delete_passkey(user_id, id))
+    }
+
+    async fn delete_passkeys(&self, user_id: &str) -> Result<u64> {
+        dispatch!(self.delete_passkeys(user_id))
+    }
+
+    async fn insert_ceremony(&self, ceremony: &WebauthnCeremony) -> Result<()> {
+        dispatch!(self.insert_ceremony(ceremony))
+    }
+
+    async fn take_ceremony(&self, id_hash: &str) -> Result<Option<WebauthnCeremony>> {
+        dispatch!(self.take_ceremony(id_hash))
+    }
+
     async fn put_pending_totp(
         &self,
         user_id: &str,

@@ -199,6 +199,40 @@ pub struct TotpFactor {
     pub last_used_step: i64,
 }
 
+/// A user's passkey (a WebAuthn credential).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredPasskey {
+    /// UUID v4: how the API names it.
+    pub id: String,
+    /// The WebAuthn credential id, base64url (no padding); unique across users.
+    pub credential_id: String,
+    pub user_id: String,
+    /// The user's name for it (at most 64 characters).
+    pub name: String,
+    /// The serialised credential (the domain layer's; public key, counter, flags).
+    pub passkey: String,
+    /// The authenticator's signature counter as last accepted (0: it keeps none).
+    pub sign_count: i64,
+    /// The backup-eligible (BE) flag of the signed authenticator data: a synced passkey.
+    pub backup_eligible: bool,
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
+}
+
+/// A started WebAuthn ceremony, stored by the hash of the id its client holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebauthnCeremony {
+    /// SHA-256 hex of the ceremony id; unique.
+    pub id_hash: String,
+    /// The user it is for; `None` for a discoverable login (the user is not known yet).
+    pub user_id: Option<String>,
+    /// What it is (registration, second factor, login…), as the domain names it.
+    pub kind: String,
+    /// The serialised webauthn-rs state.
+    pub state: String,
+    pub expires_at: i64,
+}
+
 /// An API key record (the key itself is shown once and never stored).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiKey {
@@ -497,6 +531,54 @@ pub trait Storage: Clone + Send + Sync + 'static {
     /// Removes the user's recovery codes; how many.
     fn delete_recovery_codes(&self, user_id: &str) -> impl Future<Output = Result<u64>> + Send;
 
+    // --- passkeys
+    /// `Conflict("passkey")` when the credential id is registered already (to anyone);
+    /// `NotFound("user")`.
+    fn insert_passkey(&self, passkey: &StoredPasskey) -> impl Future<Output = Result<()>> + Send;
+    /// The user's passkeys, oldest first.
+    fn passkeys(&self, user_id: &str) -> impl Future<Output = Result<Vec<StoredPasskey>>> + Send;
+    /// How many passkeys the user has.
+    fn count_passkeys(&self, user_id: &str) -> impl Future<Output = Result<u64>> + Send;
+    fn passkey_by_credential_id(
+        &self,
+        credential_id: &str,
+    ) -> impl Future<Output = Result<Option<StoredPasskey>>> + Send;
+    /// Renames the user's passkey `id`; whether it exists.
+    fn rename_passkey(
+        &self,
+        user_id: &str,
+        id: &str,
+        name: &str,
+    ) -> impl Future<Output = Result<bool>> + Send;
+    /// Records a use of passkey `id`: the updated credential, its counter, its BE flag and
+    /// the time, in one conditional update that passes only while the stored counter is
+    /// below `sign_count`, or both are 0 (an authenticator without a counter). Of two
+    /// racing uses with one counter value, exactly one gets `true`.
+    fn use_passkey(
+        &self,
+        id: &str,
+        passkey: &str,
+        sign_count: i64,
+        backup_eligible: bool,
+        at: i64,
+    ) -> impl Future<Output = Result<bool>> + Send;
+    /// Removes the user's passkey `id`; whether it existed.
+    fn delete_passkey(&self, user_id: &str, id: &str) -> impl Future<Output = Result<bool>> + Send;
+    /// Removes every passkey of the user; how many.
+    fn delete_passkeys(&self, user_id: &str) -> impl Future<Output = Result<u64>> + Send;
+    /// Stores a started ceremony. `Conflict("webauthn_ceremony")` on a duplicate hash;
+    /// `NotFound("user")`.
+    fn insert_ceremony(
+        &self,
+        ceremony: &WebauthnCeremony,
+    ) -> impl Future<Output = Result<()>> + Send;
+    /// Takes the ceremony out, in one statement (`DELETE … RETURNING`): of concurrent
+    /// callers, exactly one gets it. Expired or not: the caller checks `expires_at`.
+    fn take_ceremony(
+        &self,
+        id_hash: &str,
+    ) -> impl Future<Output = Result<Option<WebauthnCeremony>>> + Send;
+
     // --- revoked access tokens
     /// Denylists the access token `jti` until `expires_at` (after which it no longer
     /// verifies anyway, and [`Storage::purge_expired`] deletes the row). Idempotent: revoking
@@ -560,7 +642,7 @@ pub trait Storage: Clone + Send + Sync + 'static {
     // --- housekeeping
     /// Deletes refresh tokens expired before `now` (used, revoked or not), revoked access
     /// tokens whose `expires_at` is before `now`, retired signing keys whose time has passed,
-    /// authorization codes and browser sessions expired before `now`, and audit events older
+    /// authorization codes, browser sessions and WebAuthn ceremonies expired before `now`, and audit events older
     /// than `audit_before`; how many rows.
     fn purge_expired(
         &self,

@@ -64,6 +64,14 @@ macro_rules! select_refresh_token {
     };
 }
 
+macro_rules! select_passkey {
+    () => {
+        "SELECT id, credential_id, user_id, name, passkey, sign_count, backup_eligible, \
+                created_at, last_used_at \
+           FROM passkeys "
+    };
+}
+
 macro_rules! select_api_key {
     () => {
         "SELECT id, user_id, name, hash, scopes, created_at, expires_at, last_used_at, \
@@ -221,6 +229,33 @@ statements! {
     RECOVERY_CODES_LEFT = "SELECT COUNT(*) AS n FROM recovery_codes \
                            WHERE user_id = $1 AND used_at IS NULL";
 
+    // --- passkeys
+
+    INSERT_PASSKEY = "INSERT INTO passkeys (id, credential_id, user_id, name, passkey, \
+                                            sign_count, backup_eligible, created_at, \
+                                            last_used_at) \
+                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+    PASSKEYS_OF_USER = concat!(
+        select_passkey!(),
+        "WHERE user_id = $1 ORDER BY created_at, id"
+    );
+    COUNT_PASSKEYS = "SELECT COUNT(*) AS n FROM passkeys WHERE user_id = $1";
+    PASSKEY_BY_CREDENTIAL_ID = concat!(select_passkey!(), "WHERE credential_id = $1");
+    RENAME_PASSKEY = "UPDATE passkeys SET name = $1 WHERE user_id = $2 AND id = $3";
+    /// A use: only with a counter above the stored one, or 0 on both sides (W3C WebAuthn
+    /// §7.2 step 21). `$1` credential, `$2` counter, `$3` BE flag, `$4` at, `$5` id.
+    USE_PASSKEY = "UPDATE passkeys SET passkey = $1, sign_count = $2, backup_eligible = $3, \
+                                       last_used_at = $4 \
+                   WHERE id = $5 AND (sign_count < $2 OR (sign_count = 0 AND $2 = 0))";
+    DELETE_PASSKEY = "DELETE FROM passkeys WHERE user_id = $1 AND id = $2";
+    DELETE_PASSKEYS = "DELETE FROM passkeys WHERE user_id = $1";
+    INSERT_CEREMONY = "INSERT INTO webauthn_ceremonies (id_hash, user_id, kind, state, \
+                                                        expires_at) \
+                       VALUES ($1, $2, $3, $4, $5)";
+    /// Takes a ceremony once: the row is gone for every other caller.
+    TAKE_CEREMONY = "DELETE FROM webauthn_ceremonies WHERE id_hash = $1 \
+                     RETURNING id_hash, user_id, kind, state, expires_at";
+
     // --- revoked access tokens
 
     /// Idempotent; a second revocation only ever extends the entry (the later expiry wins).
@@ -278,6 +313,7 @@ statements! {
     PURGE_REVOKED_ACCESS_TOKENS = "DELETE FROM revoked_access_tokens WHERE expires_at < $1";
     PURGE_AUTHORIZATION_CODES = "DELETE FROM authorization_codes WHERE expires_at < $1";
     PURGE_BROWSER_SESSIONS = "DELETE FROM browser_sessions WHERE expires_at < $1";
+    PURGE_WEBAUTHN_CEREMONIES = "DELETE FROM webauthn_ceremonies WHERE expires_at < $1";
     PURGE_AUDIT_EVENTS = "DELETE FROM audit_events WHERE at < $1";
 }
 

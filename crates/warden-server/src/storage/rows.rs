@@ -8,7 +8,8 @@ use sqlx::error::DatabaseError;
 
 use super::{
     ApiKey, AuditEvent, AuthorizationCode, BrowserSession, Client, Consent, KeyStatus,
-    RefreshToken, Result, StorageError, StoredSigningKey, TotpFactor, User,
+    RefreshToken, Result, StorageError, StoredPasskey, StoredSigningKey, TotpFactor, User,
+    WebauthnCeremony,
 };
 
 /// The most rows any listing returns, whatever the caller asks for.
@@ -326,6 +327,58 @@ impl From<RefreshTokenRow> for RefreshToken {
             revoked_at: row.revoked_at,
             auth_time: row.auth_time,
             amr: row.amr,
+        }
+    }
+}
+
+/// A `passkeys` row (the record is the row).
+#[derive(sqlx::FromRow)]
+pub(super) struct PasskeyRow {
+    id: String,
+    credential_id: String,
+    user_id: String,
+    name: String,
+    passkey: String,
+    sign_count: i64,
+    backup_eligible: bool,
+    created_at: i64,
+    last_used_at: Option<i64>,
+}
+
+impl From<PasskeyRow> for StoredPasskey {
+    fn from(row: PasskeyRow) -> Self {
+        StoredPasskey {
+            id: row.id,
+            credential_id: row.credential_id,
+            user_id: row.user_id,
+            name: row.name,
+            passkey: row.passkey,
+            sign_count: row.sign_count,
+            backup_eligible: row.backup_eligible,
+            created_at: row.created_at,
+            last_used_at: row.last_used_at,
+        }
+    }
+}
+
+/// A `webauthn_ceremonies` row (the record is the row).
+#[derive(sqlx::FromRow)]
+pub(super) struct WebauthnCeremonyRow {
+    id_hash: String,
+    user_id: Option<String>,
+    kind: String,
+    state: String,
+    expires_at: i64,
+}
+
+impl From<WebauthnCeremonyRow> for WebauthnCeremony {
+    fn from(row: WebauthnCeremonyRow) -> Self {
+        WebauthnCeremony {
+            id_hash: row.id_hash,
+            user_id: row.user_id,
+            kind: row.kind,
+            state: row.state,
+            expires_at: row.expires_at,
         }
     }
 }

@@ -12,12 +12,13 @@ use sqlx::{Executor, Pool, Transaction};
 use super::{Backend, Db, MIGRATOR, dialect, queries as sql};
 use crate::storage::rows::{
     self, ApiKeyRow, AuditEventRow, AuthorizationCodeRow, BrowserSessionRow, ClientRow, ConsentRow,
-    RefreshTokenRow, RoleRow, SigningKeyRow, TotpFactorRow, UserRow, cap, constraint, db,
+    PasskeyRow, RefreshTokenRow, RoleRow, SigningKeyRow, TotpFactorRow, UserRow,
+    WebauthnCeremonyRow, cap, constraint, db,
 };
 use crate::storage::{
     ApiKey, AuditEvent, AuditFilter, AuthorizationCode, BrowserSession, Client, CodeTokens,
-    Consent, KeyStatus, RefreshToken, Result, Role, Storage, StorageError, StoredSigningKey,
-    TotpFactor, User,
+    Consent, KeyStatus, RefreshToken, Result, Role, Storage, StorageError, StoredPasskey,
+    StoredSigningKey, TotpFactor, User, WebauthnCeremony,
 };
 
 impl Backend {
@@ -614,6 +615,128 @@ impl Storage for Backend {
         Ok(done.rows_affected())
     }
 
+    // --- passkeys
+
+    async fn insert_passkey(&self, passkey: &StoredPasskey) -> Result<()> {
+        sqlx::query(sql::INSERT_PASSKEY)
+            .bind(&passkey.id)
+            .bind(&passkey.credential_id)
+            .bind(&passkey.user_id)
+            .bind(&passkey.name)
+            .bind(&passkey.passkey)
+            .bind(passkey.sign_count)
+            .bind(passkey.backup_eligible)
+            .bind(passkey.created_at)
+            .bind(passkey.last_used_at)
+            .execute(&self.pool)
+            .await
+            .map_err(constraint("passkey", Some("user")))?;
+        Ok(())
+    }
+
+    async fn passkeys(&self, user_id: &str) -> Result<Vec<StoredPasskey>> {
+        Ok(sqlx::query_as::<_, PasskeyRow>(sql::PASSKEYS_OF_USER)
+            .bind(user_id)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db)?
+            .into_iter()
+            .map(StoredPasskey::from)
+            .collect())
+    }
+
+    async fn count_passkeys(&self, user_id: &str) -> Result<u64> {
+        let count: i64 = sqlx::query_scalar(sql::COUNT_PASSKEYS)
+            .bind(user_id)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db)?;
+        Ok(count.unsigned_abs())
+    }
+
+    async fn passkey_by_credential_id(&self, credential_id: &str) -> Result<Option<StoredPasskey>> {
+        Ok(
+            sqlx::query_as::<_, PasskeyRow>(sql::PASSKEY_BY_CREDENTIAL_ID)
+                .bind(credential_id)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db)?
+                .map(StoredPasskey::from),
+        )
+    }
+
+    async fn rename_passkey(&self, user_id: &str, id: &str, name: &str) -> Result<bool> {
+        let done = sqlx::query(sql::RENAME_PASSKEY)
+            .bind(name)
+            .bind(user_id)
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(db)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn use_passkey(
+        &self,
+        id: &str,
+        passkey: &str,
+        sign_count: i64,
+        backup_eligible: bool,
+        at: i64,
+    ) -> Result<bool> {
+        let done = sqlx::query(sql::USE_PASSKEY)
+            .bind(passkey)
+            .bind(sign_count)
+            .bind(backup_eligible)
+            .bind(at)
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(db)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn delete_passkey(&self, user_id: &str, id: &str) -> Result<bool> {
+        let done = sqlx::query(sql::DELETE_PASSKEY)
+            .bind(user_id)
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(db)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn delete_passkeys(&self, user_id: &str) -> Result<u64> {
+        let done = sqlx::query(sql::DELETE_PASSKEYS)
+            .bind(user_id)
+            .execute(&self.pool)
+            .await
+            .map_err(db)?;
+        Ok(done.rows_affected())
+    }
+
+    async fn insert_ceremony(&self, ceremony: &WebauthnCeremony) -> Result<()> {
+        sqlx::query(sql::INSERT_CEREMONY)
+            .bind(&ceremony.id_hash)
+            .bind(&ceremony.user_id)
+            .bind(&ceremony.kind)
+            .bind(&ceremony.state)
+            .bind(ceremony.expires_at)
+            .execute(&self.pool)
+            .await
+            .map_err(constraint("webauthn_ceremony", Some("user")))?;
+        Ok(())
+    }
+
+    async fn take_ceremony(&self, id_hash: &str) -> Result<Option<WebauthnCeremony>> {
+        Ok(sqlx::query_as::<_, WebauthnCeremonyRow>(sql::TAKE_CEREMONY)
+            .bind(id_hash)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db)?
+            .map(WebauthnCeremony::from))
+    }
+
     // --- refresh tokens
 
     /// `NotFound("user")` when `user_id` names no user.
@@ -899,6 +1022,7 @@ impl Storage for Backend {
             (sql::PURGE_REVOKED_ACCESS_TOKENS, now),
             (sql::PURGE_AUTHORIZATION_CODES, now),
             (sql::PURGE_BROWSER_SESSIONS, now),
+            (sql::PURGE_WEBAUTHN_CEREMONIES, now),
             (sql::PURGE_AUDIT_EVENTS, audit_before),
         ] {
             let done = sqlx::query(statement)

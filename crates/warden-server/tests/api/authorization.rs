@@ -80,24 +80,44 @@ impl Page {
         Some(rest.split(';').next().unwrap_or("").to_owned())
     }
 
-    /// The hidden inputs of the page's form, unescaped.
+    /// The hidden inputs of the page's (first) form, unescaped.
     pub(crate) fn fields(&self) -> Vec<(String, String)> {
-        let mut fields = Vec::new();
-        let mut rest = self.body.as_str();
-        while let Some(start) = rest.find("<input ") {
-            let tag_rest = &rest[start..];
-            let end = tag_rest.find('>').unwrap_or(tag_rest.len());
-            let tag = &tag_rest[..end];
-            if attribute(tag, "type").as_deref() == Some("hidden")
-                && let (Some(name), Some(value)) = (attribute(tag, "name"), attribute(tag, "value"))
-            {
-                fields.push((name, value));
-            }
-            rest = &tag_rest[end..];
-        }
-        fields
+        let body = match (self.body.find("<form "), self.body.find("</form>")) {
+            (Some(start), Some(end)) if start < end => &self.body[start..end],
+            _ => self.body.as_str(),
+        };
+        hidden_inputs(body)
     }
 
+    /// The hidden inputs of the form with `id`, unescaped.
+    pub(crate) fn form_fields(&self, id: &str) -> Vec<(String, String)> {
+        let Some(start) = self.body.find(&format!("id=\"{id}\"")) else {
+            return Vec::new();
+        };
+        let rest = &self.body[start..];
+        hidden_inputs(&rest[..rest.find("</form>").unwrap_or(rest.len())])
+    }
+}
+
+/// The hidden inputs in `html`, unescaped.
+fn hidden_inputs(html: &str) -> Vec<(String, String)> {
+    let mut fields = Vec::new();
+    let mut rest = html;
+    while let Some(start) = rest.find("<input ") {
+        let tag_rest = &rest[start..];
+        let end = tag_rest.find('>').unwrap_or(tag_rest.len());
+        let tag = &tag_rest[..end];
+        if attribute(tag, "type").as_deref() == Some("hidden")
+            && let (Some(name), Some(value)) = (attribute(tag, "name"), attribute(tag, "value"))
+        {
+            fields.push((name, value));
+        }
+        rest = &tag_rest[end..];
+    }
+    fields
+}
+
+impl Page {
     pub(crate) fn field(&self, name: &str) -> Option<String> {
         self.fields()
             .into_iter()
@@ -217,6 +237,29 @@ impl Browser {
         .await
     }
 
+    /// POSTs `form` from elsewhere with exactly the cookies `cookie` (a `Cookie` header),
+    /// none of this browser's store.
+    pub(crate) async fn post_with_cookie(
+        &self,
+        path: &str,
+        form: &[(String, String)],
+        cookie: &str,
+    ) -> Page {
+        let bare = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        Page::of(
+            bare.post(format!("{}{path}", self.base))
+                .header("cookie", cookie)
+                .form(form)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await
+    }
+
     pub(crate) async fn post(&self, path: &str, form: &[(String, String)]) -> Page {
         Page::of(
             self.http
@@ -285,7 +328,10 @@ impl Browser {
 }
 
 /// `fields` with `extra` set (replacing fields of the same name).
-fn with_fields(fields: Vec<(String, String)>, extra: &[(&str, &str)]) -> Vec<(String, String)> {
+pub(crate) fn with_fields(
+    fields: Vec<(String, String)>,
+    extra: &[(&str, &str)],
+) -> Vec<(String, String)> {
     let mut form: Vec<(String, String)> = fields
         .into_iter()
         .filter(|(k, _)| !extra.iter().any(|(name, _)| name == k))

@@ -38,6 +38,9 @@ pub struct Options {
     /// The issuer, instead of the server's own `http://127.0.0.1:PORT` (e.g. an `https` one,
     /// to see the cookies a TLS deployment sets, while the test still talks plain HTTP).
     pub issuer: Option<String>,
+    /// Serve as `http://localhost:PORT` (issuer and base URL): WebAuthn needs a domain as
+    /// relying party, never an IP address.
+    pub localhost: bool,
 }
 
 fn admin_url() -> String {
@@ -110,10 +113,13 @@ impl Server {
         let defaults = Config::default();
         let config = Config {
             bind: addr,
-            issuer: options
-                .issuer
-                .clone()
-                .unwrap_or_else(|| format!("http://{addr}")),
+            issuer: options.issuer.clone().unwrap_or_else(|| {
+                if options.localhost {
+                    format!("http://localhost:{}", addr.port())
+                } else {
+                    format!("http://{addr}")
+                }
+            }),
             database_url,
             master_key_file: dir.join("warden.key"),
             refresh_reuse_grace: options
@@ -150,7 +156,11 @@ impl Server {
             .unwrap();
         });
         Self {
-            base: format!("http://{addr}"),
+            base: if options.localhost {
+                format!("http://localhost:{}", addr.port())
+            } else {
+                format!("http://{addr}")
+            },
             warden,
             client: reqwest::Client::new(),
             cleanup,

@@ -12,6 +12,7 @@ mod flows;
 mod mfa;
 mod oauth;
 mod operations;
+mod passkeys;
 mod proxies;
 mod refresh;
 mod requests;
@@ -44,6 +45,34 @@ macro_rules! both_backends {
     };
 }
 
+/// Instantiates scenarios for both backends with the server `Options` `$options` gives.
+macro_rules! both_backends_with {
+    ($module:ident, $options:path; $($scenario:ident),+ $(,)?) => {
+        mod $module {
+            mod sqlite {
+                $(
+                    #[tokio::test]
+                    async fn $scenario() {
+                        let server = crate::backend::Server::sqlite($options()).await;
+                        crate::$scenario(&server).await;
+                        server.finish().await;
+                    }
+                )+
+            }
+            mod postgres {
+                $(
+                    #[tokio::test]
+                    async fn $scenario() {
+                        let Some(server) = crate::backend::Server::postgres($options()).await else { return };
+                        crate::$scenario(&server).await;
+                        server.finish().await;
+                    }
+                )+
+            }
+        }
+    };
+}
+
 use admin::*;
 use api_keys::*;
 use authorization::*;
@@ -51,12 +80,26 @@ use flows::*;
 use mfa::*;
 use oauth::*;
 use operations::*;
+use passkeys::*;
 use refresh::*;
 use requests::*;
 use rotation::*;
 use throttling::*;
 
+both_backends_with!(passkey, crate::passkeys::localhost;
+    passkey_registered_then_second_factor_at_login,
+    passkey_alone_signs_in_by_username,
+    passkey_step_up_to_phr_and_removal,
+    passkey_admin_reset_removes_passkeys,
+    passkey_bad_assertions_are_refused,
+    passkey_ceremonies_are_single_use_and_expire,
+    passkey_counter_going_back_is_refused,
+    passkey_api_refuses_bad_bodies,
+    passkey_set_up_where_enrolment_is_forced,
+);
+
 both_backends!(
+    passkeys_off_when_the_issuer_is_an_ip,
     mfa_totp_set_up_then_required_by_the_password_grant,
     mfa_racing_submissions_of_one_code_win_once,
     mfa_wrong_codes_are_throttled_like_passwords,

@@ -202,7 +202,10 @@ pub async fn mfa_totp_set_up_then_required_by_the_password_grant(s: &Server) {
     assert_eq!(before["acr"], ACR_PWD);
     assert!(before["auth_time"].as_u64().unwrap().abs_diff(now()) <= 5);
     let (_, factors, _) = call(s, reqwest::Method::GET, "/users/me/factors", &token, None).await;
-    assert_eq!(factors, json!({"totp": false, "recovery_codes_left": 0}));
+    assert_eq!(
+        factors,
+        json!({"totp": false, "passkeys": 0, "recovery_codes_left": 0})
+    );
 
     let (status, setup, _) = call(
         s,
@@ -387,7 +390,10 @@ pub async fn mfa_totp_set_up_then_required_by_the_password_grant(s: &Server) {
         400
     );
     let (_, factors, _) = call(s, reqwest::Method::GET, "/users/me/factors", &token, None).await;
-    assert_eq!(factors, json!({"totp": true, "recovery_codes_left": 9}));
+    assert_eq!(
+        factors,
+        json!({"totp": true, "passkeys": 0, "recovery_codes_left": 9})
+    );
     let events = audit_events(s).await;
     for event in [
         "mfa.totp_enrolled",
@@ -610,7 +616,10 @@ pub async fn mfa_factor_changes_need_a_recent_second_factor(s: &Server) {
         "an otp is ignored without a factor"
     );
     let (_, factors, _) = call(s, reqwest::Method::GET, "/users/me/factors", &strong, None).await;
-    assert_eq!(factors, json!({"totp": false, "recovery_codes_left": 0}));
+    assert_eq!(
+        factors,
+        json!({"totp": false, "passkeys": 0, "recovery_codes_left": 0})
+    );
     assert!(
         audit_events(s)
             .await
@@ -894,7 +903,10 @@ pub async fn mfa_step_up_asks_only_for_the_missing_factor(s: &Server) {
         .json()
         .await
         .unwrap();
-    assert_eq!(discovery["acr_values_supported"], json!([ACR_PWD, ACR_MFA]));
+    assert_eq!(
+        discovery["acr_values_supported"],
+        json!([ACR_PWD, ACR_MFA, "phr", "phrh"])
+    );
     assert!(
         discovery["claims_supported"]
             .as_array()
