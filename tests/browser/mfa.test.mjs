@@ -12,13 +12,12 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { createServer } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 
 import * as client from 'openid-client';
 
 import { browserTests } from './lib/harness.mjs';
-import { basicAuth, createClient, createUser, decodeJwt, signIn } from './lib/oidc.mjs';
+import { basicAuth, createClient, createUser, decodeJwt, signIn, startCallback } from './lib/oidc.mjs';
 import { freePort, startWardenServer } from './lib/server.mjs';
 
 const ACR_MFA = 'http://schemas.openid.net/pape/policies/2007/06/multi-factor';
@@ -37,20 +36,6 @@ async function earlyInAStep() {
     if (into >= 8 && into <= 20) return;
     await new Promise((res) => setTimeout(res, 250));
   }
-}
-
-/** The application's redirect URI /cb: records each call's query. */
-async function startCallback() {
-  const hits = [];
-  const server = createServer((req, res) => {
-    const url = new URL(req.url, 'http://127.0.0.1');
-    if (url.pathname !== '/cb') return res.writeHead(404).end();
-    hits.push(url.searchParams);
-    res.writeHead(200, { 'content-type': 'text/plain' }).end('signed in');
-  });
-  await new Promise((res) => server.listen(0, '127.0.0.1', res));
-  const url = `http://127.0.0.1:${server.address().port}/cb`;
-  return { url, hits, close: () => new Promise((res) => server.close(res)) };
 }
 
 const mfaTest = browserTests();

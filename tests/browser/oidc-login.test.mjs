@@ -8,33 +8,15 @@
 
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { createServer } from 'node:http';
 
 import { browserTests } from './lib/harness.mjs';
-import { basicAuth, createClient, createUser, decodeJwt } from './lib/oidc.mjs';
+import { basicAuth, createClient, createUser, decodeJwt, startCallback } from './lib/oidc.mjs';
 import { startWardenServer } from './lib/server.mjs';
 
 const LOGIN_SCREENSHOT = '/tmp/warden-login.png';
 const CLIENT_NAME = 'Acme Photo Prints';
 
 const oidcTest = browserTests();
-
-/**
- * The application's redirect URI /cb: records each call's query, answers
- * "signed in" (anything else, e.g. the browser's /favicon.ico, gets a 404).
- */
-async function startCallback() {
-  const hits = [];
-  const server = createServer((req, res) => {
-    const url = new URL(req.url, 'http://127.0.0.1');
-    if (url.pathname !== '/cb') return res.writeHead(404).end();
-    hits.push(url.searchParams);
-    res.writeHead(200, { 'content-type': 'text/plain' }).end('signed in');
-  });
-  await new Promise((res) => server.listen(0, '127.0.0.1', res));
-  const url = `http://127.0.0.1:${server.address().port}/cb`;
-  return { url, hits, close: () => new Promise((res) => server.close(res)) };
-}
 
 {
   let warden;

@@ -17,27 +17,12 @@
 
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { createServer } from 'node:http';
 
 import { browserTests } from './lib/harness.mjs';
-import { createClient, createUser, decodeJwt } from './lib/oidc.mjs';
+import { createClient, createUser, decodeJwt, startCallback } from './lib/oidc.mjs';
 import { startWardenServer } from './lib/server.mjs';
 
 const passkeyTest = browserTests();
-
-/** The application's redirect URI on 127.0.0.1 (a loopback redirect), recording each call. */
-async function startCallback() {
-  const hits = [];
-  const server = createServer((req, res) => {
-    const url = new URL(req.url, 'http://127.0.0.1');
-    if (url.pathname !== '/cb') return res.writeHead(404).end();
-    hits.push(url.searchParams);
-    res.writeHead(200, { 'content-type': 'text/plain' }).end('signed in');
-  });
-  await new Promise((res) => server.listen(0, '127.0.0.1', res));
-  const url = `http://127.0.0.1:${server.address().port}/cb`;
-  return { url, hits, close: () => new Promise((res) => server.close(res)) };
-}
 
 {
   let warden;

@@ -3,6 +3,7 @@
 // with plain fetch (cookies kept by hand, redirects not followed).
 
 import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:http';
 
 /**
  * A user `username` with role `role` granting `scopes`, created with the CLI
@@ -192,4 +193,22 @@ export async function signIn(authorizationUrl, { username, password, decision = 
   }
   if (page.status !== 303 || !page.location) throw fail('the authorization flow did not end in a 303 redirect');
   return { location: page.location, jar, consentPage };
+}
+
+/**
+ * An application's redirect URI, `/cb` on 127.0.0.1: records each call's query and answers
+ * "signed in" (anything else, e.g. the browser's /favicon.ico, gets a 404).
+ * Returns { url, hits, close }.
+ */
+export async function startCallback() {
+  const hits = [];
+  const server = createServer((req, res) => {
+    const url = new URL(req.url, 'http://127.0.0.1');
+    if (url.pathname !== '/cb') return res.writeHead(404).end();
+    hits.push(url.searchParams);
+    res.writeHead(200, { 'content-type': 'text/plain' }).end('signed in');
+  });
+  await new Promise((res) => server.listen(0, '127.0.0.1', res));
+  const url = `http://127.0.0.1:${server.address().port}/cb`;
+  return { url, hits, close: () => new Promise((res) => server.close(res)) };
 }

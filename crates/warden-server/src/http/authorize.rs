@@ -407,6 +407,33 @@ pub async fn login(
     browser.respond(&authorization, step, "", None).await
 }
 
+impl<'a> Browser<'a> {
+    /// The session of a browser that passed the password and owes a second factor (its user
+    /// kept for the pages), or what to show instead: the login page when the sign-in
+    /// expired, the failure page when storage failed.
+    async fn pending(
+        mut self,
+        headers: &HeaderMap,
+        request: &AuthorizationRequest,
+    ) -> Result<(Self, BrowserSession, User), Response> {
+        match session(self.state, headers).await {
+            Ok(Some((session, user))) => {
+                self.user = Some(user.clone());
+                Ok((self, session, user))
+            }
+            Ok(None) => {
+                let step = self
+                    .state
+                    .warden
+                    .authorize(request, None, Just::Arrived)
+                    .await;
+                Err(self.respond(request, step, "", None).await)
+            }
+            Err(error) => Err(failure(&error)),
+        }
+    }
+}
+
 /// The session of a browser that passed the password and owes a second factor, or the
 /// login page again.
 async fn pending_session(
@@ -426,22 +453,14 @@ pub async fn second_factor(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     request: Request,
 ) -> Response {
-    let (headers, form, mut browser, authorization) = match posted(&state, request).await {
+    let (headers, form, browser, authorization) = match posted(&state, request).await {
         Ok(posted) => posted,
         Err(refused) => return refused,
     };
-    let (session, user) = match pending_session(&state, &headers).await {
+    let (mut browser, session, user) = match browser.pending(&headers, &authorization).await {
         Ok(found) => found,
-        Err(DomainError::InvalidRequest(_)) => {
-            let step = state
-                .warden
-                .authorize(&authorization, None, Just::Arrived)
-                .await;
-            return browser.respond(&authorization, step, "", None).await;
-        }
-        Err(error) => return failure(&error),
+        Err(page) => return page,
     };
-    browser.user = Some(user.clone());
     let ip = state.client_ip(peer, &headers);
     let code = form.get("code").unwrap_or("");
     let client_id = authorization.client_id.as_deref();
@@ -507,22 +526,14 @@ pub async fn enrol(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     request: Request,
 ) -> Response {
-    let (headers, form, mut browser, authorization) = match posted(&state, request).await {
+    let (headers, form, browser, authorization) = match posted(&state, request).await {
         Ok(posted) => posted,
         Err(refused) => return refused,
     };
-    let (session, user) = match pending_session(&state, &headers).await {
+    let (mut browser, session, user) = match browser.pending(&headers, &authorization).await {
         Ok(found) => found,
-        Err(DomainError::InvalidRequest(_)) => {
-            let step = state
-                .warden
-                .authorize(&authorization, None, Just::Arrived)
-                .await;
-            return browser.respond(&authorization, step, "", None).await;
-        }
-        Err(error) => return failure(&error),
+        Err(page) => return page,
     };
-    browser.user = Some(user.clone());
     let ip = state.client_ip(peer, &headers);
     let code = form.get("code").unwrap_or("");
     let codes = match state.warden.confirm_totp(&user, code, Some(&ip)).await {
@@ -736,15 +747,11 @@ pub async fn passkey_finish(
     const UNREADABLE: &str = "The passkey did not answer. Try again.";
     match form.get("purpose") {
         Some("second-factor") => {
-            let (session, user) = match pending_session(&state, &headers).await {
+            let (mut browser, session, user) = match browser.pending(&headers, &authorization).await
+            {
                 Ok(found) => found,
-                Err(DomainError::InvalidRequest(_)) => {
-                    let step = warden.authorize(&authorization, None, Just::Arrived).await;
-                    return browser.respond(&authorization, step, "", None).await;
-                }
-                Err(error) => return failure(&error),
+                Err(page) => return page,
             };
-            browser.user = Some(user.clone());
             let verified = match &credential {
                 Some(credential) => {
                     warden
@@ -787,15 +794,11 @@ pub async fn passkey_finish(
             browser.respond(&authorization, step, "", None).await
         }
         Some("register") => {
-            let (session, user) = match pending_session(&state, &headers).await {
+            let (mut browser, session, user) = match browser.pending(&headers, &authorization).await
+            {
                 Ok(found) => found,
-                Err(DomainError::InvalidRequest(_)) => {
-                    let step = warden.authorize(&authorization, None, Just::Arrived).await;
-                    return browser.respond(&authorization, step, "", None).await;
-                }
-                Err(error) => return failure(&error),
+                Err(page) => return page,
             };
-            browser.user = Some(user.clone());
             let registered = match (
                 warden.has_second_factor(&user.id).await,
                 form.get("credential"),
