@@ -18,7 +18,9 @@ use crate::domain::{CodeRedemption, DomainError, GRANT_TYPES, PasswordCredential
     post,
     path = "/token",
     request_body(content = warden::OAuth2PasswordRequestForm, content_type = "application/x-www-form-urlencoded",
-        description = "RFC 6749 token request: `grant_type` = `authorization_code`, `password`, `client_credentials` or `refresh_token`"),
+        description = "RFC 6749 token request: `grant_type` = `authorization_code`, `password`, `client_credentials` or `refresh_token`. \
+            With `password`, an account that has a second factor also sends its code as `otp` (a TOTP code or a recovery code); \
+            without it the answer is `invalid_grant` saying so."),
     responses(
         (status = 200, description = "Tokens (RFC 6749 §5.1)", body = warden::TokenResponse),
         (status = 400, description = "RFC 6749 §5.2 error"),
