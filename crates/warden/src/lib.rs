@@ -68,6 +68,9 @@ mod http_digest;
 #[cfg_attr(docsrs, doc(cfg(feature = "jwt")))]
 pub mod jwt;
 mod oauth2;
+#[cfg(feature = "oauth-client")]
+#[cfg_attr(docsrs, doc(cfg(feature = "oauth-client")))]
+pub mod oauth_client;
 pub mod openapi;
 mod openid_connect;
 mod parse;
