@@ -86,6 +86,7 @@ struct GhState {
     user: GitHubUser,
     codes: HashMap<String, Grant>,
     tokens: HashMap<String, Token>,
+    authorization_requests: Vec<Vec<(String, String)>>,
     token_requests: Vec<TokenRequest>,
 }
 
@@ -136,6 +137,7 @@ impl GitHubEmulator {
                 user: GitHubUser::default(),
                 codes: HashMap::new(),
                 tokens: HashMap::new(),
+                authorization_requests: Vec::new(),
                 token_requests: Vec::new(),
             }),
         });
@@ -186,6 +188,12 @@ impl GitHubEmulator {
         self.inner.lock().user = user;
     }
 
+    /// The query of every authorization request with no repeated parameter, in order (valid
+    /// or not), e.g. to check that the RP sent `state`, `nonce` and a PKCE challenge.
+    pub fn authorization_requests(&self) -> Vec<Vec<(String, String)>> {
+        self.inner.lock().authorization_requests.clone()
+    }
+
     /// Every request the token endpoint received, in order.
     pub fn token_requests(&self) -> Vec<TokenRequest> {
         self.inner.lock().token_requests.clone()
@@ -218,6 +226,7 @@ async fn authorize(State(inner): State<Arc<Inner>>, RawQuery(query): RawQuery) -
         }
     };
     let mut state = inner.lock();
+    state.authorization_requests.push(params.clone());
     if param(&params, "client_id") != Some(state.client_id.as_str()) {
         return page(
             StatusCode::NOT_FOUND,

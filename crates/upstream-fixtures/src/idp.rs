@@ -70,6 +70,10 @@ impl Default for FakeUser {
 }
 
 /// One thing the provider does wrong; everything else stays honest.
+///
+/// Each applies when the endpoint it concerns answers: set it before the authorization
+/// request for the callback's `iss`, before the code's redemption for the ID token and the
+/// token endpoint, before discovery or userinfo for theirs.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub enum Misbehaviour {
     /// Honest.
@@ -190,6 +194,7 @@ struct IdpState {
     unpublished: Option<SigningKey>,
     codes: HashMap<String, Grant>,
     access_tokens: HashMap<String, AccessToken>,
+    authorization_requests: Vec<Vec<(String, String)>>,
     token_requests: Vec<TokenRequest>,
     redirect_target_hits: usize,
     discovery_requests: usize,
@@ -237,6 +242,7 @@ impl FakeIdp {
                 unpublished: None,
                 codes: HashMap::new(),
                 access_tokens: HashMap::new(),
+                authorization_requests: Vec::new(),
                 token_requests: Vec::new(),
                 redirect_target_hits: 0,
                 discovery_requests: 0,
@@ -314,6 +320,12 @@ impl FakeIdp {
 
     pub fn set_misbehaviour(&self, misbehaviour: Misbehaviour) {
         self.inner.lock().misbehaviour = misbehaviour;
+    }
+
+    /// The query of every authorization request with no repeated parameter, in order (valid
+    /// or not), e.g. to check that the RP sent `state`, `nonce` and a PKCE challenge.
+    pub fn authorization_requests(&self) -> Vec<Vec<(String, String)>> {
+        self.inner.lock().authorization_requests.clone()
     }
 
     /// Every request the token endpoint received, in order.
@@ -413,6 +425,7 @@ async fn authorize(State(inner): State<Arc<Inner>>, RawQuery(query): RawQuery) -
         Err(name) => return error_page(&format!("parameter {name} is repeated")),
     };
     let mut state = inner.lock();
+    state.authorization_requests.push(params.clone());
     if param(&params, "client_id") != Some(state.client_id.as_str()) {
         return error_page("unknown client_id");
     }
