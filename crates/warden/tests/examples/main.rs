@@ -12,6 +12,7 @@ mod error_handling;
 mod oauth2_password_jwt;
 mod oauth2_scopes;
 mod router_security;
+mod sign_in_with;
 mod step_up;
 mod tutorial_01_first_steps;
 mod tutorial_02_get_current_user;
