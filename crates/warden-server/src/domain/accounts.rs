@@ -96,6 +96,7 @@ impl<S: Storage> Warden<S> {
             id: uuid::Uuid::new_v4().to_string(),
             username: account.username,
             email: account.email,
+            email_verified: false,
             password_hash: hash,
             disabled: false,
             roles: account.roles,
