@@ -305,3 +305,191 @@ fn cli_logs_to_a_pipe_are_plain_text() {
     );
     assert!(!stderr.contains('\u{1b}'), "no escape codes: {stderr:?}");
 }
+
+/// `warden provider add/list/show/update/remove --json`: the client secret comes from
+/// standard input or a variable, never an argument, and never comes out; `warden user
+/// identities/unlink/update`.
+#[test]
+fn cli_manages_upstream_providers_without_showing_secrets() {
+    let cli = Cli::new();
+    let secret = "cli-upstream-secret-0123456789";
+    cli.run(&["role", "put", "staff", "--scope", "me"], None);
+    let added: Value = serde_json::from_str(&cli.run(
+        &[
+            "--json",
+            "provider",
+            "add",
+            "corp",
+            "--kind",
+            "oidc",
+            "--name",
+            "Corporate SSO",
+            "--issuer",
+            "https://sso.example.com",
+            "--client-id",
+            "warden",
+            "--client-secret-stdin",
+            "--scopes",
+            "openid,email",
+            "--allow-signup",
+            "--roles-claim",
+            "groups",
+            "--role-map",
+            "staff=staff",
+        ],
+        Some(&format!("{secret}\n")),
+    ))
+    .unwrap();
+    assert_eq!(added["id"], "corp");
+    assert_eq!(added["client_secret_set"], true);
+    assert_eq!(added["scopes"], json!(["openid", "email"]));
+    assert_eq!(added["role_map"], json!({"staff": "staff"}));
+    assert!(!added.to_string().contains(secret));
+
+    let (ok, stdout, stderr) = cli.try_run_with(
+        &[
+            "--json",
+            "provider",
+            "add",
+            "gh",
+            "--kind",
+            "github",
+            "--name",
+            "GitHub",
+            "--client-id",
+            "Iv1.x",
+            "--client-secret-env",
+            "GH_SECRET",
+        ],
+        None,
+        &[("GH_SECRET", "gh-secret-value")],
+    );
+    assert!(ok, "{stderr}");
+    assert!(!stdout.contains("gh-secret-value"));
+
+    // Refused: a taken id, bad settings, a secret on the command line.
+    let (ok, _, stderr) = cli.try_run(
+        &[
+            "provider",
+            "add",
+            "corp",
+            "--kind",
+            "github",
+            "--name",
+            "x",
+            "--client-id",
+            "x",
+        ],
+        None,
+    );
+    assert!(!ok && stderr.contains("already exists"), "{stderr}");
+    let (ok, _, stderr) = cli.try_run(
+        &[
+            "provider",
+            "add",
+            "plain",
+            "--kind",
+            "oidc",
+            "--name",
+            "x",
+            "--client-id",
+            "x",
+            "--issuer",
+            "http://sso.example.com",
+        ],
+        None,
+    );
+    assert!(!ok && stderr.contains("issuer"), "{stderr}");
+    let (ok, _, stderr) = cli.try_run(
+        &[
+            "provider",
+            "add",
+            "x",
+            "--kind",
+            "github",
+            "--name",
+            "x",
+            "--client-id",
+            "x",
+            "--client-secret",
+            "oops",
+        ],
+        None,
+    );
+    assert!(!ok, "{stderr}");
+
+    let listed = cli.run(&["--json", "provider", "list"], None);
+    assert!(!listed.contains(secret) && !listed.contains("gh-secret-value"));
+    let listed: Value = serde_json::from_str(&listed).unwrap();
+    assert_eq!(listed[0]["id"], "corp");
+    assert_eq!(listed[1]["id"], "gh");
+    let shown: Value =
+        serde_json::from_str(&cli.run(&["--json", "provider", "show", "corp"], None)).unwrap();
+    assert_eq!(shown["issuer"], "https://sso.example.com");
+    let text = cli.run(&["provider", "show", "corp"], None);
+    assert!(
+        text.contains("client secret: set") && !text.contains(secret),
+        "{text}"
+    );
+
+    let updated: Value = serde_json::from_str(&cli.run(
+        &[
+            "--json",
+            "provider",
+            "update",
+            "corp",
+            "--name",
+            "Corp",
+            "--enabled",
+            "false",
+            "--no-client-secret",
+        ],
+        None,
+    ))
+    .unwrap();
+    assert_eq!(updated["display_name"], "Corp");
+    assert_eq!(updated["enabled"], false);
+    assert_eq!(updated["client_secret_set"], false);
+    assert_eq!(updated["allow_signup"], true, "what is not given stays");
+
+    // A user's identities (linked through the login flow later; none yet), the flag.
+    cli.run(
+        &[
+            "user",
+            "create",
+            "ann",
+            "--email",
+            "ann@example.com",
+            "--password-stdin",
+        ],
+        Some("a long enough password"),
+    );
+    let identities = cli.run(&["--json", "user", "identities", "ann"], None);
+    assert_eq!(identities.trim(), "[]");
+    let (ok, _, stderr) = cli.try_run(&["user", "unlink", "ann", "corp"], None);
+    assert!(!ok && stderr.contains("not found"), "{stderr}");
+    let user: Value = serde_json::from_str(&cli.run(
+        &[
+            "--json",
+            "user",
+            "update",
+            "ann",
+            "--email-verified",
+            "true",
+        ],
+        None,
+    ))
+    .unwrap();
+    assert_eq!(user["email_verified"], true);
+
+    let removed: Value =
+        serde_json::from_str(&cli.run(&["--json", "provider", "remove", "corp"], None)).unwrap();
+    assert_eq!(removed["removed"], true);
+    let (ok, _, _) = cli.try_run(&["provider", "remove", "corp"], None);
+    assert!(!ok);
+    let (ok, _, stderr) = cli.try_run(&["provider", "show", "corp"], None);
+    assert!(!ok && stderr.contains("not found"), "{stderr}");
+
+    let audit = cli.run(&["--json", "audit", "list"], None);
+    assert!(!audit.contains(secret) && !audit.contains("gh-secret-value"));
+}
