@@ -288,6 +288,7 @@ macro_rules! backend_tests {
                 upstream_login_is_taken_once_and_never_expired,
                 upstream_login_is_taken_once_under_concurrency,
                 identities_go_with_the_user_and_the_provider,
+                unlinking_keeps_the_last_identity_under_concurrency,
             );
         }
     };
@@ -3290,4 +3291,56 @@ async fn identities_go_with_the_user_and_the_provider<S: Storage>(s: S) {
         None
     );
     assert_eq!(s.identities_of_user(&bob.id).await.unwrap().len(), 1);
+}
+
+async fn unlinking_keeps_the_last_identity_under_concurrency<S: Storage>(s: S) {
+    s.create_upstream_provider(&provider("corp")).await.unwrap();
+    s.create_upstream_provider(&provider("other"))
+        .await
+        .unwrap();
+    assert_eq!(
+        s.unlink_identity_unless_last("corp", &new_id())
+            .await
+            .unwrap(),
+        None,
+        "no such user"
+    );
+    for round in 0..5 {
+        let u = user(&format!("user{round}"));
+        s.create_user(&u).await.unwrap();
+        s.link_identity(&identity("corp", &format!("c{round}"), &u.id))
+            .await
+            .unwrap();
+        s.link_identity(&identity("other", &format!("o{round}"), &u.id))
+            .await
+            .unwrap();
+        assert_eq!(
+            s.unlink_identity_unless_last("nope", &u.id).await.unwrap(),
+            None
+        );
+        let start = Arc::new(tokio::sync::Barrier::new(2));
+        let callers: Vec<_> = ["corp", "other"]
+            .into_iter()
+            .map(|provider_id| {
+                let (s, user_id, start) = (s.clone(), u.id.clone(), start.clone());
+                tokio::spawn(async move {
+                    start.wait().await;
+                    s.unlink_identity_unless_last(provider_id, &user_id)
+                        .await
+                        .unwrap()
+                })
+            })
+            .collect();
+        let mut outcomes = Vec::new();
+        for caller in callers {
+            outcomes.push(caller.await.unwrap());
+        }
+        outcomes.sort();
+        assert_eq!(
+            outcomes,
+            [Some(false), Some(true)],
+            "round {round}: one unlinked, one refused"
+        );
+        assert_eq!(s.identities_of_user(&u.id).await.unwrap().len(), 1);
+    }
 }

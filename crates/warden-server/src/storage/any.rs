@@ -278,6 +278,14 @@ impl Storage for AnyStorage {
         dispatch!(self.unlink_identity(provider_id, user_id))
     }
 
+    async fn unlink_identity_unless_last(
+        &self,
+        provider_id: &str,
+        user_id: &str,
+    ) -> Result<Option<bool>> {
+        dispatch!(self.unlink_identity_unless_last(provider_id, user_id))
+    }
+
     async fn touch_identity(
         &self,
         provider_id: &str,

@@ -708,6 +708,16 @@ pub trait Storage: Clone + Send + Sync + 'static {
         provider_id: &str,
         user_id: &str,
     ) -> impl Future<Output = Result<bool>> + Send;
+    /// Removes the user's identity at the provider only if the user keeps another one, in
+    /// one transaction holding the user's row (SQLite: the write lock; PostgreSQL: `FOR
+    /// UPDATE`), so of two concurrent calls unlinking a user's last two identities one is
+    /// refused. `None`: no such identity (or user); `Some(false)`: refused, it is the
+    /// user's last; `Some(true)`: unlinked.
+    fn unlink_identity_unless_last(
+        &self,
+        provider_id: &str,
+        user_id: &str,
+    ) -> impl Future<Output = Result<Option<bool>>> + Send;
     /// Records a login through the identity: the address the provider gave now, whether it
     /// is verified, and `last_login_at`. Whether the identity exists.
     fn touch_identity(

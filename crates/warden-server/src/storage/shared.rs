@@ -852,6 +852,47 @@ impl Storage for Backend {
         Ok(done.rows_affected() > 0)
     }
 
+    async fn unlink_identity_unless_last(
+        &self,
+        provider_id: &str,
+        user_id: &str,
+    ) -> Result<Option<bool>> {
+        // The user's row is locked first (SQLite: the write lock held since `BEGIN
+        // IMMEDIATE`; PostgreSQL: `FOR UPDATE`), so the identities read next include every
+        // unlink committed by a concurrent caller, which waited for or held the same lock.
+        let mut tx = dialect::begin_write(&self.pool).await?;
+        let exists: Option<i32> = sqlx::query_scalar(sql::LOCK_USER)
+            .bind(user_id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db)?;
+        if exists.is_none() {
+            return Ok(None);
+        }
+        let identities = sqlx::query_as::<_, LinkedIdentityRow>(sql::IDENTITIES_OF_USER)
+            .bind(user_id)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(db)?
+            .into_iter()
+            .map(LinkedIdentity::from)
+            .collect::<Vec<_>>();
+        if !identities.iter().any(|i| i.provider_id == provider_id) {
+            return Ok(None);
+        }
+        if identities.len() < 2 {
+            return Ok(Some(false));
+        }
+        sqlx::query(sql::UNLINK_IDENTITY)
+            .bind(provider_id)
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        tx.commit().await.map_err(db)?;
+        Ok(Some(true))
+    }
+
     async fn touch_identity(
         &self,
         provider_id: &str,

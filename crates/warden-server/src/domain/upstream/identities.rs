@@ -25,22 +25,28 @@ impl<S: Storage> Warden<S> {
         if !valid_slug(provider_id) {
             return Err(DomainError::NotFound);
         }
-        let identities = self.storage().identities_of_user(&user.id).await?;
-        if !identities.iter().any(|i| i.provider_id == provider_id) {
-            return Err(DomainError::NotFound);
-        }
-        let other_ways = identities.len() > 1
-            || has_usable_password(user)
-            || self.storage().count_passkeys(&user.id).await? > 0;
-        if !other_ways {
-            return Err(DomainError::LastSignInMethod);
-        }
-        if !self
-            .storage()
-            .unlink_identity(provider_id, &user.id)
-            .await?
-        {
-            return Err(DomainError::NotFound);
+        let other_ways =
+            has_usable_password(user) || self.storage().count_passkeys(&user.id).await? > 0;
+        if other_ways {
+            if !self
+                .storage()
+                .unlink_identity(provider_id, &user.id)
+                .await?
+            {
+                return Err(DomainError::NotFound);
+            }
+        } else {
+            // Only another identity is left to sign in with: checked and unlinked in one
+            // step, so two concurrent unlinks never take away both of the last two.
+            match self
+                .storage()
+                .unlink_identity_unless_last(provider_id, &user.id)
+                .await?
+            {
+                Some(true) => {}
+                Some(false) => return Err(DomainError::LastSignInMethod),
+                None => return Err(DomainError::NotFound),
+            }
         }
         let actor = by.map_or(user.id.as_str(), |admin| admin.id.as_str());
         let detail = format!("user {}: provider {provider_id}", user.id);

@@ -240,6 +240,15 @@ impl ProviderSettings {
         if !self.role_map.is_empty() && self.roles_claim.is_none() {
             return Err(DomainError::InvalidRequest("role_map needs roles_claim"));
         }
+        if self
+            .role_map
+            .values()
+            .any(|role| role.is_empty() || role.chars().count() > 64)
+        {
+            return Err(DomainError::InvalidRequest(
+                "role_map values must be role names (1 to 64 characters)",
+            ));
+        }
         if self.role_map.keys().any(|k| {
             k.is_empty() || k.len() > MAX_ROLE_VALUE_BYTES || k.chars().any(char::is_control)
         }) {
