@@ -1,5 +1,6 @@
 //! Login takes the same time for an unknown user and a wrong password (no user enumeration by
-//! timing, ASVS 2.2 / FastAPI PR #14908). Alone in its own test binary so no other test
+//! timing, ASVS 2.2 / FastAPI PR #14908), and for an account without a usable password
+//! (`NO_PASSWORD`, made through an upstream provider). Alone in its own test binary so no other test
 //! competes for the CPU while it measures; both backends, one after the other.
 
 #[allow(dead_code)] // the API suite uses the rest of it
@@ -75,12 +76,12 @@ async fn unknown_user_and_wrong_password_take_the_same_time() {
         check("postgres", medians(&postgres).await);
         postgres.finish().await;
     }
+    passwordless_account_and_wrong_password_take_the_same_time().await;
 }
 
 /// An account without a usable password (made through an upstream provider) answers the
 /// password grant exactly as a wrong password does, in the same time: the dummy hash is
-/// verified for it as for an unknown user.
-#[tokio::test]
+/// verified for it as for an unknown user. Run after the test above, never beside it.
 async fn passwordless_account_and_wrong_password_take_the_same_time() {
     use warden_server::storage::{Storage, User};
     let s = Server::sqlite(unthrottled()).await;
