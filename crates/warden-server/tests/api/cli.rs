@@ -493,3 +493,71 @@ fn cli_manages_upstream_providers_without_showing_secrets() {
     let audit = cli.run(&["--json", "audit", "list"], None);
     assert!(!audit.contains(secret) && !audit.contains("gh-secret-value"));
 }
+
+/// `warden serve` with `[[upstream_providers]]` in its TOML file, started twice: the
+/// provider is created once and updated in place, its secret from the named variable.
+#[test]
+fn serve_applies_configured_upstream_providers_idempotently() {
+    use std::io::{BufRead, BufReader};
+    let cli = Cli::new();
+    let config = cli.dir.join("warden.toml");
+    std::fs::write(
+        &config,
+        r#"
+bind = "127.0.0.1:0"
+
+[[upstream_providers]]
+id = "corp"
+display_name = "Corporate SSO"
+kind = "oidc"
+issuer = "https://sso.example.com"
+client_id = "warden"
+client_secret_env = "CORP_SECRET"
+role_map = {}
+"#,
+    )
+    .unwrap();
+    let config_arg = config.display().to_string();
+    let serve = || {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_warden"))
+            .args(["--config", &config_arg, "serve"])
+            .env_clear()
+            .env("WARDEN_DATABASE_URL", cli.database_url())
+            .env("WARDEN_MASTER_KEY_FILE", cli.dir.join("warden.key"))
+            .env("WARDEN_LOG", "warn")
+            .env("CORP_SECRET", "corp-secret-value")
+            .current_dir(&cli.dir)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let started = lines
+            .next()
+            .and_then(Result::ok)
+            .is_some_and(|line| line.starts_with("listening on"));
+        child.kill().unwrap();
+        let output = child.wait_with_output().unwrap();
+        assert!(started, "{}", String::from_utf8_lossy(&output.stderr));
+    };
+    serve();
+    let first: Value =
+        serde_json::from_str(&cli.run(&["--json", "provider", "list"], None)).unwrap();
+    serve();
+    let second: Value =
+        serde_json::from_str(&cli.run(&["--json", "provider", "list"], None)).unwrap();
+    assert_eq!(second.as_array().unwrap().len(), 1);
+    assert_eq!(second[0]["id"], "corp");
+    assert_eq!(second[0]["client_secret_set"], true);
+    assert_eq!(second[0]["created_at"], first[0]["created_at"]);
+    assert!(!second.to_string().contains("corp-secret-value"));
+
+    // A bad table stops start-up, naming the setting.
+    std::fs::write(
+        &config,
+        "[[upstream_providers]]\nid = \"Bad Id\"\ndisplay_name = \"x\"\nkind = \"github\"\nclient_id = \"x\"\n",
+    )
+    .unwrap();
+    let (ok, _, stderr) = cli.try_run(&["--config", &config_arg, "provider", "list"], None);
+    assert!(!ok && stderr.contains("upstream_providers"), "{stderr}");
+}
