@@ -23,7 +23,7 @@ mod sessions;
 mod throttle;
 mod tokens;
 mod totp;
-mod upstream;
+pub mod upstream;
 mod userinfo;
 
 use std::sync::Arc;

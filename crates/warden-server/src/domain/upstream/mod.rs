@@ -16,5 +16,5 @@ mod providers;
 pub use providers::{
     GITHUB_API_BASE, GITHUB_AUTHORIZATION_ENDPOINT, GITHUB_TOKEN_ENDPOINT, MAX_CLIENT_SECRET_BYTES,
     MAX_PROVIDER_SCOPES, MAX_ROLE_MAP_ENTRIES, ProviderKind, ProviderSettings, SecretChange,
-    valid_provider_url, valid_slug,
+    api_base, authorization_endpoint, token_endpoint, valid_provider_url, valid_slug,
 };

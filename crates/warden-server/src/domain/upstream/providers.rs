@@ -319,6 +319,40 @@ pub fn valid_provider_url(url: &str) -> bool {
     }
 }
 
+/// Where the login flow sends the browser: the provider's explicit authorization endpoint,
+/// else GitHub's; `None` for an OpenID Connect provider that names none (discovery from its
+/// issuer gives it).
+pub fn authorization_endpoint(provider: &UpstreamProvider) -> Option<&str> {
+    provider
+        .authorization_endpoint
+        .as_deref()
+        .or(match ProviderKind::parse(&provider.kind) {
+            Some(ProviderKind::GitHub) => Some(GITHUB_AUTHORIZATION_ENDPOINT),
+            _ => None,
+        })
+}
+
+/// Where the login flow redeems the code: the explicit token endpoint, else GitHub's;
+/// `None` for an OpenID Connect provider that names none (discovery gives it).
+pub fn token_endpoint(provider: &UpstreamProvider) -> Option<&str> {
+    provider
+        .token_endpoint
+        .as_deref()
+        .or(match ProviderKind::parse(&provider.kind) {
+            Some(ProviderKind::GitHub) => Some(GITHUB_TOKEN_ENDPOINT),
+            _ => None,
+        })
+}
+
+/// GitHub's API base for the provider (its own, else [`GITHUB_API_BASE`]); `None` for an
+/// OpenID Connect provider.
+pub fn api_base(provider: &UpstreamProvider) -> Option<&str> {
+    match ProviderKind::parse(&provider.kind) {
+        Some(ProviderKind::GitHub) => Some(provider.api_base.as_deref().unwrap_or(GITHUB_API_BASE)),
+        _ => None,
+    }
+}
+
 /// The checked secret, or why not.
 fn check_secret(secret: &str) -> Result<(), DomainError> {
     if secret.is_empty()
@@ -553,6 +587,47 @@ mod tests {
         for bad in ["", "-a", "A", "a_b", "a b", "é", &"a".repeat(33)] {
             assert!(!valid_slug(bad), "{bad}");
         }
+    }
+
+    #[test]
+    fn github_defaults_and_explicit_endpoints() {
+        let mut p = UpstreamProvider {
+            id: "gh".into(),
+            display_name: "GitHub".into(),
+            kind: "github".into(),
+            issuer: None,
+            authorization_endpoint: None,
+            token_endpoint: None,
+            userinfo_endpoint: None,
+            jwks_uri: None,
+            api_base: None,
+            client_id: "x".into(),
+            client_secret_sealed: None,
+            scopes: Vec::new(),
+            allow_signup: false,
+            trust_email: false,
+            trust_mfa: false,
+            roles_claim: None,
+            role_map: BTreeMap::new(),
+            enabled: true,
+            created_at: 0,
+            updated_at: 0,
+        };
+        assert_eq!(
+            authorization_endpoint(&p),
+            Some(GITHUB_AUTHORIZATION_ENDPOINT)
+        );
+        assert_eq!(token_endpoint(&p), Some(GITHUB_TOKEN_ENDPOINT));
+        assert_eq!(api_base(&p), Some(GITHUB_API_BASE));
+        p.api_base = Some("https://ghe.example.com/api/v3".into());
+        assert_eq!(api_base(&p), Some("https://ghe.example.com/api/v3"));
+        p.kind = "oidc".into();
+        assert_eq!(
+            (authorization_endpoint(&p), token_endpoint(&p), api_base(&p)),
+            (None, None, None)
+        );
+        p.token_endpoint = Some("https://sso.example.com/token".into());
+        assert_eq!(token_endpoint(&p), Some("https://sso.example.com/token"));
     }
 
     #[test]
