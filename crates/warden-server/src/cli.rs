@@ -1,5 +1,6 @@
 //! The `warden` command line: the server and its administration, sharing one configuration.
 
+use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -8,8 +9,12 @@ use clap::{Args, Parser, Subcommand};
 use serde_json::json;
 
 use crate::config::Config;
-use crate::domain::{NewAccount, NewClient, Warden, now};
-use crate::storage::{AnyStorage, Role, Storage};
+use zeroize::Zeroizing;
+
+use crate::domain::{
+    NewAccount, NewClient, ProviderKind, ProviderSettings, SecretChange, UserUpdate, Warden, now,
+};
+use crate::storage::{AnyStorage, Role, Storage, UpstreamProvider};
 
 /// Warden: authentication and authorization for HTTP APIs.
 #[derive(Debug, Parser)]
@@ -41,6 +46,9 @@ pub enum Command {
     /// Manage OAuth 2.0 clients.
     #[command(subcommand)]
     Client(ClientCommand),
+    /// Manage upstream identity providers ("log in with another provider").
+    #[command(subcommand)]
+    Provider(ProviderCommand),
     /// Manage signing keys.
     #[command(subcommand)]
     Keys(KeysCommand),
@@ -87,6 +95,155 @@ pub enum UserCommand {
     /// Remove a user's second factors (TOTP and recovery codes) when they lost them: their
     /// sessions end and their refresh tokens are revoked; audited.
     ResetFactors { username: String },
+    /// Change a user: whether their address is verified.
+    Update {
+        username: String,
+        /// `true` or `false`: whether the user's address is known to be theirs.
+        #[arg(long)]
+        email_verified: Option<bool>,
+    },
+    /// List the upstream identities linked to a user.
+    Identities { username: String },
+    /// Unlink a user's identity at an upstream provider (refused when it is their only way
+    /// to sign in).
+    Unlink { username: String, provider: String },
+}
+
+/// `warden provider …`
+#[derive(Debug, Subcommand)]
+pub enum ProviderCommand {
+    /// Register an upstream provider; the client secret is read from standard input
+    /// (`--client-secret-stdin`) or an environment variable (`--client-secret-env`), never
+    /// from an argument.
+    Add(ProviderAddArgs),
+    /// List the providers (never their secrets).
+    List,
+    /// Show one provider (never its secret).
+    Show { id: String },
+    /// Change a provider: only the options given change.
+    Update(ProviderUpdateArgs),
+    /// Remove a provider with its linked identities.
+    Remove { id: String },
+}
+
+/// Where the client secret comes from: never an argument.
+#[derive(Debug, Args)]
+pub struct SecretArgs {
+    /// Read the client secret from standard input.
+    #[arg(long, conflicts_with = "client_secret_env")]
+    client_secret_stdin: bool,
+    /// Read the client secret from this environment variable.
+    #[arg(long, value_name = "VAR")]
+    client_secret_env: Option<String>,
+}
+
+/// An upstream provider to register.
+#[derive(Debug, Args)]
+pub struct ProviderAddArgs {
+    /// A slug (`[a-z0-9][a-z0-9-]{0,31}`), used in URLs.
+    id: String,
+    /// `oidc` or `github`.
+    #[arg(long)]
+    kind: String,
+    /// The name shown on the login page.
+    #[arg(long)]
+    name: String,
+    /// `oidc`: the exact issuer (discovery starts from it).
+    #[arg(long)]
+    issuer: Option<String>,
+    /// Warden's client id at the provider.
+    #[arg(long)]
+    client_id: String,
+    #[command(flatten)]
+    secret: SecretArgs,
+    /// The scopes to ask for (comma-separated or repeated; default per kind).
+    #[arg(long, value_delimiter = ',')]
+    scopes: Vec<String>,
+    /// A first login creates an account.
+    #[arg(long)]
+    allow_signup: bool,
+    /// Believe the provider's verified addresses.
+    #[arg(long)]
+    trust_email: bool,
+    /// Let the provider's `amr`/`acr` satisfy the second-factor policy.
+    #[arg(long)]
+    trust_mfa: bool,
+    /// The claim holding upstream groups or roles (e.g. `groups`).
+    #[arg(long)]
+    roles_claim: Option<String>,
+    /// `upstream=role`: map an upstream value to an existing role (repeatable).
+    #[arg(long = "role-map", value_parser = parse_role_mapping)]
+    role_map: Vec<(String, String)>,
+    #[arg(long)]
+    authorization_endpoint: Option<String>,
+    #[arg(long)]
+    token_endpoint: Option<String>,
+    #[arg(long)]
+    userinfo_endpoint: Option<String>,
+    #[arg(long)]
+    jwks_uri: Option<String>,
+    /// `github`: the API base (GitHub Enterprise).
+    #[arg(long)]
+    api_base: Option<String>,
+    /// Register it switched off.
+    #[arg(long)]
+    disabled: bool,
+}
+
+/// Changes to an upstream provider; an option not given leaves its setting as it is (an
+/// empty value clears an optional one).
+#[derive(Debug, Args)]
+pub struct ProviderUpdateArgs {
+    id: String,
+    #[arg(long)]
+    name: Option<String>,
+    #[arg(long)]
+    issuer: Option<String>,
+    #[arg(long)]
+    client_id: Option<String>,
+    #[command(flatten)]
+    secret: SecretArgs,
+    /// Remove the client secret (a public client, PKCE only).
+    #[arg(long, conflicts_with_all = ["client_secret_stdin", "client_secret_env"])]
+    no_client_secret: bool,
+    #[arg(long, value_delimiter = ',')]
+    scopes: Option<Vec<String>>,
+    #[arg(long)]
+    allow_signup: Option<bool>,
+    #[arg(long)]
+    trust_email: Option<bool>,
+    #[arg(long)]
+    trust_mfa: Option<bool>,
+    #[arg(long)]
+    roles_claim: Option<String>,
+    /// Replaces the whole map (repeatable).
+    #[arg(long = "role-map", value_parser = parse_role_mapping)]
+    role_map: Vec<(String, String)>,
+    /// Empty the role map.
+    #[arg(long, conflicts_with = "role_map")]
+    clear_role_map: bool,
+    #[arg(long)]
+    authorization_endpoint: Option<String>,
+    #[arg(long)]
+    token_endpoint: Option<String>,
+    #[arg(long)]
+    userinfo_endpoint: Option<String>,
+    #[arg(long)]
+    jwks_uri: Option<String>,
+    #[arg(long)]
+    api_base: Option<String>,
+    #[arg(long)]
+    enabled: Option<bool>,
+}
+
+/// `upstream=role`.
+fn parse_role_mapping(text: &str) -> Result<(String, String), String> {
+    match text.rsplit_once('=') {
+        Some((upstream, role)) if !upstream.is_empty() && !role.is_empty() => {
+            Ok((upstream.to_owned(), role.to_owned()))
+        }
+        _ => Err(format!("`{text}` is not upstream=role")),
+    }
 }
 
 /// `warden role …`
@@ -317,7 +474,7 @@ async fn command(warden: &Warden<AnyStorage>, cli: Cli, config: &Config) -> Resu
                 .map_err(|e| e.to_string())?;
             let rows: Vec<_> = users
                 .iter()
-                .map(|u| json!({"id": u.id, "username": u.username, "email": u.email, "disabled": u.disabled, "roles": u.roles}))
+                .map(|u| json!({"id": u.id, "username": u.username, "email": u.email, "email_verified": u.email_verified, "disabled": u.disabled, "roles": u.roles}))
                 .collect();
             let text = users
                 .iter()
@@ -462,6 +619,69 @@ async fn command(warden: &Warden<AnyStorage>, cli: Cli, config: &Config) -> Resu
                 .join("\n");
             print(out, json!(rows), text);
         }
+        Command::User(UserCommand::Update {
+            username,
+            email_verified,
+        }) => {
+            let user = warden
+                .update_user(
+                    &username,
+                    UserUpdate {
+                        email_verified,
+                        ..UserUpdate::default()
+                    },
+                    None,
+                )
+                .await
+                .map_err(|e| e.to_string())?;
+            print(
+                out,
+                json!({"id": user.id, "username": user.username, "email": user.email, "email_verified": user.email_verified, "disabled": user.disabled, "roles": user.roles}),
+                format!(
+                    "{}: email {}",
+                    user.username,
+                    if user.email_verified {
+                        "verified"
+                    } else {
+                        "not verified"
+                    }
+                ),
+            );
+        }
+        Command::User(UserCommand::Identities { username }) => {
+            let user = warden.user(&username).await.map_err(|e| e.to_string())?;
+            let identities = warden.identities(&user).await.map_err(|e| e.to_string())?;
+            let rows: Vec<_> = identities
+                .iter()
+                .map(|i| json!({"provider_id": i.provider_id, "subject": i.subject, "email": i.email, "email_verified": i.email_verified, "linked_at": i.linked_at, "last_login_at": i.last_login_at}))
+                .collect();
+            let text = identities
+                .iter()
+                .map(|i| {
+                    format!(
+                        "{}\t{}\t{}",
+                        i.provider_id,
+                        i.subject,
+                        i.email.as_deref().unwrap_or("-")
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("\n");
+            print(out, json!(rows), text);
+        }
+        Command::User(UserCommand::Unlink { username, provider }) => {
+            let user = warden.user(&username).await.map_err(|e| e.to_string())?;
+            warden
+                .unlink_identity(&user, &provider, None)
+                .await
+                .map_err(|e| e.to_string())?;
+            print(
+                out,
+                json!({"username": username, "provider": provider, "unlinked": true}),
+                format!("{username}: unlinked from {provider}"),
+            );
+        }
+        Command::Provider(command) => provider_command(warden, command, config, out).await?,
         Command::Apikey(command) => api_key_command(warden, command, out).await?,
         Command::Audit(command) => audit_command(warden, command, out).await?,
         Command::Keys(KeysCommand::Rotate) => {
@@ -514,6 +734,220 @@ pub fn parse_duration(text: &str) -> Result<u64, String> {
         _ => return Err(invalid()),
     };
     number.checked_mul(unit).ok_or_else(invalid)
+}
+
+/// A provider as the CLI prints it: never its secret.
+fn provider_json(p: &UpstreamProvider) -> serde_json::Value {
+    json!({
+        "id": p.id, "display_name": p.display_name, "kind": p.kind, "issuer": p.issuer,
+        "authorization_endpoint": p.authorization_endpoint, "token_endpoint": p.token_endpoint,
+        "userinfo_endpoint": p.userinfo_endpoint, "jwks_uri": p.jwks_uri, "api_base": p.api_base,
+        "client_id": p.client_id, "client_secret_set": p.client_secret_sealed.is_some(),
+        "scopes": p.scopes, "allow_signup": p.allow_signup, "trust_email": p.trust_email,
+        "trust_mfa": p.trust_mfa, "roles_claim": p.roles_claim, "role_map": p.role_map,
+        "enabled": p.enabled, "created_at": p.created_at, "updated_at": p.updated_at,
+    })
+}
+
+fn provider_text(p: &UpstreamProvider) -> String {
+    format!(
+        "{}\t{}\t{}\t{}\t{}",
+        p.id,
+        p.kind,
+        if p.enabled { "enabled" } else { "disabled" },
+        p.display_name,
+        p.issuer.as_deref().unwrap_or("-")
+    )
+}
+
+/// The client secret the options name (standard input or a variable), if any.
+fn read_secret(args: &SecretArgs) -> Result<Option<Zeroizing<String>>, String> {
+    if args.client_secret_stdin {
+        let mut secret = Zeroizing::new(String::new());
+        std::io::stdin()
+            .take(4096)
+            .read_to_string(&mut secret)
+            .map_err(|e| format!("reading the client secret: {e}"))?;
+        let trimmed = secret.trim_end_matches(['\n', '\r']);
+        return Ok(Some(Zeroizing::new(trimmed.to_owned())));
+    }
+    match &args.client_secret_env {
+        Some(var) => match std::env::var(var) {
+            Ok(secret) if !secret.is_empty() => Ok(Some(Zeroizing::new(secret))),
+            _ => Err(format!("the environment variable {var} is not set")),
+        },
+        None => Ok(None),
+    }
+}
+
+/// `Some(None)` for an empty value (clear), `Some(Some(v))` to set, `None` to keep.
+fn optional(value: Option<String>) -> Option<Option<String>> {
+    value.map(|v| (!v.is_empty()).then_some(v))
+}
+
+/// The domain able to seal a client secret: it needs the master key.
+async fn sealing_warden(
+    warden: &Warden<AnyStorage>,
+    config: &Config,
+) -> Result<Warden<AnyStorage>, String> {
+    let master = crate::server::master_key(warden.storage(), config).await?;
+    Warden::without_signing_with_master_key(warden.storage().clone(), config.clone(), &master)
+        .await
+        .map_err(|e| format!("start-up failed: {e}"))
+}
+
+/// `warden provider …`.
+async fn provider_command(
+    warden: &Warden<AnyStorage>,
+    command: ProviderCommand,
+    config: &Config,
+    out: bool,
+) -> Result<(), String> {
+    match command {
+        ProviderCommand::Add(args) => {
+            let kind = ProviderKind::parse(&args.kind)
+                .ok_or_else(|| "--kind must be oidc or github".to_owned())?;
+            let secret = read_secret(&args.secret)?;
+            let settings = ProviderSettings {
+                id: args.id,
+                display_name: args.name,
+                kind,
+                issuer: args.issuer,
+                authorization_endpoint: args.authorization_endpoint,
+                token_endpoint: args.token_endpoint,
+                userinfo_endpoint: args.userinfo_endpoint,
+                jwks_uri: args.jwks_uri,
+                api_base: args.api_base,
+                client_id: args.client_id,
+                scopes: args.scopes,
+                allow_signup: args.allow_signup,
+                trust_email: args.trust_email,
+                trust_mfa: args.trust_mfa,
+                roles_claim: args.roles_claim,
+                role_map: args.role_map.into_iter().collect(),
+                enabled: !args.disabled,
+            };
+            let provider = if secret.is_some() {
+                let sealing = sealing_warden(warden, config).await?;
+                let created = sealing.create_provider(settings, secret, None).await;
+                sealing.flush_audit().await;
+                created
+            } else {
+                warden.create_provider(settings, None, None).await
+            }
+            .map_err(|e| e.to_string())?;
+            print(
+                out,
+                provider_json(&provider),
+                format!("added provider {}", provider.id),
+            );
+        }
+        ProviderCommand::List => {
+            let providers = warden.list_providers().await.map_err(|e| e.to_string())?;
+            let rows: Vec<_> = providers.iter().map(provider_json).collect();
+            let text = providers
+                .iter()
+                .map(provider_text)
+                .collect::<Vec<_>>()
+                .join("\n");
+            print(out, json!(rows), text);
+        }
+        ProviderCommand::Show { id } => {
+            let provider = warden.provider(&id).await.map_err(|e| e.to_string())?;
+            let text = format!(
+                "{}\nclient_id: {}\nclient secret: {}\nscopes: {}",
+                provider_text(&provider),
+                provider.client_id,
+                if provider.client_secret_sealed.is_some() {
+                    "set"
+                } else {
+                    "none"
+                },
+                provider.scopes.join(" ")
+            );
+            print(out, provider_json(&provider), text);
+        }
+        ProviderCommand::Update(args) => {
+            let current = warden.provider(&args.id).await.map_err(|e| e.to_string())?;
+            let mut settings = ProviderSettings::of(&current)
+                .ok_or_else(|| "the stored provider has an unknown kind".to_owned())?;
+            if let Some(name) = args.name {
+                settings.display_name = name;
+            }
+            if let Some(client_id) = args.client_id {
+                settings.client_id = client_id;
+            }
+            for (field, value) in [
+                (&mut settings.issuer, args.issuer),
+                (
+                    &mut settings.authorization_endpoint,
+                    args.authorization_endpoint,
+                ),
+                (&mut settings.token_endpoint, args.token_endpoint),
+                (&mut settings.userinfo_endpoint, args.userinfo_endpoint),
+                (&mut settings.jwks_uri, args.jwks_uri),
+                (&mut settings.api_base, args.api_base),
+                (&mut settings.roles_claim, args.roles_claim),
+            ] {
+                if let Some(value) = optional(value) {
+                    *field = value;
+                }
+            }
+            if let Some(scopes) = args.scopes {
+                settings.scopes = scopes;
+            }
+            settings.allow_signup = args.allow_signup.unwrap_or(settings.allow_signup);
+            settings.trust_email = args.trust_email.unwrap_or(settings.trust_email);
+            settings.trust_mfa = args.trust_mfa.unwrap_or(settings.trust_mfa);
+            settings.enabled = args.enabled.unwrap_or(settings.enabled);
+            if args.clear_role_map {
+                settings.role_map = BTreeMap::new();
+            } else if !args.role_map.is_empty() {
+                settings.role_map = args.role_map.into_iter().collect();
+            }
+            let provider = match read_secret(&args.secret)? {
+                Some(secret) => {
+                    let sealing = sealing_warden(warden, config).await?;
+                    let updated = sealing
+                        .update_provider(&args.id, settings, SecretChange::Set(secret), None)
+                        .await;
+                    sealing.flush_audit().await;
+                    updated
+                }
+                None => {
+                    let change = if args.no_client_secret {
+                        SecretChange::Remove
+                    } else {
+                        SecretChange::Keep
+                    };
+                    warden
+                        .update_provider(&args.id, settings, change, None)
+                        .await
+                }
+            }
+            .map_err(|e| e.to_string())?;
+            print(
+                out,
+                provider_json(&provider),
+                format!("updated provider {}", provider.id),
+            );
+        }
+        ProviderCommand::Remove { id } => {
+            if !warden
+                .remove_provider(&id, None)
+                .await
+                .map_err(|e| e.to_string())?
+            {
+                return Err(format!("no provider {id}"));
+            }
+            print(
+                out,
+                json!({"id": id, "removed": true}),
+                format!("removed provider {id}"),
+            );
+        }
+    }
+    Ok(())
 }
 
 /// `warden apikey …`.

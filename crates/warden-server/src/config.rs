@@ -1,5 +1,6 @@
 //! Configuration: defaults, then a TOML file, then `WARDEN_*` environment variables.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
@@ -75,6 +76,131 @@ pub struct Config {
     /// How often the files of `tls_cert` and `tls_key` are checked for a change, seconds
     /// (also on SIGHUP); a changed pair is loaded without a restart.
     pub tls_reload_interval: u64,
+    /// Upstream identity providers (`[[upstream_providers]]` tables), created or updated at
+    /// each `warden serve` start-up; the same on every restart and instance.
+    pub upstream_providers: Vec<UpstreamProviderConfig>,
+}
+
+/// One `[[upstream_providers]]` table: an upstream OpenID Connect provider or GitHub, as the
+/// administrator API takes it. The client secret is `client_secret` or, better, read from
+/// the environment variable named by `client_secret_env`; neither: a public client (PKCE).
+#[derive(Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct UpstreamProviderConfig {
+    /// A slug (`[a-z0-9][a-z0-9-]{0,31}`), used in URLs.
+    pub id: String,
+    /// Shown on the login page.
+    pub display_name: String,
+    /// `oidc` or `github`.
+    pub kind: String,
+    /// `oidc`: the exact issuer (discovery starts from it).
+    #[serde(default)]
+    pub issuer: Option<String>,
+    /// Explicit endpoints, overriding discovery (or GitHub's defaults).
+    #[serde(default)]
+    pub authorization_endpoint: Option<String>,
+    #[serde(default)]
+    pub token_endpoint: Option<String>,
+    #[serde(default)]
+    pub userinfo_endpoint: Option<String>,
+    #[serde(default)]
+    pub jwks_uri: Option<String>,
+    /// `github`: the API base (default `https://api.github.com`).
+    #[serde(default)]
+    pub api_base: Option<String>,
+    pub client_id: String,
+    /// The client secret itself (prefer `client_secret_env`).
+    #[serde(default)]
+    pub client_secret: Option<String>,
+    /// The name of the environment variable holding the client secret.
+    #[serde(default)]
+    pub client_secret_env: Option<String>,
+    /// Empty: `openid email profile` (oidc), `read:user user:email` (github).
+    #[serde(default)]
+    pub scopes: Vec<String>,
+    #[serde(default)]
+    pub allow_signup: bool,
+    #[serde(default)]
+    pub trust_email: bool,
+    #[serde(default)]
+    pub trust_mfa: bool,
+    #[serde(default)]
+    pub roles_claim: Option<String>,
+    /// Upstream value → local role name.
+    #[serde(default)]
+    pub role_map: BTreeMap<String, String>,
+    #[serde(default = "yes")]
+    pub enabled: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl std::fmt::Debug for UpstreamProviderConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the secret itself.
+        f.debug_struct("UpstreamProviderConfig")
+            .field("id", &self.id)
+            .field("kind", &self.kind)
+            .field("issuer", &self.issuer)
+            .field("client_id", &self.client_id)
+            .field(
+                "client_secret",
+                &self.client_secret.as_ref().map(|_| "[redacted]"),
+            )
+            .field("client_secret_env", &self.client_secret_env)
+            .finish_non_exhaustive()
+    }
+}
+
+impl UpstreamProviderConfig {
+    /// The client secret: `client_secret`, or the variable `client_secret_env` names (which
+    /// must be set and not empty); `None` for neither. The error names the setting.
+    pub fn secret(&self) -> Result<Option<zeroize::Zeroizing<String>>, ConfigError> {
+        match (&self.client_secret, &self.client_secret_env) {
+            (Some(_), Some(_)) => Err(self.invalid(
+                "client_secret",
+                "set client_secret or client_secret_env, not both",
+            )),
+            (Some(secret), None) => Ok(Some(zeroize::Zeroizing::new(secret.clone()))),
+            (None, Some(var)) => match std::env::var(var) {
+                Ok(secret) if !secret.is_empty() => Ok(Some(zeroize::Zeroizing::new(secret))),
+                _ => Err(self.invalid(
+                    "client_secret_env",
+                    &format!("the environment variable {var} is not set"),
+                )),
+            },
+            (None, None) => Ok(None),
+        }
+    }
+
+    /// An error naming `upstream_providers` (and, in the reason, this provider and `field`).
+    pub fn invalid(&self, field: &str, reason: &str) -> ConfigError {
+        ConfigError::Invalid {
+            setting: "upstream_providers",
+            reason: format!("provider `{}`: {field}: {reason}", self.id),
+        }
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        if !crate::domain::valid_slug(&self.id) {
+            return Err(self.invalid(
+                "id",
+                "must be 1 to 32 lowercase letters, digits or '-', not starting with '-'",
+            ));
+        }
+        if crate::domain::ProviderKind::parse(&self.kind).is_none() {
+            return Err(self.invalid("kind", "must be `oidc` or `github`"));
+        }
+        if self.client_secret.is_some() && self.client_secret_env.is_some() {
+            return Err(self.invalid(
+                "client_secret",
+                "set client_secret or client_secret_env, not both",
+            ));
+        }
+        Ok(())
+    }
 }
 
 impl Default for Config {
@@ -103,6 +229,7 @@ impl Default for Config {
             tls_cert: None,
             tls_key: None,
             tls_reload_interval: 30,
+            upstream_providers: Vec::new(),
         }
     }
 }
@@ -216,6 +343,15 @@ impl Config {
                 "tls_reload_interval",
                 "must be between one second and one day",
             );
+        }
+        for (i, provider) in self.upstream_providers.iter().enumerate() {
+            provider.validate()?;
+            if self.upstream_providers[..i]
+                .iter()
+                .any(|other| other.id == provider.id)
+            {
+                return Err(provider.invalid("id", "appears twice"));
+            }
         }
         Ok(())
     }

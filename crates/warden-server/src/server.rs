@@ -137,6 +137,62 @@ async fn bootstrap(warden: &Warden<AnyStorage>) -> Result<(), String> {
     Ok(())
 }
 
+/// Creates or updates each `[[upstream_providers]]` of the configuration: the same on every
+/// restart, and on instances starting together (of two creating one provider, the second
+/// updates it). A provider the settings do not describe stops start-up, named.
+pub async fn apply_upstream_providers(
+    warden: &Warden<AnyStorage>,
+    config: &Config,
+) -> Result<(), String> {
+    for configured in &config.upstream_providers {
+        let secret = configured.secret().map_err(|e| e.to_string())?;
+        let kind = crate::domain::ProviderKind::parse(&configured.kind).ok_or_else(|| {
+            configured
+                .invalid("kind", "must be `oidc` or `github`")
+                .to_string()
+        })?;
+        let settings = crate::domain::ProviderSettings {
+            id: configured.id.clone(),
+            display_name: configured.display_name.clone(),
+            kind,
+            issuer: configured.issuer.clone(),
+            authorization_endpoint: configured.authorization_endpoint.clone(),
+            token_endpoint: configured.token_endpoint.clone(),
+            userinfo_endpoint: configured.userinfo_endpoint.clone(),
+            jwks_uri: configured.jwks_uri.clone(),
+            api_base: configured.api_base.clone(),
+            client_id: configured.client_id.clone(),
+            scopes: configured.scopes.clone(),
+            allow_signup: configured.allow_signup,
+            trust_email: configured.trust_email,
+            trust_mfa: configured.trust_mfa,
+            roles_claim: configured.roles_claim.clone(),
+            role_map: configured.role_map.clone(),
+            enabled: configured.enabled,
+        };
+        match warden.put_provider(settings, secret).await {
+            Ok((_, created)) => tracing::info!(
+                provider = %configured.id,
+                created,
+                "upstream provider from the configuration"
+            ),
+            Err(DomainError::InvalidRequest(reason)) => {
+                return Err(format!(
+                    "invalid setting `upstream_providers`: provider `{}`: {reason}",
+                    configured.id
+                ));
+            }
+            Err(other) => {
+                return Err(format!(
+                    "upstream_providers: provider `{}`: {other}",
+                    configured.id
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Runs the server until Ctrl-C or SIGTERM, then finishes in-flight requests.
 pub async fn serve(config: Config) -> Result<(), String> {
     let started = std::time::Instant::now();
@@ -150,6 +206,7 @@ pub async fn serve(config: Config) -> Result<(), String> {
     };
     let (warden, master) = open_with_master_key(&config).await?;
     bootstrap(&warden).await?;
+    apply_upstream_providers(&warden, &config).await?;
     spawn_key_reload(warden.clone(), master);
     let listener = tokio::net::TcpListener::bind(config.bind)
         .await

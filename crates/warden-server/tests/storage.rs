@@ -24,8 +24,9 @@ use sqlx::{AssertSqlSafe, Connection, PgConnection};
 use uuid::Uuid;
 use warden_server::storage::{
     ApiKey, AuditEvent, AuditFilter, AuthorizationCode, BrowserSession, Client, CodeTokens,
-    Consent, KeyStatus, PostgresStorage, RefreshToken, Role, SqliteStorage, Storage, StorageError,
-    StoredPasskey, StoredSigningKey, User, WebauthnCeremony,
+    Consent, KeyStatus, LinkedIdentity, PostgresStorage, RefreshToken, Role, SqliteStorage,
+    Storage, StorageError, StoredPasskey, StoredSigningKey, UpstreamLogin, UpstreamProvider, User,
+    WebauthnCeremony,
 };
 
 #[path = "storage/schema.rs"]
@@ -281,6 +282,13 @@ macro_rules! backend_tests {
                 ceremony_is_taken_once_under_concurrency,
                 purge_expired_deletes_expired_ceremonies,
                 passkeys_and_ceremonies_go_with_the_user,
+                upstream_providers_crud,
+                identities_link_touch_unlink,
+                user_with_identity_is_created_whole_or_not_at_all,
+                upstream_login_is_taken_once_and_never_expired,
+                upstream_login_is_taken_once_under_concurrency,
+                identities_go_with_the_user_and_the_provider,
+                unlinking_keeps_the_last_identity_under_concurrency,
             );
         }
     };
@@ -316,6 +324,7 @@ fn user(username: &str) -> User {
         id: new_id(),
         username: username.to_owned(),
         email: Some(format!("{username}@example.com")),
+        email_verified: false,
         password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo".to_owned(),
         disabled: false,
         roles: Vec::new(),
@@ -557,9 +566,20 @@ async fn set_user_email_changes_only_the_email<S: Storage>(s: S) {
             ..alice.clone()
         }
     );
+    s.set_user_email_verified(&alice.id, true, T0 + 40)
+        .await
+        .unwrap();
+    let stored = s.user_by_id(&alice.id).await.unwrap().unwrap();
+    assert!(stored.email_verified);
+    assert_eq!(stored.updated_at, T0 + 40);
     s.set_user_email(&alice.id, None, T0 + 60).await.unwrap();
     let stored = s.user_by_id(&alice.id).await.unwrap().unwrap();
     assert_eq!((stored.email, stored.updated_at), (None, T0 + 60));
+    assert!(!stored.email_verified, "a changed address is unverified");
+    assert!(matches!(
+        s.set_user_email_verified(&new_id(), true, T0).await,
+        Err(StorageError::NotFound("user"))
+    ));
     assert!(matches!(
         s.set_user_email(&new_id(), None, T0).await,
         Err(StorageError::NotFound("user"))
@@ -2921,4 +2941,406 @@ async fn passkeys_and_ceremonies_go_with_the_user<S: Storage>(s: S) {
     assert!(s.delete_user(&alice.id).await.unwrap());
     assert_eq!(s.passkey_by_credential_id("cred-1").await.unwrap(), None);
     assert_eq!(s.take_ceremony(&c.id_hash).await.unwrap(), None);
+}
+
+// ---------------------------------------------------------------------------------------
+// Upstream identity providers
+// ---------------------------------------------------------------------------------------
+
+fn provider(id: &str) -> UpstreamProvider {
+    UpstreamProvider {
+        id: id.to_owned(),
+        display_name: format!("Provider {id}"),
+        kind: "oidc".to_owned(),
+        issuer: Some(format!("https://{id}.example.com")),
+        authorization_endpoint: None,
+        token_endpoint: Some(format!("https://{id}.example.com/token")),
+        userinfo_endpoint: None,
+        jwks_uri: None,
+        api_base: None,
+        client_id: "warden".to_owned(),
+        client_secret_sealed: Some(vec![0, 1, 2, 255]),
+        scopes: strings(&["openid", "email", "profile"]),
+        allow_signup: true,
+        trust_email: false,
+        trust_mfa: true,
+        roles_claim: Some("groups".to_owned()),
+        role_map: [("staff".to_owned(), "admin".to_owned())].into(),
+        enabled: true,
+        created_at: T0,
+        updated_at: T0,
+    }
+}
+
+fn identity(provider_id: &str, subject: &str, user_id: &str) -> LinkedIdentity {
+    LinkedIdentity {
+        provider_id: provider_id.to_owned(),
+        subject: subject.to_owned(),
+        user_id: user_id.to_owned(),
+        email: Some(format!("{subject}@upstream.example")),
+        email_verified: true,
+        linked_at: T0,
+        last_login_at: None,
+    }
+}
+
+fn upstream_login(provider_id: &str, user_id: Option<&str>, expires_at: i64) -> UpstreamLogin {
+    UpstreamLogin {
+        state_hash: digest(),
+        provider_id: provider_id.to_owned(),
+        browser_hash: digest(),
+        sealed_request: vec![9, 8, 7],
+        purpose: if user_id.is_some() { "link" } else { "login" }.to_owned(),
+        user_id: user_id.map(str::to_owned),
+        return_to: Some("/authorize?client_id=x".to_owned()),
+        expires_at,
+    }
+}
+
+async fn upstream_providers_crud<S: Storage>(s: S) {
+    let corp = provider("corp");
+    let mut github = provider("github");
+    github.kind = "github".to_owned();
+    github.issuer = None;
+    github.client_secret_sealed = None;
+    github.role_map.clear();
+    github.roles_claim = None;
+    s.create_upstream_provider(&github).await.unwrap();
+    s.create_upstream_provider(&corp).await.unwrap();
+    assert!(matches!(
+        s.create_upstream_provider(&corp).await,
+        Err(StorageError::Conflict("upstream_provider"))
+    ));
+    assert_eq!(
+        s.upstream_provider("corp").await.unwrap(),
+        Some(corp.clone())
+    );
+    assert_eq!(s.upstream_provider("nope").await.unwrap(), None);
+    assert_eq!(
+        s.list_upstream_providers().await.unwrap(),
+        vec![corp.clone(), github.clone()],
+        "by id"
+    );
+
+    let changed = UpstreamProvider {
+        display_name: "Corporate".into(),
+        client_secret_sealed: None,
+        scopes: strings(&["openid"]),
+        role_map: [
+            ("a".to_owned(), "x".to_owned()),
+            ("b".to_owned(), "y".to_owned()),
+        ]
+        .into(),
+        enabled: false,
+        created_at: T0 + 999,
+        updated_at: T0 + 60,
+        ..corp.clone()
+    };
+    s.update_upstream_provider(&changed).await.unwrap();
+    assert_eq!(
+        s.upstream_provider("corp").await.unwrap(),
+        Some(UpstreamProvider {
+            created_at: T0,
+            ..changed.clone()
+        }),
+        "everything but created_at"
+    );
+    assert!(matches!(
+        s.update_upstream_provider(&provider("nope")).await,
+        Err(StorageError::NotFound("upstream_provider"))
+    ));
+    assert!(s.delete_upstream_provider("corp").await.unwrap());
+    assert!(!s.delete_upstream_provider("corp").await.unwrap());
+    assert_eq!(s.list_upstream_providers().await.unwrap(), vec![github]);
+}
+
+async fn identities_link_touch_unlink<S: Storage>(s: S) {
+    let alice = user("alice");
+    let bob = user("bob");
+    s.create_user(&alice).await.unwrap();
+    s.create_user(&bob).await.unwrap();
+    s.create_upstream_provider(&provider("corp")).await.unwrap();
+    s.create_upstream_provider(&provider("other"))
+        .await
+        .unwrap();
+
+    let mine = identity("corp", "sub-a", &alice.id);
+    s.link_identity(&mine).await.unwrap();
+    s.link_identity(&identity("other", "sub-a", &alice.id))
+        .await
+        .unwrap();
+    // The subject is taken at this provider, and alice has an identity there already.
+    assert!(matches!(
+        s.link_identity(&identity("corp", "sub-a", &bob.id)).await,
+        Err(StorageError::Conflict("linked_identity"))
+    ));
+    assert!(matches!(
+        s.link_identity(&identity("corp", "sub-a2", &alice.id))
+            .await,
+        Err(StorageError::Conflict("linked_identity"))
+    ));
+    assert!(matches!(
+        s.link_identity(&identity("corp", "sub-x", &new_id())).await,
+        Err(StorageError::NotFound("user"))
+    ));
+    assert!(matches!(
+        s.link_identity(&identity("nope", "sub-x", &bob.id)).await,
+        Err(StorageError::NotFound("upstream_provider"))
+    ));
+
+    assert_eq!(
+        s.identity("corp", "sub-a").await.unwrap(),
+        Some(mine.clone())
+    );
+    assert_eq!(s.identity("corp", "sub-b").await.unwrap(), None);
+    let listed = s.identities_of_user(&alice.id).await.unwrap();
+    assert_eq!(
+        listed
+            .iter()
+            .map(|i| i.provider_id.as_str())
+            .collect::<Vec<_>>(),
+        ["corp", "other"]
+    );
+    assert!(s.identities_of_user(&bob.id).await.unwrap().is_empty());
+
+    assert!(
+        s.touch_identity("corp", "sub-a", None, false, T0 + 100)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        s.identity("corp", "sub-a").await.unwrap(),
+        Some(LinkedIdentity {
+            email: None,
+            email_verified: false,
+            last_login_at: Some(T0 + 100),
+            ..mine.clone()
+        })
+    );
+    assert!(
+        !s.touch_identity("corp", "sub-zzz", None, false, T0)
+            .await
+            .unwrap()
+    );
+
+    assert!(s.unlink_identity("corp", &alice.id).await.unwrap());
+    assert!(!s.unlink_identity("corp", &alice.id).await.unwrap());
+    assert_eq!(s.identity("corp", "sub-a").await.unwrap(), None);
+    // Free again: bob may take the subject.
+    s.link_identity(&identity("corp", "sub-a", &bob.id))
+        .await
+        .unwrap();
+}
+
+async fn user_with_identity_is_created_whole_or_not_at_all<S: Storage>(s: S) {
+    s.create_upstream_provider(&provider("corp")).await.unwrap();
+    s.put_role(&Role {
+        name: "staff".into(),
+        scopes: strings(&["me"]),
+        require_mfa: false,
+    })
+    .await
+    .unwrap();
+    let mut carol = user("carol");
+    carol.password_hash = "!no-password".into();
+    carol.email_verified = true;
+    carol.roles = strings(&["staff"]);
+    let hers = identity("corp", "sub-c", &carol.id);
+    s.create_user_with_identity(&carol, &hers).await.unwrap();
+    assert_eq!(s.user_by_id(&carol.id).await.unwrap(), Some(carol.clone()));
+    assert_eq!(s.identity("corp", "sub-c").await.unwrap(), Some(hers));
+
+    // The subject is linked already: no user is left behind.
+    let dave = user("dave");
+    assert!(matches!(
+        s.create_user_with_identity(&dave, &identity("corp", "sub-c", &dave.id))
+            .await,
+        Err(StorageError::Conflict("linked_identity"))
+    ));
+    assert_eq!(s.user_by_username("dave").await.unwrap(), None);
+    // An unknown provider: neither.
+    assert!(matches!(
+        s.create_user_with_identity(&dave, &identity("gone", "sub-d", &dave.id))
+            .await,
+        Err(StorageError::NotFound("upstream_provider"))
+    ));
+    assert_eq!(s.user_by_username("dave").await.unwrap(), None);
+    // A taken username: neither.
+    let other_carol = user("carol");
+    assert!(matches!(
+        s.create_user_with_identity(&other_carol, &identity("corp", "sub-e", &other_carol.id))
+            .await,
+        Err(StorageError::Conflict("username"))
+    ));
+    assert_eq!(s.identity("corp", "sub-e").await.unwrap(), None);
+}
+
+async fn upstream_login_is_taken_once_and_never_expired<S: Storage>(s: S) {
+    let alice = user("alice");
+    s.create_user(&alice).await.unwrap();
+    s.create_upstream_provider(&provider("corp")).await.unwrap();
+    let login = upstream_login("corp", None, T0 + 300);
+    let link = upstream_login("corp", Some(&alice.id), T0 + 300);
+    s.insert_upstream_login(&login).await.unwrap();
+    s.insert_upstream_login(&link).await.unwrap();
+    assert!(matches!(
+        s.insert_upstream_login(&login).await,
+        Err(StorageError::Conflict("upstream_login"))
+    ));
+    assert!(matches!(
+        s.insert_upstream_login(&upstream_login("corp", Some(&new_id()), T0))
+            .await,
+        Err(StorageError::NotFound("user"))
+    ));
+    assert!(matches!(
+        s.insert_upstream_login(&upstream_login("nope", None, T0))
+            .await,
+        Err(StorageError::NotFound("upstream_provider"))
+    ));
+
+    assert_eq!(
+        s.take_upstream_login(&login.state_hash, T0).await.unwrap(),
+        Some(login.clone())
+    );
+    assert_eq!(
+        s.take_upstream_login(&login.state_hash, T0).await.unwrap(),
+        None,
+        "taken once"
+    );
+    // At its expiry and after, refused (and left for the clean-up).
+    assert_eq!(
+        s.take_upstream_login(&link.state_hash, T0 + 300)
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(s.purge_expired(T0 + 301, 0).await.unwrap(), 1);
+    assert_eq!(
+        s.take_upstream_login(&link.state_hash, T0).await.unwrap(),
+        None,
+        "purged"
+    );
+    assert_eq!(s.take_upstream_login(&digest(), T0).await.unwrap(), None);
+}
+
+async fn upstream_login_is_taken_once_under_concurrency<S: Storage>(s: S) {
+    const CALLERS: usize = 16;
+    s.create_upstream_provider(&provider("corp")).await.unwrap();
+    for round in 0..5 {
+        let login = upstream_login("corp", None, T0 + 300);
+        s.insert_upstream_login(&login).await.unwrap();
+        let start = Arc::new(tokio::sync::Barrier::new(CALLERS));
+        let callers: Vec<_> = (0..CALLERS)
+            .map(|_| {
+                let (s, hash, start) = (s.clone(), login.state_hash.clone(), start.clone());
+                tokio::spawn(async move {
+                    start.wait().await;
+                    s.take_upstream_login(&hash, T0).await.unwrap()
+                })
+            })
+            .collect();
+        let mut taken = 0;
+        for caller in callers {
+            if let Some(got) = caller.await.unwrap() {
+                assert_eq!(got, login);
+                taken += 1;
+            }
+        }
+        assert_eq!(taken, 1, "round {round}: one state, one taker");
+    }
+}
+
+async fn identities_go_with_the_user_and_the_provider<S: Storage>(s: S) {
+    let alice = user("alice");
+    let bob = user("bob");
+    s.create_user(&alice).await.unwrap();
+    s.create_user(&bob).await.unwrap();
+    s.create_upstream_provider(&provider("corp")).await.unwrap();
+    s.create_upstream_provider(&provider("other"))
+        .await
+        .unwrap();
+    s.link_identity(&identity("corp", "a", &alice.id))
+        .await
+        .unwrap();
+    s.link_identity(&identity("corp", "b", &bob.id))
+        .await
+        .unwrap();
+    s.link_identity(&identity("other", "b", &bob.id))
+        .await
+        .unwrap();
+    let pending = upstream_login("corp", Some(&alice.id), T0 + 300);
+    s.insert_upstream_login(&pending).await.unwrap();
+
+    assert!(s.delete_user(&alice.id).await.unwrap());
+    assert_eq!(s.identity("corp", "a").await.unwrap(), None);
+    assert_eq!(
+        s.take_upstream_login(&pending.state_hash, T0)
+            .await
+            .unwrap(),
+        None
+    );
+
+    let pending = upstream_login("corp", None, T0 + 300);
+    s.insert_upstream_login(&pending).await.unwrap();
+    assert!(s.delete_upstream_provider("corp").await.unwrap());
+    assert_eq!(s.identity("corp", "b").await.unwrap(), None);
+    assert_eq!(
+        s.take_upstream_login(&pending.state_hash, T0)
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(s.identities_of_user(&bob.id).await.unwrap().len(), 1);
+}
+
+async fn unlinking_keeps_the_last_identity_under_concurrency<S: Storage>(s: S) {
+    s.create_upstream_provider(&provider("corp")).await.unwrap();
+    s.create_upstream_provider(&provider("other"))
+        .await
+        .unwrap();
+    assert_eq!(
+        s.unlink_identity_unless_last("corp", &new_id())
+            .await
+            .unwrap(),
+        None,
+        "no such user"
+    );
+    for round in 0..5 {
+        let u = user(&format!("user{round}"));
+        s.create_user(&u).await.unwrap();
+        s.link_identity(&identity("corp", &format!("c{round}"), &u.id))
+            .await
+            .unwrap();
+        s.link_identity(&identity("other", &format!("o{round}"), &u.id))
+            .await
+            .unwrap();
+        assert_eq!(
+            s.unlink_identity_unless_last("nope", &u.id).await.unwrap(),
+            None
+        );
+        let start = Arc::new(tokio::sync::Barrier::new(2));
+        let callers: Vec<_> = ["corp", "other"]
+            .into_iter()
+            .map(|provider_id| {
+                let (s, user_id, start) = (s.clone(), u.id.clone(), start.clone());
+                tokio::spawn(async move {
+                    start.wait().await;
+                    s.unlink_identity_unless_last(provider_id, &user_id)
+                        .await
+                        .unwrap()
+                })
+            })
+            .collect();
+        let mut outcomes = Vec::new();
+        for caller in callers {
+            outcomes.push(caller.await.unwrap());
+        }
+        outcomes.sort();
+        assert_eq!(
+            outcomes,
+            [Some(false), Some(true)],
+            "round {round}: one unlinked, one refused"
+        );
+        assert_eq!(s.identities_of_user(&u.id).await.unwrap().len(), 1);
+    }
 }

@@ -13,6 +13,16 @@ pub const MIN_PASSWORD_CHARS: usize = 12;
 /// keeps hashing cost fixed).
 pub const MAX_PASSWORD_BYTES: usize = 1024;
 
+/// The password hash of an account without a usable password (one created through an
+/// upstream identity provider): no password verifies against it. Any stored hash starting
+/// with `!` is unusable alike (as in `/etc/shadow`); no PHC or bcrypt string does.
+pub const NO_PASSWORD: &str = "!no-password";
+
+/// Whether `user` can sign in with a password at all (see [`NO_PASSWORD`]).
+pub fn has_usable_password(user: &User) -> bool {
+    !user.password_hash.starts_with('!')
+}
+
 /// The counter of password logins, labelled `outcome`.
 pub const LOGINS_METRIC: &str = "warden_logins_total";
 /// The values of [`LOGINS_METRIC`]'s `outcome`: right credentials, wrong ones (or an unknown
@@ -96,6 +106,7 @@ impl<S: Storage> Warden<S> {
             id: uuid::Uuid::new_v4().to_string(),
             username: account.username,
             email: account.email,
+            email_verified: false,
             password_hash: hash,
             disabled: false,
             roles: account.roles,
@@ -177,17 +188,21 @@ impl<S: Storage> Warden<S> {
         } else {
             None
         };
-        let verdict = self
-            .passwords()
-            .verify_optional(password, user.as_ref().map(|u| u.password_hash.as_str()))
-            .await;
+        // An account without a usable password is checked like an unknown user: the dummy
+        // hash is verified, so the answer and its time are those of a wrong password.
+        let stored = user
+            .as_ref()
+            .filter(|u| has_usable_password(u))
+            .map(|u| u.password_hash.as_str());
+        let usable = stored.is_some();
+        let verdict = self.passwords().verify_optional(password, stored).await;
         let verdict = match verdict {
             Ok(v) => v,
             // A password over the bound, or an unusable stored hash: a failed login.
             Err(warden::password::PoolError::Password(_)) => Verified::Invalid,
             Err(other) => return Err(other.into()),
         };
-        let Some(mut user) = user.filter(|u| verdict.is_valid() && !u.disabled) else {
+        let Some(mut user) = user.filter(|u| usable && verdict.is_valid() && !u.disabled) else {
             count_login("failure");
             self.audit(
                 "login.failure",

@@ -23,6 +23,9 @@ pub struct UserUpdate {
     pub disabled: Option<bool>,
     /// Replace the roles; each must exist.
     pub roles: Option<Vec<String>>,
+    /// Mark the user's address verified or not (until email verification exists, only an
+    /// administrator or an upstream login trusted for it says so).
+    pub email_verified: Option<bool>,
 }
 
 /// What an administrator's reset of a user's second factors removed.
@@ -122,6 +125,11 @@ impl<S: Storage> Warden<S> {
                 "administrators cannot disable themselves",
             ));
         }
+        if update.email_verified == Some(true) && user.email.is_none() {
+            return Err(DomainError::InvalidRequest(
+                "email_verified needs an email address",
+            ));
+        }
         let actor = by.map_or(user.id.clone(), |admin| admin.id.clone());
         if let Some(roles) = update.roles {
             self.check_roles_exist(&roles).await?;
@@ -137,6 +145,22 @@ impl<S: Storage> Warden<S> {
             )
             .await;
             user.roles = roles;
+        }
+        if let Some(verified) = update.email_verified.filter(|v| *v != user.email_verified) {
+            self.storage()
+                .set_user_email_verified(&user.id, verified, super::now())
+                .await?;
+            let detail = format!("user {}: email_verified {verified}", user.id);
+            self.audit(
+                "user.email_verified_changed",
+                "success",
+                Some(&actor),
+                None,
+                None,
+                Some(&detail),
+            )
+            .await;
+            user.email_verified = verified;
         }
         if let Some(disabled) = update.disabled.filter(|d| *d != user.disabled) {
             self.apply_disabled(&mut user, disabled, &actor).await?;

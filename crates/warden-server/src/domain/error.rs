@@ -54,6 +54,13 @@ pub enum DomainError {
     /// does not verify or is not this account's, a malformed one (a message for the user).
     #[error("{0}")]
     InvalidPasskey(&'static str),
+    /// An upstream identity provider with this id exists already.
+    #[error("an upstream provider with this id already exists")]
+    ProviderExists,
+    /// Unlinking this identity would leave the account with no way to sign in (no usable
+    /// password, no passkey, no other linked identity).
+    #[error("this is the account's only way to sign in")]
+    LastSignInMethod,
     /// The record does not exist.
     #[error("not found")]
     NotFound,

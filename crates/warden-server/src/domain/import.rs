@@ -109,6 +109,7 @@ impl<S: Storage> Warden<S> {
                 id: uuid::Uuid::new_v4().to_string(),
                 username: imported.username.clone(),
                 email: imported.email,
+                email_verified: false,
                 password_hash: imported.password_hash,
                 disabled: imported.disabled,
                 roles: imported.roles,

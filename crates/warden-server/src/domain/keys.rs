@@ -20,6 +20,9 @@ pub struct MasterKey {
     sealing: Sealer,
     /// The AES-256 key of second-factor secrets, derived (HKDF) from the master key.
     factor_key: [u8; 32],
+    /// The AES-256 key of the client secrets Warden holds at upstream identity providers,
+    /// derived (HKDF) from the master key.
+    upstream_key: [u8; 32],
     form_tokens: hmac::Key,
     refresh_successors: hmac::Key,
     recovery_codes: hmac::Key,
@@ -108,9 +111,14 @@ impl MasterKey {
         prk.expand(&[b"warden/factor-secrets/v1"], &AES_256_GCM)
             .and_then(|okm| okm.fill(&mut factor_key))
             .map_err(|_| "unusable key".to_owned())?;
+        let mut upstream_key = [0u8; 32];
+        prk.expand(&[b"warden/upstream-client-secrets/v1"], &AES_256_GCM)
+            .and_then(|okm| okm.fill(&mut upstream_key))
+            .map_err(|_| "unusable key".to_owned())?;
         Ok(Self {
             sealing: Sealer::new(key),
             factor_key,
+            upstream_key,
             form_tokens: derive(b"warden/form-tokens/v1")?,
             refresh_successors: derive(b"warden/refresh-successors/v1")?,
             recovery_codes: derive(b"warden/recovery-codes/v1")?,
@@ -151,6 +159,16 @@ impl MasterKey {
         UnboundKey::new(&AES_256_GCM, &self.factor_key)
             .map(Sealer::new)
             .map_err(|_| DomainError::Internal("unusable factor key"))
+    }
+}
+
+impl MasterKey {
+    /// What encrypts the client secrets of upstream identity providers at rest: a key
+    /// derived from the master key (its own HKDF label), never the master key itself.
+    pub fn upstream_sealer(&self) -> Result<Sealer, DomainError> {
+        UnboundKey::new(&AES_256_GCM, &self.upstream_key)
+            .map(Sealer::new)
+            .map_err(|_| DomainError::Internal("unusable upstream key"))
     }
 }
 

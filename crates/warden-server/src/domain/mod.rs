@@ -23,6 +23,7 @@ mod sessions;
 mod throttle;
 mod tokens;
 mod totp;
+pub mod upstream;
 mod userinfo;
 
 use std::sync::Arc;
@@ -31,8 +32,8 @@ use warden::jwt::{Algorithm, Issuer, KeyRing, Validation, Verifier};
 use warden::password::{HashingPool, Params, PasswordHasher, PoolConfig};
 
 pub use accounts::{
-    LOGIN_OUTCOMES, LOGINS_METRIC, NewAccount, ProfileUpdate, validate_email, validate_password,
-    validate_username,
+    LOGIN_OUTCOMES, LOGINS_METRIC, NO_PASSWORD, NewAccount, ProfileUpdate, has_usable_password,
+    validate_email, validate_password, validate_username,
 };
 pub use administration::{FactorReset, MAX_AUDIT_EVENTS, MAX_USERS_PAGE, UserUpdate};
 pub use api_keys::{
@@ -59,6 +60,11 @@ pub use revocation::TokenTypeHint;
 pub use sessions::{SessionCookie, new_csrf_cookie};
 pub use tokens::{ClientAuth, CodeRedemption, PasswordCredentials, TokenSet};
 pub use totp::{SecondFactor, TotpEnrolment};
+pub use upstream::{
+    GITHUB_API_BASE, GITHUB_AUTHORIZATION_ENDPOINT, GITHUB_TOKEN_ENDPOINT, MAX_CLIENT_SECRET_BYTES,
+    MAX_PROVIDER_SCOPES, MAX_ROLE_MAP_ENTRIES, ProviderKind, ProviderSettings, SecretChange,
+    valid_provider_url, valid_slug,
+};
 pub use userinfo::UserInfo;
 
 use crate::config::Config;
@@ -83,6 +89,9 @@ struct Inner<S> {
     refresh_successors: secrets::RefreshSuccessors,
     /// Encrypts TOTP secrets at rest; `None` without the master key (CLI commands).
     factor_sealer: Option<secrets::Sealer>,
+    /// Encrypts the client secrets of upstream identity providers at rest; `None` without
+    /// the master key (CLI commands that do not need it).
+    upstream_sealer: Option<secrets::Sealer>,
     /// The key of recovery-code digests.
     recovery_key: aws_lc_rs::hmac::Key,
     /// Stores audit events in the background.
@@ -99,6 +108,7 @@ struct DerivedKeys {
     form_key: aws_lc_rs::hmac::Key,
     refresh_successors: aws_lc_rs::hmac::Key,
     factor_sealer: Option<secrets::Sealer>,
+    upstream_sealer: Option<secrets::Sealer>,
     recovery_key: aws_lc_rs::hmac::Key,
 }
 
@@ -157,6 +167,7 @@ impl<S: Storage> Warden<S> {
             form_key: master.form_token_key(),
             refresh_successors: master.refresh_successor_key(),
             factor_sealer: Some(master.factor_sealer()?),
+            upstream_sealer: Some(master.upstream_sealer()?),
             recovery_key: master.recovery_code_key(),
         };
         Self::assemble(storage, config, Some(signing), keys).await
@@ -166,6 +177,25 @@ impl<S: Storage> Warden<S> {
     /// clients, API keys, the audit log): they neither need the master key nor read the
     /// stored keys. Anything that would sign answers [`DomainError::Internal`].
     pub async fn without_signing(storage: S, config: Config) -> Result<Self, DomainError> {
+        Self::without_signing_keys(storage, config, None).await
+    }
+
+    /// [`without_signing`](Self::without_signing), able to seal and unseal the client
+    /// secrets of upstream identity providers with the key derived from `master`: for the
+    /// CLI commands that set one.
+    pub async fn without_signing_with_master_key(
+        storage: S,
+        config: Config,
+        master: &keys::MasterKey,
+    ) -> Result<Self, DomainError> {
+        Self::without_signing_keys(storage, config, Some(master)).await
+    }
+
+    async fn without_signing_keys(
+        storage: S,
+        config: Config,
+        master: Option<&keys::MasterKey>,
+    ) -> Result<Self, DomainError> {
         // Form tokens and refresh grants are only the HTTP server's: throw-away keys will do.
         let rng = aws_lc_rs::rand::SystemRandom::new();
         let throw_away = || {
@@ -178,6 +208,7 @@ impl<S: Storage> Warden<S> {
             form_key: throw_away()?,
             refresh_successors: throw_away()?,
             factor_sealer: None,
+            upstream_sealer: master.map(keys::MasterKey::upstream_sealer).transpose()?,
             recovery_key: throw_away()?,
         };
         Self::assemble(storage, config, None, keys).await
@@ -207,6 +238,7 @@ impl<S: Storage> Warden<S> {
                 form_key: keys.form_key,
                 refresh_successors: secrets::RefreshSuccessors::new(keys.refresh_successors),
                 factor_sealer: keys.factor_sealer,
+                upstream_sealer: keys.upstream_sealer,
                 recovery_key: keys.recovery_key,
                 api_keys,
                 throttle,
@@ -228,6 +260,13 @@ impl<S: Storage> Warden<S> {
     fn factor_sealer(&self) -> Result<&secrets::Sealer, DomainError> {
         self.inner
             .factor_sealer
+            .as_ref()
+            .ok_or(DomainError::Internal("the master key is not loaded"))
+    }
+
+    fn upstream_sealer(&self) -> Result<&secrets::Sealer, DomainError> {
+        self.inner
+            .upstream_sealer
             .as_ref()
             .ok_or(DomainError::Internal("the master key is not loaded"))
     }

@@ -86,9 +86,11 @@ pub struct UserPatch {
     /// Replace the roles; each must exist.
     #[validate(length(max = 64))]
     pub roles: Option<Vec<String>>,
+    /// Mark the user's address verified (it must have one) or not.
+    pub email_verified: Option<bool>,
 }
 
-/// Disables, enables or re-roles a user.
+/// Disables, enables or re-roles a user, or marks their address verified.
 #[utoipa::path(patch, path = "/admin/users/{username}", request_body = UserPatch,
     params(("username" = String, Path, description = "The username")),
     responses((status = 200, description = "The user as now stored", body = UserOut),
@@ -108,6 +110,7 @@ pub async fn update_user(
             UserUpdate {
                 disabled: patch.disabled,
                 roles: patch.roles,
+                email_verified: patch.email_verified,
             },
             Some(&admin.user),
         )

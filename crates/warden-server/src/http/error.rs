@@ -117,6 +117,16 @@ impl IntoResponse for ApiError {
             }
             DomainError::UsernameTaken => (StatusCode::CONFLICT, "Username already taken".into()),
             DomainError::NotFound => (StatusCode::NOT_FOUND, "Not found".into()),
+            DomainError::ProviderExists => (
+                StatusCode::CONFLICT,
+                "An upstream provider with this id already exists".into(),
+            ),
+            DomainError::LastSignInMethod => (
+                StatusCode::CONFLICT,
+                "This is the account's only way to sign in: set a password, add a passkey or \
+                 link another provider first"
+                    .into(),
+            ),
             DomainError::PasskeysDisabled => (
                 StatusCode::NOT_FOUND,
                 "Passkeys are not available on this server".into(),

@@ -2,6 +2,7 @@
 
 mod admin;
 mod admin_clients;
+mod admin_providers;
 mod api_keys;
 mod authorize;
 mod browser;
@@ -10,6 +11,7 @@ mod cors;
 mod error;
 mod factors;
 mod health;
+mod identities;
 mod introspection;
 mod logout;
 mod metadata;
@@ -277,6 +279,19 @@ pub fn router(state: AppState) -> Router {
             admin_clients::get_client,
             admin_clients::delete_client
         ))
+        .routes(routes!(
+            admin_providers::list_providers,
+            admin_providers::create_provider
+        ))
+        .routes(routes!(
+            admin_providers::get_provider,
+            admin_providers::update_provider,
+            admin_providers::delete_provider
+        ))
+        .routes(routes!(identities::list_of_user))
+        .routes(routes!(identities::unlink_of_user))
+        .routes(routes!(identities::list_mine))
+        .routes(routes!(identities::unlink_mine))
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))
         // Undocumented: for the scraper, not for API clients.

@@ -19,6 +19,8 @@ pub struct UserOut {
     pub id: String,
     pub username: String,
     pub email: Option<String>,
+    /// Whether the address is known to be the user's.
+    pub email_verified: bool,
     pub disabled: bool,
     pub roles: Vec<String>,
 }
@@ -29,6 +31,7 @@ impl From<User> for UserOut {
             id: u.id,
             username: u.username,
             email: u.email,
+            email_verified: u.email_verified,
             disabled: u.disabled,
             roles: u.roles,
         }

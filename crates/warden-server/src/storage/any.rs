@@ -83,6 +83,15 @@ impl Storage for AnyStorage {
         dispatch!(self.set_user_email(user_id, email, updated_at))
     }
 
+    async fn set_user_email_verified(
+        &self,
+        user_id: &str,
+        verified: bool,
+        updated_at: i64,
+    ) -> Result<()> {
+        dispatch!(self.set_user_email_verified(user_id, verified, updated_at))
+    }
+
     async fn replace_password_hash(
         &self,
         user_id: &str,
@@ -231,6 +240,81 @@ impl Storage for AnyStorage {
 
     async fn take_ceremony(&self, id_hash: &str) -> Result<Option<WebauthnCeremony>> {
         dispatch!(self.take_ceremony(id_hash))
+    }
+
+    async fn create_upstream_provider(&self, provider: &UpstreamProvider) -> Result<()> {
+        dispatch!(self.create_upstream_provider(provider))
+    }
+
+    async fn update_upstream_provider(&self, provider: &UpstreamProvider) -> Result<()> {
+        dispatch!(self.update_upstream_provider(provider))
+    }
+
+    async fn upstream_provider(&self, id: &str) -> Result<Option<UpstreamProvider>> {
+        dispatch!(self.upstream_provider(id))
+    }
+
+    async fn list_upstream_providers(&self) -> Result<Vec<UpstreamProvider>> {
+        dispatch!(self.list_upstream_providers())
+    }
+
+    async fn delete_upstream_provider(&self, id: &str) -> Result<bool> {
+        dispatch!(self.delete_upstream_provider(id))
+    }
+
+    async fn link_identity(&self, identity: &LinkedIdentity) -> Result<()> {
+        dispatch!(self.link_identity(identity))
+    }
+
+    async fn identity(&self, provider_id: &str, subject: &str) -> Result<Option<LinkedIdentity>> {
+        dispatch!(self.identity(provider_id, subject))
+    }
+
+    async fn identities_of_user(&self, user_id: &str) -> Result<Vec<LinkedIdentity>> {
+        dispatch!(self.identities_of_user(user_id))
+    }
+
+    async fn unlink_identity(&self, provider_id: &str, user_id: &str) -> Result<bool> {
+        dispatch!(self.unlink_identity(provider_id, user_id))
+    }
+
+    async fn unlink_identity_unless_last(
+        &self,
+        provider_id: &str,
+        user_id: &str,
+    ) -> Result<Option<bool>> {
+        dispatch!(self.unlink_identity_unless_last(provider_id, user_id))
+    }
+
+    async fn touch_identity(
+        &self,
+        provider_id: &str,
+        subject: &str,
+        email: Option<&str>,
+        email_verified: bool,
+        at: i64,
+    ) -> Result<bool> {
+        dispatch!(self.touch_identity(provider_id, subject, email, email_verified, at))
+    }
+
+    async fn create_user_with_identity(
+        &self,
+        user: &User,
+        identity: &LinkedIdentity,
+    ) -> Result<()> {
+        dispatch!(self.create_user_with_identity(user, identity))
+    }
+
+    async fn insert_upstream_login(&self, login: &UpstreamLogin) -> Result<()> {
+        dispatch!(self.insert_upstream_login(login))
+    }
+
+    async fn take_upstream_login(
+        &self,
+        state_hash: &str,
+        now: i64,
+    ) -> Result<Option<UpstreamLogin>> {
+        dispatch!(self.take_upstream_login(state_hash, now))
     }
 
     async fn put_pending_totp(

@@ -22,6 +22,7 @@
 //! `sqlx::Database`, and nothing is written twice. Migrations stay per backend
 //! (`migrations/sqlite`, `migrations/postgres`); a test compares the migrated schemas.
 
+use std::collections::BTreeMap;
 use std::future::Future;
 
 mod any;
@@ -50,7 +51,11 @@ pub struct User {
     /// Unique, case-sensitive.
     pub username: String,
     pub email: Option<String>,
-    /// A PHC string (argon2id) or a legacy bcrypt hash.
+    /// Whether `email` is known to be the user's: set by an administrator or an upstream
+    /// login trusted for it; a changed address is unverified again.
+    pub email_verified: bool,
+    /// A PHC string (argon2id), a legacy bcrypt hash, or the marker of an account without
+    /// a usable password (`domain::NO_PASSWORD`).
     pub password_hash: String,
     pub disabled: bool,
     /// Role names, in the order they were set.
@@ -271,6 +276,79 @@ pub struct StoredSigningKey {
     pub created_at: i64,
 }
 
+/// An upstream identity provider: an OpenID Connect provider or GitHub.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpstreamProvider {
+    /// A slug (`[a-z0-9][a-z0-9-]{0,31}`), used in URLs; unique.
+    pub id: String,
+    pub display_name: String,
+    /// `oidc` or `github`.
+    pub kind: String,
+    /// OpenID Connect: the exact issuer, whose discovery document gives the endpoints.
+    pub issuer: Option<String>,
+    /// Explicit endpoints, overriding discovery (or GitHub's defaults).
+    pub authorization_endpoint: Option<String>,
+    pub token_endpoint: Option<String>,
+    pub userinfo_endpoint: Option<String>,
+    pub jwks_uri: Option<String>,
+    /// GitHub: the API base (default `https://api.github.com`).
+    pub api_base: Option<String>,
+    /// Our client id at the provider.
+    pub client_id: String,
+    /// Our client secret at the provider, sealed by the domain layer (opaque bytes here);
+    /// `None` for a public client (PKCE only).
+    pub client_secret_sealed: Option<Vec<u8>>,
+    /// The scopes asked for.
+    pub scopes: Vec<String>,
+    /// A first login creates an account.
+    pub allow_signup: bool,
+    /// The provider's verified email addresses are believed.
+    pub trust_email: bool,
+    /// The provider's `amr`/`acr` may satisfy our second-factor policy.
+    pub trust_mfa: bool,
+    /// The claim holding the upstream groups or roles (e.g. `groups`).
+    pub roles_claim: Option<String>,
+    /// Upstream value → local role name.
+    pub role_map: BTreeMap<String, String>,
+    pub enabled: bool,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// An upstream account linked to a local user: one per provider and subject, at most one
+/// per provider and user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkedIdentity {
+    pub provider_id: String,
+    /// The upstream's stable id of the account (`sub`, GitHub's numeric id).
+    pub subject: String,
+    pub user_id: String,
+    /// The address the provider last gave, and whether it said it was verified.
+    pub email: Option<String>,
+    pub email_verified: bool,
+    pub linked_at: i64,
+    pub last_login_at: Option<i64>,
+}
+
+/// A started upstream sign-in, stored by the hash of its `state`; taken once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpstreamLogin {
+    /// SHA-256 hex of the `state`; unique.
+    pub state_hash: String,
+    pub provider_id: String,
+    /// SHA-256 hex of the browser-binding cookie.
+    pub browser_hash: String,
+    /// The login flow's request, sealed (opaque bytes here).
+    pub sealed_request: Vec<u8>,
+    /// `login` or `link`.
+    pub purpose: String,
+    /// For `link`: the signed-in user.
+    pub user_id: Option<String>,
+    /// Where to go afterwards (opaque here).
+    pub return_to: Option<String>,
+    pub expires_at: i64,
+}
+
 /// An authentication event. Never holds a secret.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditEvent {
@@ -357,12 +435,20 @@ pub trait Storage: Clone + Send + Sync + 'static {
     /// `NotFound("user")` when missing.
     fn update_user(&self, user: &User) -> impl Future<Output = Result<()>> + Send;
     /// Sets only the email and updated_at of `user_id` (`None` removes the address), so a
-    /// concurrent change of the password or the disabled flag is never written back.
+    /// concurrent change of the password or the disabled flag is never written back. The
+    /// address is unverified afterwards (`email_verified` false).
     /// `NotFound("user")` when missing.
     fn set_user_email(
         &self,
         user_id: &str,
         email: Option<&str>,
+        updated_at: i64,
+    ) -> impl Future<Output = Result<()>> + Send;
+    /// Sets only the email-verified flag and updated_at. `NotFound("user")` when missing.
+    fn set_user_email_verified(
+        &self,
+        user_id: &str,
+        verified: bool,
         updated_at: i64,
     ) -> impl Future<Output = Result<()>> + Send;
     /// Sets only the password hash, and only if the stored one is still `expected` (when
@@ -579,6 +665,93 @@ pub trait Storage: Clone + Send + Sync + 'static {
         id_hash: &str,
     ) -> impl Future<Output = Result<Option<WebauthnCeremony>>> + Send;
 
+    // --- upstream identity providers
+    /// `Conflict("upstream_provider")` when the id is taken.
+    fn create_upstream_provider(
+        &self,
+        provider: &UpstreamProvider,
+    ) -> impl Future<Output = Result<()>> + Send;
+    /// Replaces every field of `provider.id` but `created_at`. `NotFound("upstream_provider")`
+    /// when missing.
+    fn update_upstream_provider(
+        &self,
+        provider: &UpstreamProvider,
+    ) -> impl Future<Output = Result<()>> + Send;
+    fn upstream_provider(
+        &self,
+        id: &str,
+    ) -> impl Future<Output = Result<Option<UpstreamProvider>>> + Send;
+    /// Every provider, by id.
+    fn list_upstream_providers(&self)
+    -> impl Future<Output = Result<Vec<UpstreamProvider>>> + Send;
+    /// Deletes the provider with its linked identities and pending logins; whether it existed.
+    fn delete_upstream_provider(&self, id: &str) -> impl Future<Output = Result<bool>> + Send;
+
+    // --- linked identities
+    /// `Conflict("linked_identity")` when the subject is linked already, or the user already
+    /// has an identity at this provider; `NotFound("user")` or
+    /// `NotFound("upstream_provider")` when either is missing.
+    fn link_identity(&self, identity: &LinkedIdentity) -> impl Future<Output = Result<()>> + Send;
+    fn identity(
+        &self,
+        provider_id: &str,
+        subject: &str,
+    ) -> impl Future<Output = Result<Option<LinkedIdentity>>> + Send;
+    /// The user's identities, by provider id.
+    fn identities_of_user(
+        &self,
+        user_id: &str,
+    ) -> impl Future<Output = Result<Vec<LinkedIdentity>>> + Send;
+    /// Removes the user's identity at the provider; whether there was one.
+    fn unlink_identity(
+        &self,
+        provider_id: &str,
+        user_id: &str,
+    ) -> impl Future<Output = Result<bool>> + Send;
+    /// Removes the user's identity at the provider only if the user keeps another one, in
+    /// one transaction holding the user's row (SQLite: the write lock; PostgreSQL: `FOR
+    /// UPDATE`), so of two concurrent calls unlinking a user's last two identities one is
+    /// refused. `None`: no such identity (or user); `Some(false)`: refused, it is the
+    /// user's last; `Some(true)`: unlinked.
+    fn unlink_identity_unless_last(
+        &self,
+        provider_id: &str,
+        user_id: &str,
+    ) -> impl Future<Output = Result<Option<bool>>> + Send;
+    /// Records a login through the identity: the address the provider gave now, whether it
+    /// is verified, and `last_login_at`. Whether the identity exists.
+    fn touch_identity(
+        &self,
+        provider_id: &str,
+        subject: &str,
+        email: Option<&str>,
+        email_verified: bool,
+        at: i64,
+    ) -> impl Future<Output = Result<bool>> + Send;
+    /// Creates `user` (with its roles) and links `identity` to it, in one transaction:
+    /// both or neither. `Conflict("username")`, `Conflict("linked_identity")`,
+    /// `NotFound("upstream_provider")`.
+    fn create_user_with_identity(
+        &self,
+        user: &User,
+        identity: &LinkedIdentity,
+    ) -> impl Future<Output = Result<()>> + Send;
+
+    // --- pending upstream logins
+    /// `Conflict("upstream_login")` on a duplicate hash; `NotFound("user")` or
+    /// `NotFound("upstream_provider")` when either is missing.
+    fn insert_upstream_login(
+        &self,
+        login: &UpstreamLogin,
+    ) -> impl Future<Output = Result<()>> + Send;
+    /// Takes the pending login out, in one statement (`DELETE … RETURNING`), unless it
+    /// expired at or before `now`: of concurrent callers, exactly one gets it.
+    fn take_upstream_login(
+        &self,
+        state_hash: &str,
+        now: i64,
+    ) -> impl Future<Output = Result<Option<UpstreamLogin>>> + Send;
+
     // --- revoked access tokens
     /// Denylists the access token `jti` until `expires_at` (after which it no longer
     /// verifies anyway, and [`Storage::purge_expired`] deletes the row). Idempotent: revoking
@@ -642,7 +815,8 @@ pub trait Storage: Clone + Send + Sync + 'static {
     // --- housekeeping
     /// Deletes refresh tokens expired before `now` (used, revoked or not), revoked access
     /// tokens whose `expires_at` is before `now`, retired signing keys whose time has passed,
-    /// authorization codes, browser sessions and WebAuthn ceremonies expired before `now`, and audit events older
+    /// authorization codes, browser sessions, WebAuthn ceremonies and pending upstream logins
+    /// expired before `now`, and audit events older
     /// than `audit_before`; how many rows.
     fn purge_expired(
         &self,

@@ -29,7 +29,7 @@ macro_rules! statements {
 macro_rules! select_user {
     () => {
         concat!(
-            "SELECT u.id, u.username, u.email, u.password_hash, u.disabled, ",
+            "SELECT u.id, u.username, u.email, u.email_verified, u.password_hash, u.disabled, ",
             dialect::json_array_agg!(
                 "r.role_name ORDER BY r.position",
                 "user_roles r WHERE r.user_id = u.id"
@@ -72,6 +72,23 @@ macro_rules! select_passkey {
     };
 }
 
+macro_rules! select_upstream_provider {
+    () => {
+        "SELECT id, display_name, kind, issuer, authorization_endpoint, token_endpoint, \
+                userinfo_endpoint, jwks_uri, api_base, client_id, client_secret_sealed, scopes, \
+                allow_signup, trust_email, trust_mfa, roles_claim, role_map, enabled, \
+                created_at, updated_at \
+           FROM upstream_providers "
+    };
+}
+
+macro_rules! select_linked_identity {
+    () => {
+        "SELECT provider_id, subject, user_id, email, email_verified, linked_at, last_login_at \
+           FROM linked_identities "
+    };
+}
+
 macro_rules! select_api_key {
     () => {
         "SELECT id, user_id, name, hash, scopes, created_at, expires_at, last_used_at, \
@@ -86,8 +103,8 @@ statements! {
     // --- users
 
     INSERT_USER = "INSERT INTO users (id, username, email, password_hash, disabled, created_at, \
-                                      updated_at) \
-                   VALUES ($1, $2, $3, $4, $5, $6, $7)";
+                                      updated_at, email_verified) \
+                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
     USER_BY_ID = concat!(select_user!(), "WHERE u.id = $1");
     USER_BY_USERNAME = concat!(select_user!(), "WHERE u.username = $1");
     /// Two statements rather than `$1 IS NULL OR …`, so either walks the username index from
@@ -98,9 +115,13 @@ statements! {
     );
     LIST_USERS_FIRST = concat!(select_user!(), "ORDER BY u.username LIMIT $1");
     COUNT_USERS = "SELECT COUNT(*) AS count FROM users";
-    UPDATE_USER = "UPDATE users SET email = $1, password_hash = $2, disabled = $3, updated_at = $4 \
-                   WHERE id = $5";
-    SET_USER_EMAIL = "UPDATE users SET email = $1, updated_at = $2 WHERE id = $3";
+    UPDATE_USER = "UPDATE users SET email = $1, password_hash = $2, disabled = $3, updated_at = $4, \
+                                    email_verified = $5 \
+                   WHERE id = $6";
+    /// A changed address is unverified.
+    SET_USER_EMAIL = "UPDATE users SET email = $1, updated_at = $2, email_verified = FALSE \
+                      WHERE id = $3";
+    SET_USER_EMAIL_VERIFIED = "UPDATE users SET email_verified = $1, updated_at = $2 WHERE id = $3";
     /// Compare-and-set: writes only while the stored hash is still `$4`.
     REPLACE_PASSWORD_HASH_IF = "UPDATE users SET password_hash = $1, updated_at = $2 \
                                 WHERE id = $3 AND password_hash = $4";
@@ -256,6 +277,61 @@ statements! {
     TAKE_CEREMONY = "DELETE FROM webauthn_ceremonies WHERE id_hash = $1 \
                      RETURNING id_hash, user_id, kind, state, expires_at";
 
+    // --- upstream identity providers
+
+    INSERT_UPSTREAM_PROVIDER = "INSERT INTO upstream_providers (id, display_name, kind, issuer, \
+                                    authorization_endpoint, token_endpoint, userinfo_endpoint, \
+                                    jwks_uri, api_base, client_id, client_secret_sealed, scopes, \
+                                    allow_signup, trust_email, trust_mfa, roles_claim, role_map, \
+                                    enabled, created_at, updated_at) \
+                                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, \
+                                        $14, $15, $16, $17, $18, $19, $20)";
+    /// Every column but `created_at`; `$1` is the id.
+    UPDATE_UPSTREAM_PROVIDER = "UPDATE upstream_providers \
+                                SET display_name = $2, kind = $3, issuer = $4, \
+                                    authorization_endpoint = $5, token_endpoint = $6, \
+                                    userinfo_endpoint = $7, jwks_uri = $8, api_base = $9, \
+                                    client_id = $10, client_secret_sealed = $11, scopes = $12, \
+                                    allow_signup = $13, trust_email = $14, trust_mfa = $15, \
+                                    roles_claim = $16, role_map = $17, enabled = $18, \
+                                    updated_at = $19 \
+                                WHERE id = $1";
+    UPSTREAM_PROVIDER_BY_ID = concat!(select_upstream_provider!(), "WHERE id = $1");
+    LIST_UPSTREAM_PROVIDERS = concat!(select_upstream_provider!(), "ORDER BY id");
+    /// `ON DELETE CASCADE` takes its linked identities and pending logins with it.
+    DELETE_UPSTREAM_PROVIDER = "DELETE FROM upstream_providers WHERE id = $1";
+    UPSTREAM_PROVIDER_EXISTS = "SELECT 1 AS one FROM upstream_providers WHERE id = $1";
+
+    // --- linked identities
+
+    INSERT_LINKED_IDENTITY = "INSERT INTO linked_identities (provider_id, subject, user_id, email, \
+                                  email_verified, linked_at, last_login_at) \
+                              VALUES ($1, $2, $3, $4, $5, $6, $7)";
+    LINKED_IDENTITY = concat!(
+        select_linked_identity!(),
+        "WHERE provider_id = $1 AND subject = $2"
+    );
+    IDENTITIES_OF_USER = concat!(
+        select_linked_identity!(),
+        "WHERE user_id = $1 ORDER BY provider_id"
+    );
+    UNLINK_IDENTITY = "DELETE FROM linked_identities WHERE provider_id = $1 AND user_id = $2";
+    /// `$1` email, `$2` whether verified, `$3` at, `$4` provider, `$5` subject.
+    TOUCH_IDENTITY = "UPDATE linked_identities \
+                      SET email = $1, email_verified = $2, last_login_at = $3 \
+                      WHERE provider_id = $4 AND subject = $5";
+
+    // --- pending upstream logins
+
+    INSERT_UPSTREAM_LOGIN = "INSERT INTO upstream_logins (state_hash, provider_id, browser_hash, \
+                                 sealed_request, purpose, user_id, return_to, expires_at) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+    /// Takes a pending login once, and only before it expires: the row is gone for every
+    /// other caller. `$1` state hash, `$2` now.
+    TAKE_UPSTREAM_LOGIN = "DELETE FROM upstream_logins WHERE state_hash = $1 AND expires_at > $2 \
+                           RETURNING state_hash, provider_id, browser_hash, sealed_request, \
+                                     purpose, user_id, return_to, expires_at";
+
     // --- revoked access tokens
 
     /// Idempotent; a second revocation only ever extends the entry (the later expiry wins).
@@ -314,6 +390,7 @@ statements! {
     PURGE_AUTHORIZATION_CODES = "DELETE FROM authorization_codes WHERE expires_at < $1";
     PURGE_BROWSER_SESSIONS = "DELETE FROM browser_sessions WHERE expires_at < $1";
     PURGE_WEBAUTHN_CEREMONIES = "DELETE FROM webauthn_ceremonies WHERE expires_at < $1";
+    PURGE_UPSTREAM_LOGINS = "DELETE FROM upstream_logins WHERE expires_at < $1";
     PURGE_AUDIT_EVENTS = "DELETE FROM audit_events WHERE at < $1";
 }
 

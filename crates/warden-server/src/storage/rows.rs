@@ -6,10 +6,12 @@
 
 use sqlx::error::DatabaseError;
 
+use std::collections::BTreeMap;
+
 use super::{
     ApiKey, AuditEvent, AuthorizationCode, BrowserSession, Client, Consent, KeyStatus,
-    RefreshToken, Result, StorageError, StoredPasskey, StoredSigningKey, TotpFactor, User,
-    WebauthnCeremony,
+    LinkedIdentity, RefreshToken, Result, StorageError, StoredPasskey, StoredSigningKey,
+    TotpFactor, UpstreamLogin, UpstreamProvider, User, WebauthnCeremony,
 };
 
 /// The most rows any listing returns, whatever the caller asks for.
@@ -89,6 +91,21 @@ pub(super) fn from_json(column: &str, text: &str) -> Result<Vec<String>> {
     serde_json::from_str(text).map_err(|_| decode_error(column, "not a JSON array of strings"))
 }
 
+/// A map as stored: a JSON object of strings.
+pub(super) fn map_to_json(map: &BTreeMap<String, String>) -> String {
+    serde_json::Value::Object(
+        map.iter()
+            .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
+            .collect(),
+    )
+    .to_string()
+}
+
+/// Parses a JSON object column of strings. The error names the column, never its content.
+pub(super) fn map_from_json(column: &str, text: &str) -> Result<BTreeMap<String, String>> {
+    serde_json::from_str(text).map_err(|_| decode_error(column, "not a JSON object of strings"))
+}
+
 fn decode_error(column: &str, what: &'static str) -> StorageError {
     StorageError::Database(sqlx::Error::ColumnDecode {
         index: column.to_owned(),
@@ -122,6 +139,7 @@ pub(super) struct UserRow {
     id: String,
     username: String,
     email: Option<String>,
+    email_verified: bool,
     password_hash: String,
     disabled: bool,
     roles: String,
@@ -138,6 +156,7 @@ impl TryFrom<UserRow> for User {
             id: row.id,
             username: row.username,
             email: row.email,
+            email_verified: row.email_verified,
             password_hash: row.password_hash,
             disabled: row.disabled,
             created_at: row.created_at,
@@ -378,6 +397,114 @@ impl From<WebauthnCeremonyRow> for WebauthnCeremony {
             user_id: row.user_id,
             kind: row.kind,
             state: row.state,
+            expires_at: row.expires_at,
+        }
+    }
+}
+
+/// An `upstream_providers` row.
+#[derive(sqlx::FromRow)]
+pub(super) struct UpstreamProviderRow {
+    id: String,
+    display_name: String,
+    kind: String,
+    issuer: Option<String>,
+    authorization_endpoint: Option<String>,
+    token_endpoint: Option<String>,
+    userinfo_endpoint: Option<String>,
+    jwks_uri: Option<String>,
+    api_base: Option<String>,
+    client_id: String,
+    client_secret_sealed: Option<Vec<u8>>,
+    scopes: String,
+    allow_signup: bool,
+    trust_email: bool,
+    trust_mfa: bool,
+    roles_claim: Option<String>,
+    role_map: String,
+    enabled: bool,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl TryFrom<UpstreamProviderRow> for UpstreamProvider {
+    type Error = StorageError;
+
+    fn try_from(row: UpstreamProviderRow) -> Result<Self> {
+        Ok(UpstreamProvider {
+            scopes: from_json("scopes", &row.scopes)?,
+            role_map: map_from_json("role_map", &row.role_map)?,
+            id: row.id,
+            display_name: row.display_name,
+            kind: row.kind,
+            issuer: row.issuer,
+            authorization_endpoint: row.authorization_endpoint,
+            token_endpoint: row.token_endpoint,
+            userinfo_endpoint: row.userinfo_endpoint,
+            jwks_uri: row.jwks_uri,
+            api_base: row.api_base,
+            client_id: row.client_id,
+            client_secret_sealed: row.client_secret_sealed,
+            allow_signup: row.allow_signup,
+            trust_email: row.trust_email,
+            trust_mfa: row.trust_mfa,
+            roles_claim: row.roles_claim,
+            enabled: row.enabled,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        })
+    }
+}
+
+/// A `linked_identities` row (the record is the row).
+#[derive(sqlx::FromRow)]
+pub(super) struct LinkedIdentityRow {
+    provider_id: String,
+    subject: String,
+    user_id: String,
+    email: Option<String>,
+    email_verified: bool,
+    linked_at: i64,
+    last_login_at: Option<i64>,
+}
+
+impl From<LinkedIdentityRow> for LinkedIdentity {
+    fn from(row: LinkedIdentityRow) -> Self {
+        LinkedIdentity {
+            provider_id: row.provider_id,
+            subject: row.subject,
+            user_id: row.user_id,
+            email: row.email,
+            email_verified: row.email_verified,
+            linked_at: row.linked_at,
+            last_login_at: row.last_login_at,
+        }
+    }
+}
+
+/// An `upstream_logins` row (the record is the row).
+#[derive(sqlx::FromRow)]
+pub(super) struct UpstreamLoginRow {
+    state_hash: String,
+    provider_id: String,
+    browser_hash: String,
+    sealed_request: Vec<u8>,
+    purpose: String,
+    user_id: Option<String>,
+    return_to: Option<String>,
+    expires_at: i64,
+}
+
+impl From<UpstreamLoginRow> for UpstreamLogin {
+    fn from(row: UpstreamLoginRow) -> Self {
+        UpstreamLogin {
+            state_hash: row.state_hash,
+            provider_id: row.provider_id,
+            browser_hash: row.browser_hash,
+            sealed_request: row.sealed_request,
+            purpose: row.purpose,
+            user_id: row.user_id,
+            return_to: row.return_to,
             expires_at: row.expires_at,
         }
     }

@@ -12,13 +12,14 @@ use sqlx::{Executor, Pool, Transaction};
 use super::{Backend, Db, MIGRATOR, dialect, queries as sql};
 use crate::storage::rows::{
     self, ApiKeyRow, AuditEventRow, AuthorizationCodeRow, BrowserSessionRow, ClientRow, ConsentRow,
-    PasskeyRow, RefreshTokenRow, RoleRow, SigningKeyRow, TotpFactorRow, UserRow,
-    WebauthnCeremonyRow, cap, constraint, db,
+    LinkedIdentityRow, PasskeyRow, RefreshTokenRow, RoleRow, SigningKeyRow, TotpFactorRow,
+    UpstreamLoginRow, UpstreamProviderRow, UserRow, WebauthnCeremonyRow, cap, constraint, db,
 };
 use crate::storage::{
     ApiKey, AuditEvent, AuditFilter, AuthorizationCode, BrowserSession, Client, CodeTokens,
-    Consent, KeyStatus, RefreshToken, Result, Role, Storage, StorageError, StoredPasskey,
-    StoredSigningKey, TotpFactor, User, WebauthnCeremony,
+    Consent, KeyStatus, LinkedIdentity, RefreshToken, Result, Role, Storage, StorageError,
+    StoredPasskey, StoredSigningKey, TotpFactor, UpstreamLogin, UpstreamProvider, User,
+    WebauthnCeremony,
 };
 
 impl Backend {
@@ -44,13 +45,23 @@ impl Backend {
     /// violation, which SQLite does not attribute): `NotFound("user")` when the user is
     /// missing, else `NotFound("client")`.
     async fn missing_owner(&self, user_id: &str) -> StorageError {
+        self.missing_user_or(Some(user_id), "client").await
+    }
+
+    /// The error for an insert that referenced a missing user (when `user_id` is given) or
+    /// a missing `other` record: `NotFound("user")` when the user is missing, else
+    /// `NotFound(other)`.
+    async fn missing_user_or(&self, user_id: Option<&str>, other: &'static str) -> StorageError {
+        let Some(user_id) = user_id else {
+            return StorageError::NotFound(other);
+        };
         let user: std::result::Result<Option<i32>, _> = sqlx::query_scalar(sql::USER_EXISTS)
             .bind(user_id)
             .fetch_optional(&self.pool)
             .await;
         match user {
             Ok(None) => StorageError::NotFound("user"),
-            Ok(Some(_)) => StorageError::NotFound("client"),
+            Ok(Some(_)) => StorageError::NotFound(other),
             Err(e) => db(e),
         }
     }
@@ -76,18 +87,7 @@ impl Storage for Backend {
 
     async fn create_user(&self, user: &User) -> Result<()> {
         let mut tx = dialect::begin_write(&self.pool).await?;
-        sqlx::query(sql::INSERT_USER)
-            .bind(&user.id)
-            .bind(&user.username)
-            .bind(&user.email)
-            .bind(&user.password_hash)
-            .bind(user.disabled)
-            .bind(user.created_at)
-            .bind(user.updated_at)
-            .execute(&mut *tx)
-            .await
-            .map_err(rows::user_insert_error)?;
-        insert_roles(&mut tx, &user.id, &user.roles).await?;
+        insert_user(&mut tx, user).await?;
         tx.commit().await.map_err(db)
     }
 
@@ -138,6 +138,7 @@ impl Storage for Backend {
             .bind(&user.password_hash)
             .bind(user.disabled)
             .bind(user.updated_at)
+            .bind(user.email_verified)
             .bind(&user.id)
             .execute(&self.pool)
             .await
@@ -156,6 +157,25 @@ impl Storage for Backend {
     ) -> Result<()> {
         let done = sqlx::query(sql::SET_USER_EMAIL)
             .bind(email)
+            .bind(updated_at)
+            .bind(user_id)
+            .execute(&self.pool)
+            .await
+            .map_err(db)?;
+        if done.rows_affected() == 0 {
+            return Err(StorageError::NotFound("user"));
+        }
+        Ok(())
+    }
+
+    async fn set_user_email_verified(
+        &self,
+        user_id: &str,
+        verified: bool,
+        updated_at: i64,
+    ) -> Result<()> {
+        let done = sqlx::query(sql::SET_USER_EMAIL_VERIFIED)
+            .bind(verified)
             .bind(updated_at)
             .bind(user_id)
             .execute(&self.pool)
@@ -737,6 +757,218 @@ impl Storage for Backend {
             .map(WebauthnCeremony::from))
     }
 
+    // --- upstream identity providers
+
+    async fn create_upstream_provider(&self, provider: &UpstreamProvider) -> Result<()> {
+        bind_upstream_provider(sqlx::query(sql::INSERT_UPSTREAM_PROVIDER), provider)
+            .bind(provider.created_at)
+            .bind(provider.updated_at)
+            .execute(&self.pool)
+            .await
+            .map_err(constraint("upstream_provider", None))?;
+        Ok(())
+    }
+
+    async fn update_upstream_provider(&self, provider: &UpstreamProvider) -> Result<()> {
+        let done = bind_upstream_provider(sqlx::query(sql::UPDATE_UPSTREAM_PROVIDER), provider)
+            .bind(provider.updated_at)
+            .execute(&self.pool)
+            .await
+            .map_err(db)?;
+        if done.rows_affected() == 0 {
+            return Err(StorageError::NotFound("upstream_provider"));
+        }
+        Ok(())
+    }
+
+    async fn upstream_provider(&self, id: &str) -> Result<Option<UpstreamProvider>> {
+        sqlx::query_as::<_, UpstreamProviderRow>(sql::UPSTREAM_PROVIDER_BY_ID)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db)?
+            .map(UpstreamProvider::try_from)
+            .transpose()
+    }
+
+    async fn list_upstream_providers(&self) -> Result<Vec<UpstreamProvider>> {
+        let rows = sqlx::query_as::<_, UpstreamProviderRow>(sql::LIST_UPSTREAM_PROVIDERS)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db)?;
+        rows::convert(rows)
+    }
+
+    async fn delete_upstream_provider(&self, id: &str) -> Result<bool> {
+        let done = sqlx::query(sql::DELETE_UPSTREAM_PROVIDER)
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(db)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    // --- linked identities
+
+    async fn link_identity(&self, identity: &LinkedIdentity) -> Result<()> {
+        match insert_identity(&self.pool, identity).await {
+            Err(e) if rows::is_foreign_key_violation(&e) => Err(self
+                .missing_user_or(Some(&identity.user_id), "upstream_provider")
+                .await),
+            done => done.map_err(constraint("linked_identity", None)),
+        }
+    }
+
+    async fn identity(&self, provider_id: &str, subject: &str) -> Result<Option<LinkedIdentity>> {
+        Ok(sqlx::query_as::<_, LinkedIdentityRow>(sql::LINKED_IDENTITY)
+            .bind(provider_id)
+            .bind(subject)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db)?
+            .map(LinkedIdentity::from))
+    }
+
+    async fn identities_of_user(&self, user_id: &str) -> Result<Vec<LinkedIdentity>> {
+        Ok(
+            sqlx::query_as::<_, LinkedIdentityRow>(sql::IDENTITIES_OF_USER)
+                .bind(user_id)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db)?
+                .into_iter()
+                .map(LinkedIdentity::from)
+                .collect(),
+        )
+    }
+
+    async fn unlink_identity(&self, provider_id: &str, user_id: &str) -> Result<bool> {
+        let done = sqlx::query(sql::UNLINK_IDENTITY)
+            .bind(provider_id)
+            .bind(user_id)
+            .execute(&self.pool)
+            .await
+            .map_err(db)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn unlink_identity_unless_last(
+        &self,
+        provider_id: &str,
+        user_id: &str,
+    ) -> Result<Option<bool>> {
+        // The user's row is locked first (SQLite: the write lock held since `BEGIN
+        // IMMEDIATE`; PostgreSQL: `FOR UPDATE`), so the identities read next include every
+        // unlink committed by a concurrent caller, which waited for or held the same lock.
+        let mut tx = dialect::begin_write(&self.pool).await?;
+        let exists: Option<i32> = sqlx::query_scalar(sql::LOCK_USER)
+            .bind(user_id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db)?;
+        if exists.is_none() {
+            return Ok(None);
+        }
+        let identities = sqlx::query_as::<_, LinkedIdentityRow>(sql::IDENTITIES_OF_USER)
+            .bind(user_id)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(db)?
+            .into_iter()
+            .map(LinkedIdentity::from)
+            .collect::<Vec<_>>();
+        if !identities.iter().any(|i| i.provider_id == provider_id) {
+            return Ok(None);
+        }
+        if identities.len() < 2 {
+            return Ok(Some(false));
+        }
+        sqlx::query(sql::UNLINK_IDENTITY)
+            .bind(provider_id)
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        tx.commit().await.map_err(db)?;
+        Ok(Some(true))
+    }
+
+    async fn touch_identity(
+        &self,
+        provider_id: &str,
+        subject: &str,
+        email: Option<&str>,
+        email_verified: bool,
+        at: i64,
+    ) -> Result<bool> {
+        let done = sqlx::query(sql::TOUCH_IDENTITY)
+            .bind(email)
+            .bind(email_verified)
+            .bind(at)
+            .bind(provider_id)
+            .bind(subject)
+            .execute(&self.pool)
+            .await
+            .map_err(db)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn create_user_with_identity(
+        &self,
+        user: &User,
+        identity: &LinkedIdentity,
+    ) -> Result<()> {
+        // One transaction: a failed link (a subject linked meanwhile, a provider deleted)
+        // rolls the user back, so no account is left without its way to sign in.
+        let mut tx = dialect::begin_write(&self.pool).await?;
+        insert_user(&mut tx, user).await?;
+        insert_identity(&mut *tx, identity)
+            .await
+            .map_err(constraint("linked_identity", Some("upstream_provider")))?;
+        tx.commit().await.map_err(db)
+    }
+
+    // --- pending upstream logins
+
+    async fn insert_upstream_login(&self, login: &UpstreamLogin) -> Result<()> {
+        let inserted = sqlx::query(sql::INSERT_UPSTREAM_LOGIN)
+            .bind(&login.state_hash)
+            .bind(&login.provider_id)
+            .bind(&login.browser_hash)
+            .bind(&login.sealed_request)
+            .bind(&login.purpose)
+            .bind(&login.user_id)
+            .bind(&login.return_to)
+            .bind(login.expires_at)
+            .execute(&self.pool)
+            .await;
+        match inserted {
+            Ok(_) => Ok(()),
+            Err(e) if rows::is_foreign_key_violation(&e) => Err(self
+                .missing_user_or(login.user_id.as_deref(), "upstream_provider")
+                .await),
+            Err(e) => Err(constraint("upstream_login", None)(e)),
+        }
+    }
+
+    async fn take_upstream_login(
+        &self,
+        state_hash: &str,
+        now: i64,
+    ) -> Result<Option<UpstreamLogin>> {
+        // One statement: SQLite runs it under the write lock; on PostgreSQL concurrent
+        // deletes queue on the row lock and the later ones find it gone.
+        Ok(
+            sqlx::query_as::<_, UpstreamLoginRow>(sql::TAKE_UPSTREAM_LOGIN)
+                .bind(state_hash)
+                .bind(now)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db)?
+                .map(UpstreamLogin::from),
+        )
+    }
+
     // --- refresh tokens
 
     /// `NotFound("user")` when `user_id` names no user.
@@ -1023,6 +1255,7 @@ impl Storage for Backend {
             (sql::PURGE_AUTHORIZATION_CODES, now),
             (sql::PURGE_BROWSER_SESSIONS, now),
             (sql::PURGE_WEBAUTHN_CEREMONIES, now),
+            (sql::PURGE_UPSTREAM_LOGINS, now),
             (sql::PURGE_AUDIT_EVENTS, audit_before),
         ] {
             let done = sqlx::query(statement)
@@ -1035,6 +1268,68 @@ impl Storage for Backend {
         tx.commit().await.map_err(db)?;
         Ok(purged)
     }
+}
+
+/// Inserts `user` and its roles inside `tx`. `Conflict("username")` when taken.
+async fn insert_user(tx: &mut Transaction<'static, Db>, user: &User) -> Result<()> {
+    sqlx::query(sql::INSERT_USER)
+        .bind(&user.id)
+        .bind(&user.username)
+        .bind(&user.email)
+        .bind(&user.password_hash)
+        .bind(user.disabled)
+        .bind(user.created_at)
+        .bind(user.updated_at)
+        .bind(user.email_verified)
+        .execute(&mut **tx)
+        .await
+        .map_err(rows::user_insert_error)?;
+    insert_roles(tx, &user.id, &user.roles).await
+}
+
+/// Binds `$1`…`$18` of an upstream provider's insert or update: every column from the id
+/// to `enabled`; the caller binds the times.
+fn bind_upstream_provider<'q>(
+    query: sqlx::query::Query<'q, Db, <Db as sqlx::Database>::Arguments>,
+    provider: &'q UpstreamProvider,
+) -> sqlx::query::Query<'q, Db, <Db as sqlx::Database>::Arguments> {
+    query
+        .bind(&provider.id)
+        .bind(&provider.display_name)
+        .bind(&provider.kind)
+        .bind(&provider.issuer)
+        .bind(&provider.authorization_endpoint)
+        .bind(&provider.token_endpoint)
+        .bind(&provider.userinfo_endpoint)
+        .bind(&provider.jwks_uri)
+        .bind(&provider.api_base)
+        .bind(&provider.client_id)
+        .bind(&provider.client_secret_sealed)
+        .bind(rows::to_json(&provider.scopes))
+        .bind(provider.allow_signup)
+        .bind(provider.trust_email)
+        .bind(provider.trust_mfa)
+        .bind(&provider.roles_claim)
+        .bind(rows::map_to_json(&provider.role_map))
+        .bind(provider.enabled)
+}
+
+/// Links an identity, on the pool or inside a transaction; the driver's error as is.
+async fn insert_identity<'e>(
+    executor: impl Executor<'e, Database = Db>,
+    identity: &LinkedIdentity,
+) -> std::result::Result<(), sqlx::Error> {
+    sqlx::query(sql::INSERT_LINKED_IDENTITY)
+        .bind(&identity.provider_id)
+        .bind(&identity.subject)
+        .bind(&identity.user_id)
+        .bind(&identity.email)
+        .bind(identity.email_verified)
+        .bind(identity.linked_at)
+        .bind(identity.last_login_at)
+        .execute(executor)
+        .await?;
+    Ok(())
 }
 
 /// Inserts `roles` (first occurrence of each, in order) for `user_id`, which has none.

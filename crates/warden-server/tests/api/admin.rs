@@ -36,6 +36,25 @@ fn admin_routes() -> Vec<(reqwest::Method, &'static str, Option<Value>)> {
         ),
         (Method::GET, "/admin/clients/someclient", None),
         (Method::DELETE, "/admin/clients/someclient", None),
+        (Method::GET, "/admin/providers", None),
+        (
+            Method::POST,
+            "/admin/providers",
+            Some(json!({"id": "x", "display_name": "x", "kind": "github", "client_id": "x"})),
+        ),
+        (Method::GET, "/admin/providers/someprovider", None),
+        (
+            Method::PUT,
+            "/admin/providers/someprovider",
+            Some(json!({"display_name": "x", "kind": "github", "client_id": "x"})),
+        ),
+        (Method::DELETE, "/admin/providers/someprovider", None),
+        (Method::GET, "/admin/users/somebody/identities", None),
+        (
+            Method::DELETE,
+            "/admin/users/somebody/identities/someprovider",
+            None,
+        ),
     ]
 }
 

@@ -305,3 +305,259 @@ fn cli_logs_to_a_pipe_are_plain_text() {
     );
     assert!(!stderr.contains('\u{1b}'), "no escape codes: {stderr:?}");
 }
+
+/// `warden provider add/list/show/update/remove --json`: the client secret comes from
+/// standard input or a variable, never an argument, and never comes out; `warden user
+/// identities/unlink/update`.
+#[test]
+fn cli_manages_upstream_providers_without_showing_secrets() {
+    let cli = Cli::new();
+    let secret = "cli-upstream-secret-0123456789";
+    cli.run(&["role", "put", "staff", "--scope", "me"], None);
+    let added: Value = serde_json::from_str(&cli.run(
+        &[
+            "--json",
+            "provider",
+            "add",
+            "corp",
+            "--kind",
+            "oidc",
+            "--name",
+            "Corporate SSO",
+            "--issuer",
+            "https://sso.example.com",
+            "--client-id",
+            "warden",
+            "--client-secret-stdin",
+            "--scopes",
+            "openid,email",
+            "--allow-signup",
+            "--roles-claim",
+            "groups",
+            "--role-map",
+            "staff=staff",
+        ],
+        Some(&format!("{secret}\n")),
+    ))
+    .unwrap();
+    assert_eq!(added["id"], "corp");
+    assert_eq!(added["client_secret_set"], true);
+    assert_eq!(added["scopes"], json!(["openid", "email"]));
+    assert_eq!(added["role_map"], json!({"staff": "staff"}));
+    assert!(!added.to_string().contains(secret));
+
+    let (ok, stdout, stderr) = cli.try_run_with(
+        &[
+            "--json",
+            "provider",
+            "add",
+            "gh",
+            "--kind",
+            "github",
+            "--name",
+            "GitHub",
+            "--client-id",
+            "Iv1.x",
+            "--client-secret-env",
+            "GH_SECRET",
+        ],
+        None,
+        &[("GH_SECRET", "gh-secret-value")],
+    );
+    assert!(ok, "{stderr}");
+    assert!(!stdout.contains("gh-secret-value"));
+
+    // Refused: a taken id, bad settings, a secret on the command line.
+    let (ok, _, stderr) = cli.try_run(
+        &[
+            "provider",
+            "add",
+            "corp",
+            "--kind",
+            "github",
+            "--name",
+            "x",
+            "--client-id",
+            "x",
+        ],
+        None,
+    );
+    assert!(!ok && stderr.contains("already exists"), "{stderr}");
+    let (ok, _, stderr) = cli.try_run(
+        &[
+            "provider",
+            "add",
+            "plain",
+            "--kind",
+            "oidc",
+            "--name",
+            "x",
+            "--client-id",
+            "x",
+            "--issuer",
+            "http://sso.example.com",
+        ],
+        None,
+    );
+    assert!(!ok && stderr.contains("issuer"), "{stderr}");
+    let (ok, _, stderr) = cli.try_run(
+        &[
+            "provider",
+            "add",
+            "x",
+            "--kind",
+            "github",
+            "--name",
+            "x",
+            "--client-id",
+            "x",
+            "--client-secret",
+            "oops",
+        ],
+        None,
+    );
+    assert!(!ok, "{stderr}");
+
+    let listed = cli.run(&["--json", "provider", "list"], None);
+    assert!(!listed.contains(secret) && !listed.contains("gh-secret-value"));
+    let listed: Value = serde_json::from_str(&listed).unwrap();
+    assert_eq!(listed[0]["id"], "corp");
+    assert_eq!(listed[1]["id"], "gh");
+    let shown: Value =
+        serde_json::from_str(&cli.run(&["--json", "provider", "show", "corp"], None)).unwrap();
+    assert_eq!(shown["issuer"], "https://sso.example.com");
+    let text = cli.run(&["provider", "show", "corp"], None);
+    assert!(
+        text.contains("client secret: set") && !text.contains(secret),
+        "{text}"
+    );
+
+    let updated: Value = serde_json::from_str(&cli.run(
+        &[
+            "--json",
+            "provider",
+            "update",
+            "corp",
+            "--name",
+            "Corp",
+            "--enabled",
+            "false",
+            "--no-client-secret",
+        ],
+        None,
+    ))
+    .unwrap();
+    assert_eq!(updated["display_name"], "Corp");
+    assert_eq!(updated["enabled"], false);
+    assert_eq!(updated["client_secret_set"], false);
+    assert_eq!(updated["allow_signup"], true, "what is not given stays");
+
+    // A user's identities (linked through the login flow later; none yet), the flag.
+    cli.run(
+        &[
+            "user",
+            "create",
+            "ann",
+            "--email",
+            "ann@example.com",
+            "--password-stdin",
+        ],
+        Some("a long enough password"),
+    );
+    let identities = cli.run(&["--json", "user", "identities", "ann"], None);
+    assert_eq!(identities.trim(), "[]");
+    let (ok, _, stderr) = cli.try_run(&["user", "unlink", "ann", "corp"], None);
+    assert!(!ok && stderr.contains("not found"), "{stderr}");
+    let user: Value = serde_json::from_str(&cli.run(
+        &[
+            "--json",
+            "user",
+            "update",
+            "ann",
+            "--email-verified",
+            "true",
+        ],
+        None,
+    ))
+    .unwrap();
+    assert_eq!(user["email_verified"], true);
+
+    let removed: Value =
+        serde_json::from_str(&cli.run(&["--json", "provider", "remove", "corp"], None)).unwrap();
+    assert_eq!(removed["removed"], true);
+    let (ok, _, _) = cli.try_run(&["provider", "remove", "corp"], None);
+    assert!(!ok);
+    let (ok, _, stderr) = cli.try_run(&["provider", "show", "corp"], None);
+    assert!(!ok && stderr.contains("not found"), "{stderr}");
+
+    let audit = cli.run(&["--json", "audit", "list"], None);
+    assert!(!audit.contains(secret) && !audit.contains("gh-secret-value"));
+}
+
+/// `warden serve` with `[[upstream_providers]]` in its TOML file, started twice: the
+/// provider is created once and updated in place, its secret from the named variable.
+#[test]
+fn serve_applies_configured_upstream_providers_idempotently() {
+    use std::io::{BufRead, BufReader};
+    let cli = Cli::new();
+    let config = cli.dir.join("warden.toml");
+    std::fs::write(
+        &config,
+        r#"
+bind = "127.0.0.1:0"
+
+[[upstream_providers]]
+id = "corp"
+display_name = "Corporate SSO"
+kind = "oidc"
+issuer = "https://sso.example.com"
+client_id = "warden"
+client_secret_env = "CORP_SECRET"
+role_map = {}
+"#,
+    )
+    .unwrap();
+    let config_arg = config.display().to_string();
+    let serve = || {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_warden"))
+            .args(["--config", &config_arg, "serve"])
+            .env_clear()
+            .env("WARDEN_DATABASE_URL", cli.database_url())
+            .env("WARDEN_MASTER_KEY_FILE", cli.dir.join("warden.key"))
+            .env("WARDEN_LOG", "warn")
+            .env("CORP_SECRET", "corp-secret-value")
+            .current_dir(&cli.dir)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let started = lines
+            .next()
+            .and_then(Result::ok)
+            .is_some_and(|line| line.starts_with("listening on"));
+        child.kill().unwrap();
+        let output = child.wait_with_output().unwrap();
+        assert!(started, "{}", String::from_utf8_lossy(&output.stderr));
+    };
+    serve();
+    let first: Value =
+        serde_json::from_str(&cli.run(&["--json", "provider", "list"], None)).unwrap();
+    serve();
+    let second: Value =
+        serde_json::from_str(&cli.run(&["--json", "provider", "list"], None)).unwrap();
+    assert_eq!(second.as_array().unwrap().len(), 1);
+    assert_eq!(second[0]["id"], "corp");
+    assert_eq!(second[0]["client_secret_set"], true);
+    assert_eq!(second[0]["created_at"], first[0]["created_at"]);
+    assert!(!second.to_string().contains("corp-secret-value"));
+
+    // A bad table stops start-up, naming the setting.
+    std::fs::write(
+        &config,
+        "[[upstream_providers]]\nid = \"Bad Id\"\ndisplay_name = \"x\"\nkind = \"github\"\nclient_id = \"x\"\n",
+    )
+    .unwrap();
+    let (ok, _, stderr) = cli.try_run(&["--config", &config_arg, "provider", "list"], None);
+    assert!(!ok && stderr.contains("upstream_providers"), "{stderr}");
+}

@@ -18,6 +18,7 @@ mod refresh;
 mod requests;
 mod rotation;
 mod throttling;
+mod upstream;
 
 /// Instantiates each scenario for both backends.
 macro_rules! both_backends {
@@ -85,6 +86,7 @@ use refresh::*;
 use requests::*;
 use rotation::*;
 use throttling::*;
+use upstream::*;
 
 both_backends_with!(passkey, crate::passkeys::localhost;
     passkey_registered_then_second_factor_at_login,
@@ -99,6 +101,10 @@ both_backends_with!(passkey, crate::passkeys::localhost;
 );
 
 both_backends!(
+    upstream_providers_are_managed_and_their_secret_never_shown,
+    upstream_provider_settings_are_validated,
+    users_list_and_unlink_identities_but_never_the_last_way_in,
+    admins_mark_addresses_verified_and_a_new_address_is_not,
     passkeys_off_when_the_issuer_is_an_ip,
     mfa_totp_set_up_then_required_by_the_password_grant,
     mfa_racing_submissions_of_one_code_win_once,
