@@ -320,11 +320,14 @@ async fn the_authorization_response_issuer_is_checked() {
     );
 }
 
+/// What a forged case must fail with.
+type Expected = fn(&SignInError) -> bool;
+
 #[tokio::test]
 async fn forged_id_tokens_are_refused() {
     let idp = idp().await;
     let sign_in = SignIn::new().provider(oidc(&idp, "corp"));
-    let cases: Vec<(Misbehaviour, fn(&SignInError) -> bool)> = vec![
+    let cases: Vec<(Misbehaviour, Expected)> = vec![
         (Misbehaviour::AlgNone, |e| {
             matches!(
                 e,

@@ -61,9 +61,10 @@ pub use sessions::{SessionCookie, new_csrf_cookie};
 pub use tokens::{ClientAuth, CodeRedemption, PasswordCredentials, TokenSet};
 pub use totp::{SecondFactor, TotpEnrolment};
 pub use upstream::{
-    GITHUB_API_BASE, GITHUB_AUTHORIZATION_ENDPOINT, GITHUB_TOKEN_ENDPOINT, MAX_CLIENT_SECRET_BYTES,
-    MAX_PROVIDER_SCOPES, MAX_ROLE_MAP_ENTRIES, ProviderKind, ProviderSettings, SecretChange,
-    valid_provider_url, valid_slug,
+    AMR_FEDERATED, GITHUB_API_BASE, GITHUB_AUTHORIZATION_ENDPOINT, GITHUB_TOKEN_ENDPOINT,
+    LoginButton, MAX_CLIENT_SECRET_BYTES, MAX_PROVIDER_SCOPES, MAX_ROLE_MAP_ENTRIES,
+    PENDING_UPSTREAM_SECS, ProviderKind, ProviderSettings, SecretChange, UpstreamFailure,
+    UpstreamOutcome, valid_provider_url, valid_slug,
 };
 pub use userinfo::UserInfo;
 
@@ -92,6 +93,8 @@ struct Inner<S> {
     /// Encrypts the client secrets of upstream identity providers at rest; `None` without
     /// the master key (CLI commands that do not need it).
     upstream_sealer: Option<secrets::Sealer>,
+    /// The clients of the upstream providers, built once per version of their settings.
+    upstream_clients: upstream::UpstreamClients,
     /// The key of recovery-code digests.
     recovery_key: aws_lc_rs::hmac::Key,
     /// Stores audit events in the background.
@@ -239,6 +242,7 @@ impl<S: Storage> Warden<S> {
                 refresh_successors: secrets::RefreshSuccessors::new(keys.refresh_successors),
                 factor_sealer: keys.factor_sealer,
                 upstream_sealer: keys.upstream_sealer,
+                upstream_clients: upstream::UpstreamClients::default(),
                 recovery_key: keys.recovery_key,
                 api_keys,
                 throttle,

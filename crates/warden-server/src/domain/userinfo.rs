@@ -17,6 +17,10 @@ pub struct UserInfo {
     /// `email`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
+    /// `email`: whether the address was verified — by an administrator, or by a provider
+    /// trusted for email at sign-up (OpenID Connect Core §5.1: true only when it was).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email_verified: Option<bool>,
 }
 
 impl UserInfo {
@@ -27,6 +31,8 @@ impl UserInfo {
             sub: user.id,
             preferred_username: profile.then_some(user.username),
             updated_at: profile.then_some(user.updated_at),
+            email_verified: (has_scope("email") && user.email.is_some())
+                .then_some(user.email_verified),
             email: if has_scope("email") { user.email } else { None },
         }
     }

@@ -29,26 +29,33 @@ use crate::storage::{BrowserSession, Storage, User};
 const MAX_QUERY_BYTES: usize = 8 * 1024;
 
 /// What the handlers share: the state, the request's cookies, and the cookies to set.
-struct Browser<'a> {
-    state: &'a AppState,
-    csrf: Option<String>,
-    set_cookies: Vec<HeaderValue>,
+pub(super) struct Browser<'a> {
+    pub(super) state: &'a AppState,
+    pub(super) csrf: Option<String>,
+    pub(super) set_cookies: Vec<HeaderValue>,
     /// The user of the browser's session, once known (the enrolment page needs it).
-    user: Option<User>,
+    pub(super) user: Option<User>,
+    /// A verified upstream identity waiting to be linked to the account this browser signs
+    /// in to (see `domain/upstream/login.rs`).
+    pub(super) link_token: Option<String>,
+    /// The client's address, for the audit log.
+    pub(super) ip: Option<String>,
 }
 
 impl<'a> Browser<'a> {
-    fn new(state: &'a AppState, headers: &HeaderMap) -> Self {
+    pub(super) fn new(state: &'a AppState, headers: &HeaderMap) -> Self {
         Self {
             state,
             csrf: Cookie::Csrf.read(&state.warden, headers),
             set_cookies: Vec::new(),
             user: None,
+            link_token: Cookie::UpstreamLink.read(&state.warden, headers),
+            ip: None,
         }
     }
 
     /// The form token for this browser, giving it an anti-CSRF cookie if it has none.
-    fn form_token(&mut self) -> Result<String, DomainError> {
+    pub(super) fn form_token(&mut self) -> Result<String, DomainError> {
         let warden = &self.state.warden;
         let cookie = match &self.csrf {
             Some(value) if !value.is_empty() && value.len() <= 128 => value.clone(),
@@ -65,13 +72,13 @@ impl<'a> Browser<'a> {
     }
 
     /// Whether the form came from one of our pages in this browser.
-    fn form_is_ours(&self, form: &Form) -> bool {
+    pub(super) fn form_is_ours(&self, form: &Form) -> bool {
         self.state
             .warden
             .form_token_valid(self.csrf.as_deref(), form.get("csrf_token"))
     }
 
-    fn action(&self, path: &str) -> String {
+    pub(super) fn action(&self, path: &str) -> String {
         format!("{}{path}", self.state.warden.config().issuer)
     }
 
@@ -85,7 +92,7 @@ impl<'a> Browser<'a> {
     }
 
     /// Keeps the new session's cookie.
-    fn set_session(&mut self, cookie: &str) {
+    pub(super) fn set_session(&mut self, cookie: &str) {
         let warden = &self.state.warden;
         let ttl = warden.config().session_ttl;
         if let Some(header) = Cookie::Session.set(warden, cookie, Some(ttl)) {
@@ -94,31 +101,46 @@ impl<'a> Browser<'a> {
     }
 
     /// The page or redirect for `step`, with the cookies set so far.
-    async fn respond(
+    pub(super) async fn respond(
         mut self,
         request: &AuthorizationRequest,
         result: Result<Step, AuthorizeError>,
         username: &str,
         error: Option<&str>,
     ) -> Response {
+        if matches!(result, Ok(Step::Redirect(_) | Step::Consent { .. })) {
+            self.link_waiting_identity().await;
+        }
         let response = match result {
             Ok(Step::Redirect(location)) | Err(AuthorizeError::Redirect(location)) => {
                 redirect(&location)
             }
-            Ok(Step::Login { client_name }) => match self.fields(request) {
-                Ok(fields) => {
-                    let fields: Vec<_> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
-                    pages::login(
-                        &self.action("/authorize/login"),
-                        &client_name,
-                        &fields,
-                        username,
-                        error,
-                        self.passkey_urls().as_ref(),
-                    )
+            Ok(Step::Login { client_name }) => {
+                let buttons = self.state.warden.login_buttons().await;
+                match (self.fields(request), buttons) {
+                    (Ok(fields), Ok(buttons)) => {
+                        let fields: Vec<_> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                        let upstream: Vec<_> = buttons
+                            .iter()
+                            .map(|b| pages::UpstreamButton {
+                                id: &b.id,
+                                action: self.action(&format!("/authorize/upstream/{}", b.id)),
+                                name: &b.display_name,
+                            })
+                            .collect();
+                        pages::login(
+                            &self.action("/authorize/login"),
+                            &client_name,
+                            &fields,
+                            username,
+                            error,
+                            self.passkey_urls().as_ref(),
+                            &upstream,
+                        )
+                    }
+                    (Err(error), _) | (_, Err(error)) => failure(&error),
                 }
-                Err(error) => failure(&error),
-            },
+            }
             Ok(Step::Consent {
                 client_name,
                 username,
@@ -195,7 +217,26 @@ impl<'a> Browser<'a> {
         Ok(fields)
     }
 
-    fn with_cookies(self, mut response: Response) -> Response {
+    /// Links the upstream identity waiting for this browser to the user it has now signed in
+    /// as completely (every factor the account needs, since the step leaves the login), and
+    /// forgets the cookie. A link that fails is logged and audited; the sign-in goes on.
+    async fn link_waiting_identity(&mut self) {
+        let (Some(token), Some(user)) = (self.link_token.take(), self.user.as_ref()) else {
+            return;
+        };
+        let warden = &self.state.warden;
+        if let Err(error) = warden
+            .link_pending_identity(&token, self.csrf.as_deref(), user, self.ip.as_deref())
+            .await
+        {
+            tracing::info!(%error, "upstream identity not linked");
+        }
+        if let Some(header) = Cookie::UpstreamLink.set(warden, "", Some(0)) {
+            self.set_cookies.push(header);
+        }
+    }
+
+    pub(super) fn with_cookies(self, mut response: Response) -> Response {
         for cookie in self.set_cookies {
             response.headers_mut().append(header::SET_COOKIE, cookie);
         }
@@ -205,7 +246,7 @@ impl<'a> Browser<'a> {
 
 /// 303 See Other: the browser follows with a GET, never re-posting the form (RFC 9700
 /// §4.12 rules out 307 for this reason).
-fn redirect(location: &str) -> Response {
+pub(super) fn redirect(location: &str) -> Response {
     match HeaderValue::from_str(location) {
         Ok(value) => {
             let mut response = StatusCode::SEE_OTHER.into_response();
@@ -220,7 +261,7 @@ fn redirect(location: &str) -> Response {
 }
 
 /// A failure of the server or of the login itself, as a page.
-fn failure(error: &DomainError) -> Response {
+pub(super) fn failure(error: &DomainError) -> Response {
     let (status, message, retry_after) = match error {
         DomainError::Throttled { retry_after } => (
             StatusCode::TOO_MANY_REQUESTS,
@@ -277,7 +318,7 @@ fn failure(error: &DomainError) -> Response {
 }
 
 /// The browser's live session, if its cookie names one.
-async fn session(
+pub(super) async fn session(
     state: &AppState,
     headers: &HeaderMap,
 ) -> Result<Option<(BrowserSession, User)>, DomainError> {
@@ -289,7 +330,7 @@ async fn session(
 
 /// A form posted from one of our pages: its headers and fields, the browser, and the
 /// authorization request it carries — or the page refusing it.
-async fn posted(
+pub(super) async fn posted(
     state: &AppState,
     request: Request,
 ) -> Result<(HeaderMap, Form, Browser<'_>, AuthorizationRequest), Response> {
@@ -363,6 +404,7 @@ pub async fn login(
     let password = form.get("password").unwrap_or("");
     let client_id = authorization.client_id.as_deref().unwrap_or("");
     let ip = state.client_ip(peer, &headers);
+    browser.ip = Some(ip.to_string());
     let user = match state
         .warden
         .login(username, password, client_id, Some(&ip))

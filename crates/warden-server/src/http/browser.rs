@@ -19,6 +19,9 @@ pub enum Cookie {
     Csrf,
     /// The id of the passkey ceremony this browser started (five minutes, taken once).
     Ceremony,
+    /// A verified upstream identity waiting to be linked to the account this browser signs
+    /// in to (ten minutes, taken once, bound to the anti-CSRF cookie).
+    UpstreamLink,
 }
 
 fn secure(warden: &Warden<AnyStorage>) -> bool {
@@ -35,6 +38,8 @@ impl Cookie {
             (Cookie::Csrf, false) => "warden_csrf",
             (Cookie::Ceremony, true) => "__Host-warden_webauthn",
             (Cookie::Ceremony, false) => "warden_webauthn",
+            (Cookie::UpstreamLink, true) => "__Host-warden_upstream_link",
+            (Cookie::UpstreamLink, false) => "warden_upstream_link",
         }
     }
 

@@ -20,6 +20,7 @@ mod pages;
 mod passkeys;
 mod revocation;
 mod token;
+mod upstream;
 mod userinfo;
 mod users;
 
@@ -319,6 +320,14 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/authorize/passkey",
             axum::routing::post(authorize::passkey_finish),
+        )
+        .route(
+            "/authorize/upstream/{provider}",
+            axum::routing::post(upstream::start),
+        )
+        .route(
+            "/authorize/upstream/{provider}/callback",
+            axum::routing::get(upstream::callback),
         )
         .route(
             pages::WEBAUTHN_SCRIPT,

@@ -154,6 +154,7 @@ pub fn login(
     username: &str,
     error: Option<&str>,
     passkey: Option<&PasskeyUrls>,
+    upstream: &[UpstreamButton<'_>],
 ) -> Response {
     let (error_html, described) = match error {
         Some(message) => (
@@ -175,7 +176,7 @@ pub fn login(
          <label for=\"password\">Password</label>\
          <input type=\"password\" id=\"password\" name=\"password\" \
           autocomplete=\"current-password\" maxlength=\"1024\" required{described}>\
-         <button type=\"submit\">Sign in</button></form>{passkey_form}",
+         <button type=\"submit\">Sign in</button></form>{passkey_form}{upstream_forms}",
         client = escape(client_name),
         action = escape(action),
         hidden = hidden(fields),
@@ -188,6 +189,7 @@ pub fn login(
         passkey_form = passkey.map_or_else(String::new, |urls| {
             passkey_form(urls, fields, "login", "Sign in with a passkey")
         }),
+        upstream_forms = upstream_forms(upstream, fields),
     );
     // 200 either way, as other providers do: a 401 would need a `WWW-Authenticate`
     // challenge (RFC 9110 §15.5.2), and a form is not an HTTP authentication scheme.
@@ -197,6 +199,34 @@ pub fn login(
         &body,
         passkey.map(|urls| urls.script.as_str()),
     )
+}
+
+/// A button per upstream provider: a form posting the authorization request (and the
+/// anti-CSRF token) to the provider's start route, so the request survives the round trip.
+fn upstream_forms(upstream: &[UpstreamButton<'_>], fields: &[(&str, &str)]) -> String {
+    upstream
+        .iter()
+        .map(|button| {
+            format!(
+                "<form method=\"post\" action=\"{action}\" id=\"upstream-{id}\" class=\"upstream\">\
+                 {hidden}<button type=\"submit\">Sign in with {name}</button></form>",
+                action = escape(&button.action),
+                id = escape(button.id),
+                hidden = hidden(fields),
+                name = escape(button.name),
+            )
+        })
+        .collect()
+}
+
+/// A provider's button on the login page.
+pub struct UpstreamButton<'a> {
+    /// The provider's id (the form's `id` is `upstream-{id}`).
+    pub id: &'a str,
+    /// Its start route.
+    pub action: String,
+    /// Its display name.
+    pub name: &'a str,
 }
 
 /// The error paragraph of a form and the attributes tying a field to it.

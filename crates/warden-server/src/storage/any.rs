@@ -62,6 +62,10 @@ impl Storage for AnyStorage {
         dispatch!(self.user_by_username(username))
     }
 
+    async fn users_by_email(&self, email: &str) -> Result<Vec<User>> {
+        dispatch!(self.users_by_email(email))
+    }
+
     async fn list_users(&self, after: Option<&str>, limit: u32) -> Result<Vec<User>> {
         dispatch!(self.list_users(after, limit))
     }

@@ -424,6 +424,8 @@ pub trait Storage: Clone + Send + Sync + 'static {
     fn user_by_id(&self, id: &str) -> impl Future<Output = Result<Option<User>>> + Send;
     fn user_by_username(&self, username: &str)
     -> impl Future<Output = Result<Option<User>>> + Send;
+    /// The users (at most two) whose address is `email`, compared without ASCII case.
+    fn users_by_email(&self, email: &str) -> impl Future<Output = Result<Vec<User>>> + Send;
     /// Users ordered by username, after `after` (keyset pagination), at most `limit` (≤ 1000).
     fn list_users(
         &self,

@@ -107,6 +107,12 @@ statements! {
                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
     USER_BY_ID = concat!(select_user!(), "WHERE u.id = $1");
     USER_BY_USERNAME = concat!(select_user!(), "WHERE u.username = $1");
+    /// Compared without case (ASCII), at most `$2` rows: the linking rule needs to know
+    /// none, one or several.
+    USERS_BY_EMAIL = concat!(
+        select_user!(),
+        "WHERE lower(u.email) = lower($1) ORDER BY u.username LIMIT $2"
+    );
     /// Two statements rather than `$1 IS NULL OR …`, so either walks the username index from
     /// its starting point. `$1` after, `$2` limit.
     LIST_USERS_AFTER = concat!(

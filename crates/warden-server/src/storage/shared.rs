@@ -111,6 +111,18 @@ impl Storage for Backend {
             .transpose()
     }
 
+    async fn users_by_email(&self, email: &str) -> Result<Vec<User>> {
+        sqlx::query_as::<_, UserRow>(sql::USERS_BY_EMAIL)
+            .bind(email)
+            .bind(2_i64)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db)?
+            .into_iter()
+            .map(User::try_from)
+            .collect()
+    }
+
     async fn list_users(&self, after: Option<&str>, limit: u32) -> Result<Vec<User>> {
         let query = match after {
             Some(after) => sqlx::query_as::<_, UserRow>(sql::LIST_USERS_AFTER).bind(after),

@@ -19,6 +19,7 @@ mod requests;
 mod rotation;
 mod throttling;
 mod upstream;
+mod upstream_login;
 
 /// Instantiates each scenario for both backends.
 macro_rules! both_backends {
@@ -87,6 +88,7 @@ use requests::*;
 use rotation::*;
 use throttling::*;
 use upstream::*;
+use upstream_login::*;
 
 both_backends_with!(passkey, crate::passkeys::localhost;
     passkey_registered_then_second_factor_at_login,
@@ -105,6 +107,14 @@ both_backends!(
     upstream_provider_settings_are_validated,
     users_list_and_unlink_identities_but_never_the_last_way_in,
     admins_mark_addresses_verified_and_a_new_address_is_not,
+    upstream_sign_up_creates_an_account_keyed_by_subject,
+    upstream_without_sign_up_asks_to_prove_an_account_then_links,
+    upstream_links_by_email_only_when_verified_on_both_sides_and_trusted,
+    upstream_disabled_accounts_stay_disabled,
+    upstream_sign_in_does_not_satisfy_mfa_unless_trusted,
+    upstream_groups_map_to_roles_on_every_sign_in,
+    upstream_callback_attacks_are_refused,
+    upstream_down_gives_the_login_page_not_a_5xx,
     passkeys_off_when_the_issuer_is_an_ip,
     mfa_totp_set_up_then_required_by_the_password_grant,
     mfa_racing_submissions_of_one_code_win_once,

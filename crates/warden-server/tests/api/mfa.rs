@@ -44,7 +44,7 @@ fn base32(text: &str) -> Vec<u8> {
 }
 
 /// An authenticator app holding the secret the server showed.
-struct App(Totp);
+pub(crate) struct App(Totp);
 
 impl App {
     fn new(secret_base32: &str, account: &str) -> Self {
@@ -128,7 +128,7 @@ async fn call(
 }
 
 /// Sets up TOTP for `username` through the API; the app and the recovery codes.
-async fn enrol(s: &Server, username: &str, password: &str) -> (App, Vec<String>) {
+pub(crate) async fn enrol(s: &Server, username: &str, password: &str) -> (App, Vec<String>) {
     let token = access_token(s, username, password, None).await;
     let (status, setup, _) = call(
         s,

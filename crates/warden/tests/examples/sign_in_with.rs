@@ -47,7 +47,7 @@ async fn setup() -> Setup {
     let idp = OidcProvider::start(vec![OidcClient::new(
         "sign-in-example",
         &client_secret,
-        &format!("{app_url}/auth/oidc/callback"),
+        format!("{app_url}/auth/oidc/callback"),
     )])
     .await;
     let github = GitHubEmulator::start().await;

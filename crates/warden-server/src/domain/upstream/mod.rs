@@ -11,8 +11,13 @@
 //! `Storage::take_upstream_login`) and `Storage::create_user_with_identity`.
 
 mod identities;
+mod login;
 mod providers;
 
+pub use login::{
+    AMR_FEDERATED, LoginButton, PENDING_UPSTREAM_SECS, UpstreamClients, UpstreamFailure,
+    UpstreamOutcome,
+};
 pub use providers::{
     GITHUB_API_BASE, GITHUB_AUTHORIZATION_ENDPOINT, GITHUB_TOKEN_ENDPOINT, MAX_CLIENT_SECRET_BYTES,
     MAX_PROVIDER_SCOPES, MAX_ROLE_MAP_ENTRIES, ProviderKind, ProviderSettings, SecretChange,
