@@ -237,6 +237,16 @@ impl Browser {
         .await
     }
 
+    /// GETs an absolute URL (another server's) with this browser's cookies.
+    pub(crate) async fn get_url(&self, url: &str) -> Page {
+        Page::of(self.http.get(url).send().await.unwrap()).await
+    }
+
+    /// POSTs `form` to an absolute URL (another server's) with this browser's cookies.
+    pub(crate) async fn post_url(&self, url: &str, form: &[(String, String)]) -> Page {
+        Page::of(self.http.post(url).form(form).send().await.unwrap()).await
+    }
+
     /// POSTs `form` from elsewhere with exactly the cookies `cookie` (a `Cookie` header),
     /// none of this browser's store.
     pub(crate) async fn post_with_cookie(

@@ -115,6 +115,8 @@ both_backends!(
     upstream_groups_map_to_roles_on_every_sign_in,
     upstream_callback_attacks_are_refused,
     upstream_down_gives_the_login_page_not_a_5xx,
+    upstream_warden_federates_to_another_warden,
+    upstream_github_signs_in_by_numeric_id,
     passkeys_off_when_the_issuer_is_an_ip,
     mfa_totp_set_up_then_required_by_the_password_grant,
     mfa_racing_submissions_of_one_code_win_once,

@@ -573,3 +573,209 @@ pub async fn upstream_down_gives_the_login_page_not_a_5xx(s: &Server) {
         403
     );
 }
+
+/// Warden federating to Warden: server `s` signs its users in through another Warden
+/// (`upstream`, at `http://localhost:PORT` so the two servers' cookies never mix), where
+/// the user types the password; the upstream's verified address is believed.
+pub async fn upstream_warden_federates_to_another_warden(s: &Server) {
+    let upstream = Server::sqlite(crate::backend::Options {
+        localhost: true,
+        ..Default::default()
+    })
+    .await;
+    let password = upstream
+        .user_with_email("ann", "ann@example.com", &[])
+        .await;
+    let ann = upstream
+        .warden
+        .storage()
+        .user_by_username("ann")
+        .await
+        .unwrap()
+        .unwrap();
+    upstream
+        .warden
+        .storage()
+        .set_user_email_verified(&ann.id, true, 0)
+        .await
+        .unwrap();
+    let callback = s.url("/authorize/upstream/warden-a/callback");
+    let (upstream_client, upstream_secret) = upstream
+        .register_client(warden_server::domain::NewClient {
+            name: "Downstream Warden".into(),
+            public: false,
+            redirect_uris: vec![callback.clone()],
+            grant_types: vec!["authorization_code".into()],
+            first_party: true,
+            ..warden_server::domain::NewClient::default()
+        })
+        .await;
+    let mut settings = ProviderSettings {
+        id: "warden-a".into(),
+        display_name: "Warden A".into(),
+        issuer: Some(upstream.base.clone()),
+        client_id: upstream_client,
+        allow_signup: true,
+        trust_email: true,
+        ..settings_for_tests()
+    };
+    settings.kind = ProviderKind::Oidc;
+    s.warden
+        .create_provider(settings, upstream_secret.map(Into::into), None)
+        .await
+        .unwrap();
+
+    let (client_id, _) = client(s, true, true).await;
+    let (verifier, challenge) = pkce();
+    let browser = Browser::new(s);
+    let login = browser
+        .authorize(&Req::new(&client_id, Some(&challenge)))
+        .await;
+    assert!(
+        login.body.contains("Sign in with Warden A"),
+        "{}",
+        login.body
+    );
+    let leave = browser
+        .post(
+            "/authorize/upstream/warden-a",
+            &login.form_fields("upstream-warden-a"),
+        )
+        .await;
+    let at_upstream = leave.location().expect("to the upstream").to_owned();
+    assert!(
+        at_upstream.starts_with(&format!("{}/authorize?", upstream.base)),
+        "{at_upstream}"
+    );
+    assert!(at_upstream.contains("code_challenge_method=S256") && at_upstream.contains("nonce="));
+    // The upstream's own login page: the password there.
+    let upstream_login = browser.get_url(&at_upstream).await;
+    assert!(upstream_login.is_login(), "{}", upstream_login.body);
+    let action = upstream_login.form_action().unwrap();
+    let mut form = upstream_login.fields();
+    form.push(("username".into(), "ann".into()));
+    form.push(("password".into(), password));
+    let back = browser.post_url(&action, &form).await;
+    let to_callback = back
+        .location()
+        .unwrap_or_else(|| panic!("{}", back.body))
+        .to_owned();
+    assert!(to_callback.starts_with(&callback), "{to_callback}");
+    assert!(
+        to_callback.contains("iss="),
+        "Warden sends iss (RFC 9207): {to_callback}"
+    );
+    let page = browser.get_url(&to_callback).await;
+    let claims = id_token(s, &client_id, &verifier, &page).await;
+    assert_eq!(claims["amr"], serde_json::json!(["fed"]));
+    let user = s
+        .warden
+        .storage()
+        .user_by_id(claims["sub"].as_str().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(user.username, "ann");
+    assert_eq!(user.email.as_deref(), Some("ann@example.com"));
+    assert!(
+        user.email_verified,
+        "verified upstream, provider trusted for email"
+    );
+    let linked = s
+        .warden
+        .storage()
+        .identities_of_user(&user.id)
+        .await
+        .unwrap();
+    assert_eq!(linked[0].subject, ann.id, "keyed by the upstream's subject");
+    upstream.finish().await;
+}
+
+/// GitHub (emulated: GitHub cannot be reached from here) as a provider of the server.
+pub async fn upstream_github_signs_in_by_numeric_id(s: &Server) {
+    use upstream_fixtures::{GitHubEmail, GitHubEmulator, GitHubUser};
+    let github = GitHubEmulator::start().await;
+    github.add_redirect_uri(s.url("/authorize/upstream/github/callback"));
+    github.set_user(GitHubUser {
+        emails: vec![GitHubEmail {
+            email: "octo@example.com".into(),
+            primary: true,
+            verified: false,
+            visibility: None,
+        }],
+        ..GitHubUser::default()
+    });
+    let settings = ProviderSettings {
+        id: "github".into(),
+        display_name: "GitHub".into(),
+        kind: ProviderKind::GitHub,
+        issuer: None,
+        authorization_endpoint: Some(github.authorize_url()),
+        token_endpoint: Some(github.token_url()),
+        api_base: Some(github.api_base()),
+        client_id: github.client_id(),
+        allow_signup: true,
+        trust_email: true,
+        ..settings_for_tests()
+    };
+    s.warden
+        .create_provider(settings, Some(github.client_secret().into()), None)
+        .await
+        .unwrap();
+    let (client_id, _) = client(s, true, true).await;
+    let (verifier, challenge) = pkce();
+    let browser = Browser::new(s);
+    let login = browser
+        .authorize(&Req::new(&client_id, Some(&challenge)))
+        .await;
+    let leave = browser
+        .post(
+            "/authorize/upstream/github",
+            &login.form_fields("upstream-github"),
+        )
+        .await;
+    let page = callback_from(s, &browser, leave.location().unwrap()).await;
+    let claims = id_token(s, &client_id, &verifier, &page).await;
+    let user = s
+        .warden
+        .storage()
+        .user_by_id(claims["sub"].as_str().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(user.username, "octocat");
+    assert_eq!(
+        user.email, None,
+        "the primary address is unverified at GitHub: not taken"
+    );
+    let linked = s
+        .warden
+        .storage()
+        .identities_of_user(&user.id)
+        .await
+        .unwrap();
+    assert_eq!(linked[0].subject, "583231");
+}
+
+/// Settings with everything off, for struct-update syntax.
+fn settings_for_tests() -> ProviderSettings {
+    ProviderSettings {
+        id: String::new(),
+        display_name: String::new(),
+        kind: ProviderKind::Oidc,
+        issuer: None,
+        authorization_endpoint: None,
+        token_endpoint: None,
+        userinfo_endpoint: None,
+        jwks_uri: None,
+        api_base: None,
+        client_id: String::new(),
+        scopes: Vec::new(),
+        allow_signup: false,
+        trust_email: false,
+        trust_mfa: false,
+        roles_claim: None,
+        role_map: BTreeMap::new(),
+        enabled: true,
+    }
+}
