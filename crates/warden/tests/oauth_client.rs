@@ -628,3 +628,26 @@ async fn an_issuer_in_a_github_callback_means_it_was_meant_for_another_provider(
         .unwrap_err();
     assert!(matches!(error, SignInError::IssuerMismatch), "{error:?}");
 }
+
+#[tokio::test]
+async fn an_expired_pending_sign_in_is_refused_without_redeeming() {
+    let idp = idp().await;
+    let provider = oidc(&idp, "corp");
+    let (url, pending) = provider.begin(None).await.unwrap();
+    // Eleven minutes old: past SIGN_IN_LIFETIME (a store that kept it too long).
+    let mut record = serde_json::to_value(&pending).unwrap();
+    record["created_at"] = (record["created_at"].as_u64().unwrap() - 660).into();
+    let stale = serde_json::from_value(record).unwrap();
+    let query = Browser::new().authorize(&url).await;
+    let error = provider
+        .complete(stale, &Callback::parse(&query).unwrap())
+        .await
+        .unwrap_err();
+    assert!(matches!(error, SignInError::UnknownState), "{error:?}");
+    assert!(idp.token_requests().is_empty());
+    // The fresh record completes.
+    provider
+        .complete(pending, &Callback::parse(&query).unwrap())
+        .await
+        .unwrap();
+}
