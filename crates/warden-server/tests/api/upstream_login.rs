@@ -21,21 +21,9 @@ fn settings(idp: &FakeIdp) -> ProviderSettings {
     ProviderSettings {
         id: PROVIDER.into(),
         display_name: "Corp IdP".into(),
-        kind: ProviderKind::Oidc,
         issuer: Some(idp.issuer()),
-        authorization_endpoint: None,
-        token_endpoint: None,
-        userinfo_endpoint: None,
-        jwks_uri: None,
-        api_base: None,
         client_id: idp.client_id(),
-        scopes: Vec::new(),
-        allow_signup: false,
-        trust_email: false,
-        trust_mfa: false,
-        roles_claim: None,
-        role_map: BTreeMap::new(),
-        enabled: true,
+        ..settings_for_tests()
     }
 }
 
