@@ -40,6 +40,11 @@ pub(super) struct Browser<'a> {
     pub(super) link_token: Option<String>,
     /// The client's address, for the audit log.
     pub(super) ip: Option<String>,
+    /// When the browser's session authenticated (Unix seconds), set only by the forms of a
+    /// sign-in (password, passkey, second factor, an upstream's callback): a waiting identity
+    /// is linked only to a sign-in made in this request chain after it was verified, never
+    /// to a session that was already there.
+    pub(super) auth_time: Option<i64>,
 }
 
 impl<'a> Browser<'a> {
@@ -51,6 +56,7 @@ impl<'a> Browser<'a> {
             user: None,
             link_token: Cookie::UpstreamLink.read(&state.warden, headers),
             ip: None,
+            auth_time: None,
         }
     }
 
@@ -221,12 +227,20 @@ impl<'a> Browser<'a> {
     /// as completely (every factor the account needs, since the step leaves the login), and
     /// forgets the cookie. A link that fails is logged and audited; the sign-in goes on.
     async fn link_waiting_identity(&mut self) {
-        let (Some(token), Some(user)) = (self.link_token.take(), self.user.as_ref()) else {
+        let (Some(token), Some(user), Some(auth_time)) =
+            (self.link_token.take(), self.user.as_ref(), self.auth_time)
+        else {
             return;
         };
         let warden = &self.state.warden;
         if let Err(error) = warden
-            .link_pending_identity(&token, self.csrf.as_deref(), user, self.ip.as_deref())
+            .link_pending_identity(
+                &token,
+                self.csrf.as_deref(),
+                user,
+                auth_time,
+                self.ip.as_deref(),
+            )
             .await
         {
             tracing::info!(%error, "upstream identity not linked");
@@ -442,6 +456,7 @@ pub async fn login(
         Err(error) => return failure(&error),
     };
     browser.user = Some(session.1.clone());
+    browser.auth_time = Some(session.0.auth_time);
     let step = state
         .warden
         .authorize(&authorization, Some(&session), Just::LoggedIn)
@@ -461,6 +476,7 @@ impl<'a> Browser<'a> {
         match session(self.state, headers).await {
             Ok(Some((session, user))) => {
                 self.user = Some(user.clone());
+                self.auth_time = Some(session.auth_time);
                 Ok((self, session, user))
             }
             Ok(None) => {
@@ -936,6 +952,7 @@ pub async fn passkey_finish(
                 Err(error) => return failure(&error),
             };
             browser.user = Some(session.1.clone());
+            browser.auth_time = Some(session.0.auth_time);
             let step = warden
                 .authorize(&authorization, Some(&session), Just::LoggedIn)
                 .await;

@@ -152,6 +152,7 @@ pub async fn callback(
                 Err(error) => return failure(&error),
             };
             browser.user = Some(user.clone());
+            browser.auth_time = Some(session.auth_time);
             let step = state
                 .warden
                 .authorize(&authorization, Some(&(session, user)), Just::LoggedIn)

@@ -213,7 +213,35 @@ pub async fn upstream_without_sign_up_asks_to_prove_an_account_then_links(s: &Se
         events.contains(&("identity_linked".into(), "success".into())),
         "{events:?}"
     );
-    drop(idp);
+
+    // A session that existed before the identity was verified never gets it: on a shared
+    // browser, whoever is signed in is not who just signed in upstream.
+    idp.set_user(FakeUser {
+        sub: "someone-else".into(),
+        email: None,
+        ..FakeUser::default()
+    });
+    let carol_password = s.user("carol", &[]).await;
+    let shared = Browser::new(s);
+    let (_, challenge) = pkce();
+    let request = Req::new(&client_id, Some(&challenge));
+    let login = shared.authorize(&request).await;
+    shared.login(&login, "carol", &carol_password).await;
+    // `prompt=login`: the login page although carol is signed in, and its provider button.
+    let again = Req::new(&client_id, Some(&challenge)).set("prompt", "login");
+    let page = through_upstream(s, &shared, &again).await;
+    assert!(page.body.contains("will be linked"), "{}", page.body);
+    let page = shared.authorize(&request).await;
+    assert_eq!(page.status, 303, "carol's session goes on: {}", page.body);
+    assert!(
+        s.warden
+            .storage()
+            .identity(PROVIDER, "someone-else")
+            .await
+            .unwrap()
+            .is_none(),
+        "linked to a session older than the upstream sign-in"
+    );
 }
 
 pub async fn upstream_links_by_email_only_when_verified_on_both_sides_and_trusted(s: &Server) {

@@ -461,14 +461,17 @@ impl<S: Storage> Warden<S> {
         })
     }
 
-    /// Links the identity waiting under `link_token` to `user`, who has just signed in
-    /// completely (every factor the account needs). Returns the provider's display name, or
-    /// `None` when nothing was waiting (expired, used, or another browser's).
+    /// Links the identity waiting under `link_token` to `user`, who has signed in completely
+    /// (every factor the account needs) at `authenticated_at`. Returns the provider's display
+    /// name, or `None` when nothing was waiting (expired, used, another browser's) or the
+    /// sign-in is older than the identity: a session that already existed when the identity
+    /// was verified never gets it (someone else may have used the browser meanwhile).
     pub async fn link_pending_identity(
         &self,
         link_token: &str,
         binding: Option<&str>,
         user: &User,
+        authenticated_at: i64,
         ip: Option<&str>,
     ) -> Result<Option<String>, DomainError> {
         if link_token.is_empty() || link_token.len() > 128 {
@@ -488,7 +491,8 @@ impl<S: Storage> Warden<S> {
                 record.browser_hash.as_bytes(),
             )
         });
-        if record.purpose != PURPOSE_LINK || !same_browser {
+        let verified_at = record.expires_at.saturating_sub(PENDING_UPSTREAM_SECS);
+        if record.purpose != PURPOSE_LINK || !same_browser || authenticated_at < verified_at {
             return Ok(None);
         }
         let Some(pending) = self.open_upstream::<PendingLink>(&token_hash, &record.sealed_request)
