@@ -265,16 +265,20 @@ impl Config {
         }
         // Only the documented variables: WARDEN_BOOTSTRAP_ADMIN_PASSWORD and WARDEN_MASTER_KEY
         // are secrets read where they are used, never kept in the configuration.
-        let env = Env::prefixed("WARDEN_").ignore(&[
-            "BOOTSTRAP_ADMIN_PASSWORD",
-            "bootstrap_admin_password",
-            "MASTER_KEY",
-            "master_key",
-            "LOG",
-            "log",
-            "CONFIG",
-            "config",
-        ]);
+        let env = Env::prefixed("WARDEN_")
+            .ignore(&[
+                "BOOTSTRAP_ADMIN_PASSWORD",
+                "bootstrap_admin_password",
+                "MASTER_KEY",
+                "master_key",
+                "LOG",
+                "log",
+                "CONFIG",
+                "config",
+            ])
+            // `WARDEN_TEST_*` belong to Warden's own test suites (the PostgreSQL URL, the
+            // Python interpreter), never to a server's settings.
+            .filter(|key| !key.as_str().to_ascii_lowercase().starts_with("test_"));
         let config: Config = figment
             .merge(env)
             .extract()
