@@ -11,23 +11,33 @@ pub enum ChallengeScheme {
     Bearer,
     /// `Digest` (RFC 7616); declared only, see [`HttpDigest`](crate::HttpDigest).
     Digest,
+    /// `DPoP` (RFC 9449 §7.1): a sender-constrained access token with a proof of possession.
+    DPoP,
     /// `APIKey`: not a registered scheme, but RFC 9110 §15.5.2 requires a 401 to carry a
     /// challenge, so API-key schemes send this one, as FastAPI does since 0.122.
     ApiKey,
 }
 
 impl ChallengeScheme {
+    /// Whether the scheme's challenges carry the OAuth error codes (`error`, `scope`…):
+    /// `Bearer` (RFC 6750 §3) and `DPoP` (RFC 9449 §7.1).
+    pub const fn has_error_codes(self) -> bool {
+        matches!(self, Self::Bearer | Self::DPoP)
+    }
+
     fn token(self) -> &'static str {
         match self {
             Self::Basic => "Basic",
             Self::Bearer => "Bearer",
             Self::Digest => "Digest",
+            Self::DPoP => "DPoP",
             Self::ApiKey => "APIKey",
         }
     }
 }
 
-/// The error codes of RFC 6750 §3.1 (and RFC 9470 §3), sent in a `Bearer` challenge.
+/// The error codes of RFC 6750 §3.1 (and RFC 9470 §3, RFC 9449 §7.1), sent in a `Bearer`
+/// or `DPoP` challenge.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum BearerError {
@@ -40,6 +50,11 @@ pub enum BearerError {
     /// The authentication behind the token is not strong or recent enough (401, RFC 9470
     /// §3): the client gets a new token with the challenge's `acr_values` / `max_age`.
     InsufficientUserAuthentication,
+    /// The DPoP proof is missing, malformed or does not match the request (401, RFC 9449
+    /// §7.1).
+    InvalidDPoPProof,
+    /// The DPoP proof must carry the server nonce sent in `DPoP-Nonce` (401, RFC 9449 §9).
+    UseDPoPNonce,
 }
 
 impl BearerError {
@@ -49,6 +64,8 @@ impl BearerError {
             Self::InvalidToken => "invalid_token",
             Self::InsufficientScope => "insufficient_scope",
             Self::InsufficientUserAuthentication => "insufficient_user_authentication",
+            Self::InvalidDPoPProof => "invalid_dpop_proof",
+            Self::UseDPoPNonce => "use_dpop_nonce",
         }
     }
 }
@@ -68,6 +85,7 @@ impl BearerError {
 pub struct Challenge {
     scheme: ChallengeScheme,
     realm: Option<&'static str>,
+    algs: Option<&'static str>,
 }
 
 impl Challenge {
@@ -76,7 +94,25 @@ impl Challenge {
         Self {
             scheme,
             realm: None,
+            algs: None,
         }
+    }
+
+    /// The same challenge with an `algs` parameter: the proof algorithms a `DPoP` challenge
+    /// accepts (RFC 9449 §7.1). Written for `DPoP` challenges only.
+    ///
+    /// ```
+    /// use warden::{BearerError, Challenge, ChallengeScheme};
+    ///
+    /// let challenge = Challenge::new(ChallengeScheme::DPoP).with_algs("ES256 EdDSA");
+    /// assert_eq!(
+    ///     challenge.render(Some(BearerError::InvalidDPoPProof), None),
+    ///     r#"DPoP error="invalid_dpop_proof", algs="ES256 EdDSA""#,
+    /// );
+    /// ```
+    pub const fn with_algs(mut self, algs: &'static str) -> Self {
+        self.algs = Some(algs);
+        self
     }
 
     /// The same challenge with a `realm` parameter.
@@ -90,8 +126,8 @@ impl Challenge {
         self.scheme
     }
 
-    /// Renders the header value. `error` and `scope` are only written for `Bearer`
-    /// challenges, the only scheme that defines them (RFC 6750 §3).
+    /// Renders the header value. `error` and `scope` are only written for `Bearer` and
+    /// `DPoP` challenges, the schemes that define them (RFC 6750 §3, RFC 9449 §7.1).
     pub fn render(&self, error: Option<BearerError>, scope: Option<&str>) -> String {
         let scope = scope.filter(|s| !s.is_empty()).map(|s| ("scope", s));
         self.render_with(error, scope.as_slice())
@@ -113,11 +149,16 @@ impl Challenge {
             // RFC 7617 §2.1: announce that user-id and password are UTF-8.
             params.push(("charset", "UTF-8"));
         }
-        if self.scheme == ChallengeScheme::Bearer {
+        if self.scheme.has_error_codes() {
             if let Some(error) = error {
                 params.push(("error", error.code()));
             }
             params.extend_from_slice(bearer_params);
+        }
+        if self.scheme == ChallengeScheme::DPoP
+            && let Some(algs) = self.algs
+        {
+            params.push(("algs", algs));
         }
         for (i, (name, value)) in params.iter().enumerate() {
             out.push_str(if i == 0 { " " } else { ", " });

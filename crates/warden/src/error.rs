@@ -22,6 +22,7 @@ use crate::step_up::StepUp;
 /// | [`MalformedCredentials`](Self::MalformedCredentials) | 401 for Basic and API keys, 400 for Bearer | the scheme's challenge; `error="invalid_request"` for Bearer |
 /// | [`InvalidCredentials`](Self::InvalidCredentials) | 401 | the scheme's challenge; `error="invalid_token"` for Bearer |
 /// | [`InsufficientUserAuthentication`](Self::InsufficientUserAuthentication) | 401 | `Bearer error="insufficient_user_authentication", error_description="…", acr_values="…", max_age="…"` for Bearer; the scheme's challenge otherwise |
+/// | [`InvalidDPoPProof`](Self::InvalidDPoPProof) | 401 (+ `DPoP-Nonce` when a nonce is required) | `DPoP error="invalid_dpop_proof"` or `error="use_dpop_nonce"`, with `algs` |
 /// | [`InsufficientScope`](Self::InsufficientScope) | 403 | `Bearer error="insufficient_scope", scope="…"` for Bearer |
 /// | [`Forbidden`](Self::Forbidden) | 403 | — |
 /// | [`Unavailable`](Self::Unavailable) | 503 + `Retry-After` | — |
@@ -82,6 +83,16 @@ pub enum AuthError {
         /// The longest acceptable time since the user authenticated, in seconds.
         max_age: Option<u64>,
     },
+    /// A DPoP proof (RFC 9449) is missing, malformed, replayed, or does not match the
+    /// request; or it lacks the server nonce, which is then sent in `DPoP-Nonce` for the
+    /// client to retry with.
+    #[error("invalid DPoP proof")]
+    InvalidDPoPProof {
+        /// The `DPoP` challenge of the route.
+        challenge: Challenge,
+        /// A fresh server nonce when the refusal is `use_dpop_nonce` (RFC 9449 §9).
+        nonce: Option<String>,
+    },
     /// The principal is authenticated but lacks a required scope.
     #[error("insufficient scope")]
     InsufficientScope {
@@ -118,9 +129,10 @@ impl AuthError {
         match self {
             Self::NotAuthenticated { .. }
             | Self::InvalidCredentials { .. }
+            | Self::InvalidDPoPProof { .. }
             | Self::InsufficientUserAuthentication { .. } => StatusCode::UNAUTHORIZED,
             Self::MalformedCredentials { challenge, .. } => {
-                if challenge.scheme() == ChallengeScheme::Bearer {
+                if challenge.scheme().has_error_codes() {
                     // RFC 6750 §3.1: invalid_request "SHOULD respond with HTTP 400".
                     StatusCode::BAD_REQUEST
                 } else {
@@ -137,6 +149,7 @@ impl AuthError {
         match self {
             Self::NotAuthenticated { .. } => "Not authenticated".into(),
             Self::MalformedCredentials { .. } => "Invalid authentication credentials".into(),
+            Self::InvalidDPoPProof { .. } => "Invalid DPoP proof".into(),
             Self::InvalidCredentials { challenge } => match challenge.scheme() {
                 ChallengeScheme::Basic => "Incorrect username or password".into(),
                 _ => "Could not validate credentials".into(),
@@ -152,6 +165,9 @@ impl AuthError {
         }
     }
 }
+
+/// `DPoP-Nonce` (RFC 9449 §8.1).
+const DPOP_NONCE: header::HeaderName = header::HeaderName::from_static("dpop-nonce");
 
 impl IntoResponse for AuthError {
     fn into_response(self) -> Response {
@@ -204,8 +220,22 @@ impl IntoResponse for AuthError {
                     ),
                 );
             }
+            Self::InvalidDPoPProof { challenge, nonce } => {
+                let error = match nonce {
+                    Some(_) => BearerError::UseDPoPNonce,
+                    None => BearerError::InvalidDPoPProof,
+                };
+                headers.append(
+                    header::WWW_AUTHENTICATE,
+                    challenge.header_value(Some(error), None),
+                );
+                // A nonce is ours (base64url), so always a valid header value.
+                if let Some(value) = nonce.as_deref().and_then(|n| HeaderValue::from_str(n).ok()) {
+                    headers.insert(DPOP_NONCE, value);
+                }
+            }
             Self::InsufficientScope { challenge, scope } => {
-                if challenge.scheme() == ChallengeScheme::Bearer {
+                if challenge.scheme().has_error_codes() {
                     headers.append(
                         header::WWW_AUTHENTICATE,
                         challenge.header_value(Some(BearerError::InsufficientScope), Some(scope)),

@@ -59,6 +59,9 @@ mod api_key;
 pub mod api_keys;
 mod challenge;
 mod credentials;
+#[cfg(feature = "dpop")]
+#[cfg_attr(docsrs, doc(cfg(feature = "dpop")))]
+pub mod dpop;
 mod either;
 mod error;
 mod http_basic;

@@ -23,6 +23,12 @@ pub enum Denied {
     InvalidCredentials,
     /// Authenticated, but not allowed at all (a disabled account): 403 with this detail.
     Forbidden(&'static str),
+    /// A DPoP proof (RFC 9449) was refused: 401 `invalid_dpop_proof`, or `use_dpop_nonce`
+    /// with the fresh `nonce` in `DPoP-Nonce`.
+    InvalidDPoPProof {
+        /// A nonce the client must put in its next proof.
+        nonce: Option<String>,
+    },
     /// Cannot decide now (hashing pool saturated, key server down): 503 with `Retry-After`.
     Unavailable {
         /// Seconds after which a retry makes sense.
@@ -181,6 +187,7 @@ where
             Denied::Forbidden(detail) => AuthError::Forbidden {
                 detail: detail.into(),
             },
+            Denied::InvalidDPoPProof { nonce } => AuthError::InvalidDPoPProof { challenge, nonce },
             Denied::Unavailable { retry_after } => AuthError::Unavailable { retry_after },
         })?;
     // The success path allocates nothing; only a refusal lists the requirement.

@@ -66,9 +66,32 @@ pub struct Claims<C = NoClaims> {
     /// When the user last authenticated interactively, seconds since the epoch.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auth_time: Option<u64>,
+    /// Confirmation (RFC 7800): the key the token is bound to, `cnf.jkt` for DPoP
+    /// (RFC 9449 §6.1). A bound token is refused when presented as a plain bearer token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cnf: Option<Confirmation>,
     /// The application's claims.
     #[serde(flatten)]
     pub extra: C,
+}
+
+/// The `cnf` claim (RFC 7800 §3.1): how the presenter proves it holds the token's key.
+///
+/// ```
+/// use warden::jwt::Claims;
+///
+/// let claims: Claims = serde_json::from_str(r#"{"cnf": {"jkt": "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"}}"#).unwrap();
+/// assert_eq!(claims.bound_key(), Some("0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"));
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Confirmation {
+    /// The RFC 7638 thumbprint of the DPoP key (RFC 9449 §6.1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jkt: Option<String>,
+    /// Any other confirmation method (`x5t#S256` for mutual TLS, RFC 8705 §3.1…): a token
+    /// bound by a method this crate does not check is never accepted as a bearer token.
+    #[serde(flatten)]
+    pub other: serde_json::Map<String, serde_json::Value>,
 }
 
 impl<C> Claims<C> {
@@ -84,6 +107,17 @@ impl<C> Claims<C> {
     /// Whether `scope` was granted (without allocating).
     pub fn has_scope(&self, scope: &str) -> bool {
         self.scopes().any(|s| s == scope)
+    }
+
+    /// The thumbprint of the key the token is bound to (`cnf.jkt`), if it is DPoP-bound.
+    pub fn bound_key(&self) -> Option<&str> {
+        self.cnf.as_ref()?.jkt.as_deref()
+    }
+
+    /// Whether the token is bound to a key by any confirmation method (RFC 7800): such a
+    /// token is not a bearer token, and [`Jwt`](super::Jwt) refuses it as one.
+    pub fn is_sender_constrained(&self) -> bool {
+        self.cnf.is_some()
     }
 
     /// The authentication event the claims describe (`acr`, `amr`, `auth_time`), for the

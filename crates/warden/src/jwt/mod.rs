@@ -54,7 +54,7 @@ mod verifier;
 
 pub use algorithm::Algorithm;
 pub use cache::{DEFAULT_CACHE_CAPACITY, MAX_ENTRY_AGE};
-pub use claims::{Audience, Claims, NoClaims};
+pub use claims::{Audience, Claims, Confirmation, NoClaims};
 pub use issuer::{ACCESS_TOKEN_TYPE, Issuer};
 pub use jwk::{Jwk, JwkSet};
 pub use key::{KeyError, MIN_HMAC_KEY_BYTES, SigningKey, VerifyingKey};
@@ -62,4 +62,6 @@ pub use key_ring::{KeyRing, KeyState};
 pub use principal::{BearerToken, Jwt};
 #[cfg(feature = "remote-jwks")]
 pub use remote::{RemoteJwks, RemoteJwksConfig, RemoteJwksError};
+#[cfg(feature = "dpop")]
+pub(crate) use verifier::now as now_secs;
 pub use verifier::{DEFAULT_MAX_TOKEN_BYTES, JwtError, MAX_LEEWAY, Validation, Verifier};

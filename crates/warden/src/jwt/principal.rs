@@ -68,7 +68,7 @@ pub struct Jwt<C = NoClaims, B = HttpBearer> {
     /// The verified claims, shared with the verifier's cache (see
     /// [`Verifier::verify_shared`]).
     pub claims: Arc<Claims<C>>,
-    scheme: PhantomData<fn() -> B>,
+    pub(crate) scheme: PhantomData<fn() -> B>,
 }
 
 impl<C, B> Deref for Jwt<C, B> {
@@ -107,6 +107,12 @@ where
     async fn authenticate(credentials: B, _: &SecurityScopes, state: &S) -> Result<Self, Denied> {
         let verifier = Verifier::from_ref(state);
         let claims = verifier.verify_shared::<C>(credentials.token()).await?;
+        if claims.is_sender_constrained() {
+            // RFC 9449 §7.2: a DPoP-bound token presented as a bearer token is refused — the
+            // point of binding is that a stolen token alone is useless.
+            tracing::debug!("a sender-constrained token was presented as a bearer token");
+            return Err(Denied::InvalidCredentials);
+        }
         Ok(Self {
             claims,
             scheme: PhantomData,

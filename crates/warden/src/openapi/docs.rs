@@ -133,7 +133,7 @@ impl Docs {
     pub fn router<S: Clone + Send + Sync + 'static>(self, openapi: OpenApi) -> Router<S> {
         #[cfg(feature = "redoc")]
         let title = openapi.info.title.clone();
-        let document: axum::body::Bytes = serde_json::to_vec(&openapi)
+        let document: axum::body::Bytes = serde_json::to_vec(&super::to_json(&openapi))
             .expect("an OpenAPI document serializes")
             .into();
         let serve_document =

@@ -32,6 +32,7 @@
 mod describe;
 #[cfg(any(feature = "swagger-ui", feature = "redoc"))]
 mod docs;
+mod document;
 mod prune;
 #[cfg(feature = "redoc")]
 mod redoc;
@@ -44,6 +45,7 @@ pub use describe::{DescribeSecurity, HandlerSecurity, Undocumented};
 #[cfg(any(feature = "swagger-ui", feature = "redoc"))]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "swagger-ui", feature = "redoc"))))]
 pub use docs::Docs;
+pub use document::{HTTP_SCHEME_EXTENSION, to_json};
 pub use prune::remove_scheme;
 pub use registry::SchemeRegistry;
 pub use requirement::Alternatives;

@@ -233,9 +233,12 @@ impl<T: fmt::Debug, K: SessionScheme> fmt::Debug for Session<T, K> {
 
 fn rejection(denied: Denied) -> AuthError {
     match denied {
-        Denied::InvalidCredentials => AuthError::InvalidCredentials {
-            challenge: CHALLENGE,
-        },
+        // A session has no proof of possession: a DPoP refusal is a refusal of the session.
+        Denied::InvalidCredentials | Denied::InvalidDPoPProof { .. } => {
+            AuthError::InvalidCredentials {
+                challenge: CHALLENGE,
+            }
+        }
         Denied::Forbidden(detail) => AuthError::Forbidden {
             detail: detail.into(),
         },
