@@ -44,6 +44,11 @@ pub struct Config {
     /// Whether API keys are also taken from the `api_key` cookie (off: a cookie is sent by
     /// browsers on their own, so state-changing calls would need CSRF protection).
     pub api_key_in_cookie: bool,
+    /// Whether DPoP proofs at the token endpoint and at this server's resources must carry a
+    /// server nonce (RFC 9449 §8, §9): a proof then cannot be made ahead of time. Clients
+    /// get `use_dpop_nonce` with a `DPoP-Nonce` header and retry; off by default, since it
+    /// costs each client one extra round trip per nonce lifetime.
+    pub dpop_nonce: bool,
     /// Redis for limits shared across instances (`redis://127.0.0.1:6379`).
     pub redis_url: Option<String>,
     /// Prefix of every Redis key Warden writes (instances sharing limits share it).
@@ -218,6 +223,7 @@ impl Default for Config {
             open_registration: false,
             api_key_in_query: false,
             api_key_in_cookie: false,
+            dpop_nonce: false,
             redis_url: None,
             redis_prefix: "warden:".into(),
             login_attempts_per_account_ip: 10,

@@ -420,6 +420,8 @@ fn token(user_id: Option<&str>, family_id: &str, expires_at: i64) -> RefreshToke
         revoked_at: None,
         auth_time: None,
         amr: None,
+        // Round-trips with the rest (the tests compare whole records).
+        dpop_jkt: Some(format!("jkt-of-{family_id}")),
     }
 }
 

@@ -23,6 +23,12 @@ pub enum TokenErrorCode {
     UnsupportedGrantType,
     /// A requested scope is invalid, unknown or exceeds what may be granted.
     InvalidScope,
+    /// The DPoP proof is invalid (RFC 9449 §5).
+    #[serde(rename = "invalid_dpop_proof")]
+    InvalidDPoPProof,
+    /// The DPoP proof must carry the server nonce sent in `DPoP-Nonce` (RFC 9449 §8).
+    #[serde(rename = "use_dpop_nonce")]
+    UseDPoPNonce,
 }
 
 /// An error answer of a token endpoint: `{"error": …, "error_description": …}` with

@@ -190,6 +190,15 @@ async fn a_bound_token_with_a_fresh_proof_passes_and_the_proof_cannot_be_replaye
             .unwrap();
         assert_eq!(api.dpop("/items", &token, &[&proof]).await.status(), 200);
     }
+    // `Ed25519`, the fully-specified name of RFC 9864 that openid-client 6 sends, is EdDSA.
+    let key = ProofKey::generate(Algorithm::EdDSA).unwrap();
+    let token = api.token("items", Some(key.jkt()));
+    let mut header = key.header();
+    header["alg"] = json!("Ed25519");
+    let proof = key
+        .sign_jws(&header, &claims_for(&token, "/items"))
+        .unwrap();
+    assert_eq!(api.dpop("/items", &token, &[&proof]).await.status(), 200);
 }
 
 #[tokio::test]
@@ -458,14 +467,17 @@ async fn challenges_name_the_scheme_and_its_algorithms() {
         .await
         .unwrap();
     assert_eq!(response.status(), 401);
-    assert_eq!(www(&response), [r#"DPoP algs="ES256 EdDSA""#]);
+    assert_eq!(www(&response), [r#"DPoP algs="ES256 Ed25519 EdDSA""#]);
     let response = api
         .http
         .get(format!("{}/either", api.base))
         .send()
         .await
         .unwrap();
-    assert_eq!(www(&response), [r#"DPoP algs="ES256 EdDSA""#, "Bearer"]);
+    assert_eq!(
+        www(&response),
+        [r#"DPoP algs="ES256 Ed25519 EdDSA""#, "Bearer"]
+    );
     // A valid bound token without the scope: 403 insufficient_scope, in the DPoP challenge.
     let key = ProofKey::generate(Algorithm::EdDSA).unwrap();
     let token = api.token("items", Some(key.jkt()));
@@ -476,7 +488,7 @@ async fn challenges_name_the_scheme_and_its_algorithms() {
     assert_eq!(response.status(), 403);
     assert_eq!(
         www(&response),
-        [r#"DPoP error="insufficient_scope", scope="admin", algs="ES256 EdDSA""#]
+        [r#"DPoP error="insufficient_scope", scope="admin", algs="ES256 Ed25519 EdDSA""#]
     );
 }
 
@@ -546,7 +558,7 @@ async fn the_openapi_document_names_the_dpop_scheme() {
     let scheme = &json["components"]["securitySchemes"]["DPoP"];
     assert_eq!(scheme["type"], "http");
     assert_eq!(scheme["scheme"], "DPoP");
-    assert_eq!(scheme["x-dpop-algs"], "ES256 EdDSA");
+    assert_eq!(scheme["x-dpop-algs"], "ES256 Ed25519 EdDSA");
     assert!(scheme.get("x-warden-http-scheme").is_none());
     assert_eq!(
         json["paths"]["/items"]["get"]["security"],

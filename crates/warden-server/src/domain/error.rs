@@ -23,6 +23,16 @@ pub enum DomainError {
     /// A requested scope is unknown or beyond what may be granted.
     #[error("invalid scope")]
     InvalidScope,
+    /// A DPoP proof (RFC 9449) is malformed, replayed, or does not match the request.
+    #[error("invalid DPoP proof")]
+    InvalidDPoPProof,
+    /// The DPoP proof lacks the current server nonce; the client retries with this one
+    /// (RFC 9449 §8).
+    #[error("a fresh DPoP nonce is required")]
+    UseDPoPNonce {
+        /// The nonce for `DPoP-Nonce`.
+        nonce: String,
+    },
     /// The request is malformed (a message for the client).
     #[error("{0}")]
     InvalidRequest(&'static str),

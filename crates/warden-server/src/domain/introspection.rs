@@ -54,9 +54,14 @@ pub struct Introspection {
     /// Token identifier (access tokens).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub jti: Option<String>,
-    /// `Bearer` for access tokens, `refresh_token` for refresh tokens.
+    /// `Bearer` for access tokens, `DPoP` for DPoP-bound ones, `refresh_token` for refresh
+    /// tokens.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub token_type: Option<&'static str>,
+    /// The key a DPoP-bound token is bound to (`{"jkt": …}`, RFC 9449 §6.2): a resource
+    /// server that introspects checks the proof against it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cnf: Option<warden::jwt::Confirmation>,
 }
 
 impl Introspection {
@@ -124,8 +129,11 @@ impl<S: Storage> Warden<S> {
                 _ => return Ok(None),
             }
         };
+        let bound = claims.cnf.as_ref().is_some_and(|cnf| cnf.jkt.is_some());
         Ok(Some(Introspection {
             active: true,
+            token_type: Some(if bound { "DPoP" } else { "Bearer" }),
+            cnf: claims.cnf,
             scope: claims.scope,
             client_id: claims.client_id,
             username,
@@ -138,7 +146,6 @@ impl<S: Storage> Warden<S> {
             acr: claims.acr,
             amr: claims.amr,
             jti: Some(jti),
-            token_type: Some("Bearer"),
         }))
     }
 
@@ -180,6 +187,10 @@ impl<S: Storage> Warden<S> {
             exp: Some(seconds(token.expires_at)),
             iat: Some(seconds(token.issued_at)),
             token_type: Some("refresh_token"),
+            cnf: token.dpop_jkt.map(|jkt| warden::jwt::Confirmation {
+                jkt: Some(jkt),
+                ..warden::jwt::Confirmation::default()
+            }),
             ..Introspection::default()
         }))
     }

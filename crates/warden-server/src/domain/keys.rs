@@ -26,6 +26,8 @@ pub struct MasterKey {
     form_tokens: hmac::Key,
     refresh_successors: hmac::Key,
     recovery_codes: hmac::Key,
+    /// The secret of DPoP nonces (RFC 9449 §8), shared by every instance with this key.
+    dpop_nonces: [u8; 32],
 }
 
 impl std::fmt::Debug for MasterKey {
@@ -115,8 +117,13 @@ impl MasterKey {
         prk.expand(&[b"warden/upstream-client-secrets/v1"], &AES_256_GCM)
             .and_then(|okm| okm.fill(&mut upstream_key))
             .map_err(|_| "unusable key".to_owned())?;
+        let mut dpop_nonces = [0u8; 32];
+        prk.expand(&[b"warden/dpop-nonces/v1"], &AES_256_GCM)
+            .and_then(|okm| okm.fill(&mut dpop_nonces))
+            .map_err(|_| "unusable key".to_owned())?;
         Ok(Self {
             sealing: Sealer::new(key),
+            dpop_nonces,
             factor_key,
             upstream_key,
             form_tokens: derive(b"warden/form-tokens/v1")?,
@@ -135,6 +142,12 @@ impl MasterKey {
     /// [`RefreshSuccessors`](super::secrets::RefreshSuccessors)).
     pub fn refresh_successor_key(&self) -> hmac::Key {
         self.refresh_successors.clone()
+    }
+
+    /// DPoP nonces (RFC 9449 §8) under a secret derived from the master key, so every
+    /// instance sharing the key accepts the nonces of the others.
+    pub fn dpop_nonces(&self) -> warden::dpop::Nonces {
+        warden::dpop::Nonces::new(&self.dpop_nonces)
     }
 
     /// The HMAC key under which recovery codes are stored (derived, never the master key).

@@ -10,6 +10,7 @@ mod audit;
 mod authentication;
 mod authorization;
 mod clients;
+mod dpop;
 mod error;
 mod id_tokens;
 mod import;
@@ -47,6 +48,7 @@ pub use authentication::{
 pub use authorization::Just;
 pub use authorization::{AuthorizationRequest, AuthorizeError, Step, with_params};
 pub use clients::{DOCS_CLIENT_ID, GRANT_TYPES, NewClient, OIDC_SCOPES};
+pub use dpop::DPOP_ALGORITHMS;
 pub use error::DomainError;
 pub use id_tokens::IdTokenHint;
 pub use import::{ImportReport, ImportedUser, parse_import};
@@ -104,6 +106,9 @@ struct Inner<S> {
     throttle: throttle::LoginThrottle,
     /// The WebAuthn relying party (the issuer); `None` when passkeys are off.
     webauthn: Option<webauthn_rs::Webauthn>,
+    /// Checks DPoP proofs (RFC 9449) against the issuer URL; its `jti`s in Redis when
+    /// instances share one, in memory otherwise.
+    dpop: warden::dpop::DPoPVerifier,
 }
 
 /// The keys derived from the master key.
@@ -113,6 +118,8 @@ struct DerivedKeys {
     factor_sealer: Option<secrets::Sealer>,
     upstream_sealer: Option<secrets::Sealer>,
     recovery_key: aws_lc_rs::hmac::Key,
+    /// The server's DPoP nonces; `None` without the master key (CLI commands).
+    dpop_nonces: Option<warden::dpop::Nonces>,
 }
 
 /// The signing rings and the issuers and verifiers over them.
@@ -172,6 +179,7 @@ impl<S: Storage> Warden<S> {
             factor_sealer: Some(master.factor_sealer()?),
             upstream_sealer: Some(master.upstream_sealer()?),
             recovery_key: master.recovery_code_key(),
+            dpop_nonces: Some(master.dpop_nonces()),
         };
         Self::assemble(storage, config, Some(signing), keys).await
     }
@@ -213,6 +221,7 @@ impl<S: Storage> Warden<S> {
             factor_sealer: None,
             upstream_sealer: master.map(keys::MasterKey::upstream_sealer).transpose()?,
             recovery_key: throw_away()?,
+            dpop_nonces: None,
         };
         Self::assemble(storage, config, None, keys).await
     }
@@ -232,6 +241,7 @@ impl<S: Storage> Warden<S> {
         let api_keys = api_keys::api_key_format()?;
         let audit = audit::AuditWriter::start(storage.clone());
         let webauthn = passkeys::relying_party(&config.issuer).ok();
+        let dpop = dpop::verifier(&config, keys.dpop_nonces)?;
         let warden = Self {
             inner: Arc::new(Inner {
                 storage,
@@ -248,6 +258,7 @@ impl<S: Storage> Warden<S> {
                 throttle,
                 audit,
                 webauthn,
+                dpop,
             }),
         };
         warden.ensure_docs_client().await?;

@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 
 use serde::Serialize;
-use warden::jwt::Claims;
+use warden::jwt::{Claims, Confirmation};
 
 use super::authentication::Authentication;
 use super::{DomainError, Warden, now, secrets};
@@ -80,6 +80,7 @@ impl<S: Storage> Warden<S> {
         client_id: &str,
         scopes: &BTreeSet<String>,
         how: Option<&Authentication>,
+        dpop: Option<&str>,
     ) -> Result<String, DomainError> {
         self.access_token_with_id(
             sub,
@@ -87,6 +88,7 @@ impl<S: Storage> Warden<S> {
             scopes,
             uuid::Uuid::new_v4().to_string(),
             how,
+            dpop,
         )
     }
 
@@ -98,13 +100,16 @@ impl<S: Storage> Warden<S> {
         scopes: &BTreeSet<String>,
         jti: String,
         how: Option<&Authentication>,
+        dpop: Option<&str>,
     ) -> Result<String, DomainError> {
-        self.access_token_at(sub, client_id, scopes, jti, now(), how)
+        self.access_token_at(sub, client_id, scopes, jti, now(), how, dpop)
     }
 
     /// An access token issued at `issued_at`, with `auth_time`, `acr` and `amr` when a user
-    /// authenticated (`how`; RFC 9068 §2.2.1). The same arguments give the same token: the
+    /// authenticated (`how`; RFC 9068 §2.2.1), bound to the DPoP key `dpop` when the request
+    /// proved one (`cnf.jkt`, RFC 9449 §6.1). The same arguments give the same token: the
     /// signature (Ed25519) is deterministic, so an idempotent retry can be answered again.
+    #[expect(clippy::too_many_arguments, reason = "one token, every claim given")]
     fn access_token_at(
         &self,
         sub: &str,
@@ -113,6 +118,7 @@ impl<S: Storage> Warden<S> {
         jti: String,
         issued_at: i64,
         how: Option<&Authentication>,
+        dpop: Option<&str>,
     ) -> Result<String, DomainError> {
         let claims: Claims = Claims {
             sub: Some(sub.to_owned()),
@@ -123,6 +129,10 @@ impl<S: Storage> Warden<S> {
             auth_time: how.map(|h| u64::try_from(h.auth_time).unwrap_or(0)),
             acr: how.map(|h| h.acr().to_owned()),
             amr: how.map(|h| h.amr.clone()),
+            cnf: dpop.map(|jkt| Confirmation {
+                jkt: Some(jkt.to_owned()),
+                ..Confirmation::default()
+            }),
             ..Claims::default()
         };
         self.signing()?
@@ -143,9 +153,16 @@ impl<S: Storage> Warden<S> {
         client: &Client,
         scopes: &BTreeSet<String>,
         how: &Authentication,
+        dpop: Option<&str>,
     ) -> Result<String, DomainError> {
         let value = secrets::random(32)?;
-        let record = self.refresh_record(&value, family_id, user, client, scopes, now(), Some(how));
+        let mut record =
+            self.refresh_record(&value, family_id, user, client, scopes, now(), Some(how));
+        // RFC 9449 §5: a public client's refresh token is bound to the key it proved; a
+        // confidential client's is bound to the client by its authentication already.
+        if client.public {
+            record.dpop_jkt = dpop.map(str::to_owned);
+        }
         self.storage().insert_refresh_token(&record).await?;
         Ok(value)
     }
@@ -177,6 +194,7 @@ impl<S: Storage> Warden<S> {
             revoked_at: None,
             auth_time: how.map(|h| h.auth_time),
             amr: how.map(Authentication::stored_amr),
+            dpop_jkt: None,
         }
     }
 
@@ -185,10 +203,12 @@ impl<S: Storage> Warden<S> {
         access_token: String,
         refresh_token: Option<String>,
         scopes: &BTreeSet<String>,
+        dpop: Option<&str>,
     ) -> TokenSet {
         TokenSet {
             access_token,
-            token_type: "bearer",
+            // RFC 9449 §5: a DPoP-bound access token is of type `DPoP`.
+            token_type: if dpop.is_some() { "DPoP" } else { "bearer" },
             expires_in: self.config().access_token_ttl,
             refresh_token,
             scope: join(scopes),
@@ -210,6 +230,7 @@ impl<S: Storage> Warden<S> {
         credentials: PasswordCredentials<'_>,
         requested: &[String],
         ip: Option<&str>,
+        dpop: Option<&str>,
     ) -> Result<TokenSet, DomainError> {
         if !self.config().password_grant {
             return Err(DomainError::UnsupportedGrantType);
@@ -238,11 +259,11 @@ impl<S: Storage> Warden<S> {
             client,
             grant_scopes(requested, &self.role_scopes(&user).await?),
         );
-        let access = self.access_token(&user.id, &client.client_id, &scopes, Some(&how))?;
+        let access = self.access_token(&user.id, &client.client_id, &scopes, Some(&how), dpop)?;
         let refresh = if client.grant_types.iter().any(|g| g == "refresh_token") {
             let family = uuid::Uuid::new_v4().to_string();
             Some(
-                self.new_refresh_token(&family, &user, client, &scopes, &how)
+                self.new_refresh_token(&family, &user, client, &scopes, &how, dpop)
                     .await?,
             )
         } else {
@@ -257,7 +278,7 @@ impl<S: Storage> Warden<S> {
             Some("password"),
         )
         .await;
-        Ok(self.token_set(access, refresh, &scopes))
+        Ok(self.token_set(access, refresh, &scopes, dpop))
     }
 
     /// `grant_type=client_credentials`: a confidential client acting for itself (RFC 6749
@@ -268,6 +289,7 @@ impl<S: Storage> Warden<S> {
         auth: ClientAuth,
         requested: &[String],
         ip: Option<&str>,
+        dpop: Option<&str>,
     ) -> Result<TokenSet, DomainError> {
         if client.public || auth != ClientAuth::Secret {
             return Err(DomainError::UnauthorizedClient);
@@ -275,7 +297,8 @@ impl<S: Storage> Warden<S> {
         self.check_grant_allowed(client, "client_credentials")?;
         let allowed: BTreeSet<String> = client.scopes.iter().cloned().collect();
         let scopes = grant_scopes(requested, &allowed);
-        let access = self.access_token(&client.client_id, &client.client_id, &scopes, None)?;
+        let access =
+            self.access_token(&client.client_id, &client.client_id, &scopes, None, dpop)?;
         self.audit(
             "token.issued",
             "success",
@@ -285,7 +308,7 @@ impl<S: Storage> Warden<S> {
             Some("client_credentials"),
         )
         .await;
-        Ok(self.token_set(access, None, &scopes))
+        Ok(self.token_set(access, None, &scopes, dpop))
     }
 
     /// `grant_type=refresh_token` with strict rotation: the presented token is used up and
@@ -304,6 +327,7 @@ impl<S: Storage> Warden<S> {
         value: &str,
         requested: &[String],
         ip: Option<&str>,
+        dpop: Option<&str>,
     ) -> Result<TokenSet, DomainError> {
         self.check_grant_allowed(client, "refresh_token")?;
         if value.is_empty() || value.len() > 256 {
@@ -322,12 +346,19 @@ impl<S: Storage> Warden<S> {
         {
             return Err(DomainError::InvalidGrant);
         }
+        // RFC 9449 §5: a bound refresh token is used only with a proof of its key. Checked
+        // before reuse detection, so a thief without the key cannot even revoke the family.
+        if let Some(bound) = token.dpop_jkt.as_deref()
+            && !dpop.is_some_and(|jkt| warden::constant_time_eq(jkt.as_bytes(), bound.as_bytes()))
+        {
+            return Err(DomainError::InvalidGrant);
+        }
         // The successor's value is derived from this one under a server key: a retry can be
         // answered with the same pair without storing a token in clear.
         let successor_value = self.inner.refresh_successors.successor(value);
         if token.used_at.is_some() {
             return self
-                .refresh_again(client, &token, &successor_value, requested, at, ip)
+                .refresh_again(client, &token, &successor_value, requested, at, ip, dpop)
                 .await;
         }
         let user = self.refresh_user(&token).await?;
@@ -347,7 +378,7 @@ impl<S: Storage> Warden<S> {
         // §12.2: a refreshed ID token keeps `auth_time`); tokens from before it was recorded
         // say nothing of it.
         let how = stored_authentication(&token);
-        let successor = self.refresh_record(
+        let mut successor = self.refresh_record(
             &successor_value,
             &token.family_id,
             &user,
@@ -356,6 +387,8 @@ impl<S: Storage> Warden<S> {
             at,
             how.as_ref(),
         );
+        // The family stays bound to its key.
+        successor.dpop_jkt = token.dpop_jkt.clone();
         // Used up and replaced in one step: exactly one of concurrent uses gets here.
         if !self
             .storage()
@@ -363,7 +396,7 @@ impl<S: Storage> Warden<S> {
             .await?
         {
             return self
-                .refresh_again(client, &token, &successor_value, requested, at, ip)
+                .refresh_again(client, &token, &successor_value, requested, at, ip, dpop)
                 .await;
         }
         // The access token's `jti` and `iat` come from the successor's record, so a retry
@@ -375,6 +408,7 @@ impl<S: Storage> Warden<S> {
             successor.id,
             at,
             how.as_ref(),
+            dpop,
         )?;
         self.audit(
             "token.refreshed",
@@ -385,12 +419,16 @@ impl<S: Storage> Warden<S> {
             None,
         )
         .await;
-        Ok(self.token_set(access, Some(successor_value), &scopes))
+        Ok(self.token_set(access, Some(successor_value), &scopes, dpop))
     }
 
     /// A used refresh token presented again: the same answer as its first use when the
     /// grace applies and the successor is untouched; otherwise reuse, which revokes the
     /// family.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the refresh request, passed on whole"
+    )]
     async fn refresh_again(
         &self,
         client: &Client,
@@ -399,6 +437,7 @@ impl<S: Storage> Warden<S> {
         requested: &[String],
         at: i64,
         ip: Option<&str>,
+        dpop: Option<&str>,
     ) -> Result<TokenSet, DomainError> {
         let config = self.config();
         let grace = if client.public && !config.refresh_reuse_grace_public {
@@ -439,6 +478,7 @@ impl<S: Storage> Warden<S> {
                     successor.id.clone(),
                     successor.issued_at,
                     stored_authentication(&successor).as_ref(),
+                    dpop,
                 )?;
                 self.audit(
                     "token.refreshed",
@@ -449,7 +489,7 @@ impl<S: Storage> Warden<S> {
                     Some("retry within the grace period: the same tokens again"),
                 )
                 .await;
-                return Ok(self.token_set(access, Some(successor_value.to_owned()), &scopes));
+                return Ok(self.token_set(access, Some(successor_value.to_owned()), &scopes, dpop));
             }
         }
         let revoked = self
@@ -528,6 +568,7 @@ impl<S: Storage> Warden<S> {
         auth: ClientAuth,
         redemption: CodeRedemption<'_>,
         ip: Option<&str>,
+        dpop: Option<&str>,
     ) -> Result<TokenSet, DomainError> {
         self.check_grant_allowed(client, "authorization_code")?;
         // A confidential client must authenticate (RFC 6749 §4.1.3).
@@ -617,10 +658,11 @@ impl<S: Storage> Warden<S> {
             &scopes,
             issued.access_jti.clone(),
             Some(&how),
+            dpop,
         )?;
         let refresh = match &issued.refresh_family_id {
             Some(family) => Some(
-                self.new_refresh_token(family, &user, client, &scopes, &how)
+                self.new_refresh_token(family, &user, client, &scopes, &how, dpop)
                     .await?,
             ),
             None => None,
@@ -655,7 +697,7 @@ impl<S: Storage> Warden<S> {
             Some("authorization_code"),
         )
         .await;
-        let mut set = self.token_set(access, refresh, &scopes);
+        let mut set = self.token_set(access, refresh, &scopes, dpop);
         set.id_token = id_token;
         Ok(set)
     }

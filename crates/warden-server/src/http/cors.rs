@@ -43,7 +43,8 @@ pub async fn cors(request: Request, next: Next) -> Response {
         );
         headers.insert(
             header::ACCESS_CONTROL_ALLOW_HEADERS,
-            HeaderValue::from_static("authorization, content-type"),
+            // `dpop`: the proof header of DPoP clients (RFC 9449 §4.1).
+            HeaderValue::from_static("authorization, content-type, dpop"),
         );
         headers.insert(
             header::ACCESS_CONTROL_MAX_AGE,
@@ -56,6 +57,11 @@ pub async fn cors(request: Request, next: Next) -> Response {
     response.headers_mut().insert(
         header::ACCESS_CONTROL_ALLOW_ORIGIN,
         HeaderValue::from_static("*"),
+    );
+    // A browser client must read the DPoP challenge and nonce to retry (RFC 9449 §7.1, §8).
+    response.headers_mut().insert(
+        header::ACCESS_CONTROL_EXPOSE_HEADERS,
+        HeaderValue::from_static("WWW-Authenticate, DPoP-Nonce"),
     );
     response
 }

@@ -38,6 +38,22 @@ impl IntoResponse for TokenEndpointError {
                 "Unsupported grant type",
             ),
             DomainError::InvalidScope => (TokenErrorCode::InvalidScope, "Invalid scope"),
+            DomainError::InvalidDPoPProof => (
+                TokenErrorCode::InvalidDPoPProof,
+                "The DPoP proof is invalid, replayed, or not for this request",
+            ),
+            DomainError::UseDPoPNonce { nonce } => {
+                let mut response = TokenError::new(
+                    TokenErrorCode::UseDPoPNonce,
+                    "Send the DPoP proof again with the nonce in DPoP-Nonce",
+                )
+                .into_response();
+                // Our own base64url, so always a valid header value (RFC 9449 §8.1).
+                if let Ok(value) = HeaderValue::from_str(&nonce) {
+                    response.headers_mut().insert("dpop-nonce", value);
+                }
+                return response;
+            }
             DomainError::InvalidRequest(message) => (TokenErrorCode::InvalidRequest, message),
             // Said only after the password was right: the holder of the password learns that
             // a second factor stands between them and a token, as on any login page.
@@ -151,6 +167,11 @@ impl IntoResponse for ApiError {
                 StatusCode::TOO_MANY_REQUESTS,
                 "Too many attempts, retry later".into(),
             ),
+            // Only the token endpoint reads proofs itself; elsewhere a proof error is the
+            // request's.
+            DomainError::InvalidDPoPProof | DomainError::UseDPoPNonce { .. } => {
+                (StatusCode::BAD_REQUEST, "Invalid DPoP proof".into())
+            }
             DomainError::Busy { .. } => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "Too busy, retry later".into(),

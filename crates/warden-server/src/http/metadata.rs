@@ -35,6 +35,7 @@ pub async fn authorization_server(State(state): State<AppState>) -> Json<Value> 
         "introspection_endpoint": format!("{issuer}/introspect"),
         "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
         "scopes_supported": [],
+        "dpop_signing_alg_values_supported": dpop_algs(),
         "service_documentation": format!("{issuer}/docs"),
     }))
 }
@@ -72,6 +73,7 @@ pub async fn openid_configuration(State(state): State<AppState>) -> Json<Value> 
         "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "acr", "amr", "nonce",
             "at_hash", "azp", "preferred_username", "updated_at", "email"],
         "acr_values_supported": crate::domain::ACR_VALUES,
+        "dpop_signing_alg_values_supported": dpop_algs(),
         "prompt_values_supported": ["none", "login", "consent", "select_account"],
         "authorization_response_iss_parameter_supported": true,
         "request_parameter_supported": false,
@@ -93,4 +95,9 @@ pub async fn jwks(State(state): State<AppState>) -> Response {
         HeaderValue::from_static("public, max-age=300"),
     );
     response
+}
+
+/// The proof algorithms accepted (RFC 9449 §5.1).
+fn dpop_algs() -> Vec<&'static str> {
+    crate::domain::DPOP_ALGORITHMS.values().collect()
 }

@@ -81,6 +81,21 @@ impl OAuth2Scheme for WardenOAuth2 {
     const FLOWS: &'static [OAuth2Flow] = &[OAuth2Flow::password("/token")];
 }
 
+/// DPoP-bound access tokens (RFC 9449) from `/token` with a `DPoP` proof header: sent as
+/// `Authorization: DPoP <token>` with a fresh proof per request.
+pub struct WardenDPoP;
+
+impl warden::dpop::DPoPScheme for WardenDPoP {
+    const SCHEME_NAME: &'static str = "DPoP";
+    const ALGORITHMS: warden::dpop::ProofAlgorithms = crate::domain::DPOP_ALGORITHMS;
+    const DESCRIPTION: Option<&'static str> = Some(
+        "A DPoP-bound access token (RFC 9449) from `/token` with a `DPoP` proof: `Authorization: DPoP <token>` and a fresh `DPoP` proof signed by the token's key on every request.",
+    );
+}
+
+/// An access token as sent: DPoP-bound with its proof, or a bearer token.
+pub type AccessToken = Either<warden::dpop::DPoP<WardenDPoP>, OAuth2Bearer<WardenOAuth2>>;
+
 /// The server's own API-key scheme: a `wdn_…` key (created at `/users/me/api-keys`) in the
 /// `X-API-Key` header. The query parameter and cookie forms below are taken only where the
 /// configuration says so (`api_key_in_query`, `api_key_in_cookie`), and the OpenAPI document
@@ -133,7 +148,11 @@ impl CurrentUser {
             .collect()
     }
 
-    async fn from_access_token(token: &str, state: &AppState) -> Result<Self, Denied> {
+    async fn from_access_token(sent: AccessToken, state: &AppState) -> Result<Self, Denied> {
+        let (token, dpop) = match &sent {
+            Either::Left(dpop) => (dpop.token.as_str(), Some(dpop)),
+            Either::Right(bearer) => (bearer.token.as_str(), None),
+        };
         // The verifier's cache answers a token presented again without a signature check.
         let claims = state
             .warden
@@ -141,6 +160,19 @@ impl CurrentUser {
             .ok_or(Denied::Unavailable { retry_after: 1 })?
             .verify_shared::<warden::jwt::NoClaims>(token)
             .await?;
+        // RFC 9449 §7: a bound token only with a proof of its key — never as a bearer token
+        // (§7.2) — and the DPoP scheme only with a bound token.
+        match (claims.bound_key(), dpop) {
+            (Some(jkt), Some(dpop)) => {
+                state
+                    .warden
+                    .dpop()
+                    .verify(dpop.proof_request().bound_to(jkt))
+                    .await?;
+            }
+            (None, None) => {}
+            _ => return Err(Denied::InvalidCredentials),
+        }
         let id = claims.sub.as_deref().ok_or(Denied::InvalidCredentials)?;
         // Revoked at `/revoke` (RFC 7009): denylisted by `jti`, which RFC 9068 §2.2 requires.
         // The user and the denylist are read in one query.
@@ -189,7 +221,7 @@ impl CurrentUser {
 
 impl Principal<AppState> for CurrentUser {
     type Credentials = Either<
-        OAuth2Bearer<WardenOAuth2>,
+        AccessToken,
         Either<
             ApiKeyHeader<WardenApiKey>,
             Either<ApiKeyQuery<WardenApiKeyQuery>, ApiKeyCookie<WardenApiKeyCookie>>,
@@ -203,7 +235,7 @@ impl Principal<AppState> for CurrentUser {
     ) -> Result<Self, Denied> {
         let config = state.warden.config();
         match credentials {
-            Either::Left(bearer) => Self::from_access_token(&bearer.token, state).await,
+            Either::Left(token) => Self::from_access_token(token, state).await,
             Either::Right(Either::Left(key)) => Self::from_api_key(&key.key, state).await,
             Either::Right(Either::Right(Either::Left(key))) if config.api_key_in_query => {
                 Self::from_api_key(&key.key, state).await

@@ -20,10 +20,11 @@ use crate::domain::{CodeRedemption, DomainError, GRANT_TYPES, PasswordCredential
     request_body(content = warden::OAuth2PasswordRequestForm, content_type = "application/x-www-form-urlencoded",
         description = "RFC 6749 token request: `grant_type` = `authorization_code`, `password`, `client_credentials` or `refresh_token`. \
             With `password`, an account that has a second factor also sends its code as `otp` (a TOTP code or a recovery code); \
-            without it the answer is `invalid_grant` saying so."),
+            without it the answer is `invalid_grant` saying so. \
+            With a `DPoP` proof header (RFC 9449), the access token is bound to the proof's key (`token_type: DPoP`), and so is a public client's refresh token."),
     responses(
         (status = 200, description = "Tokens (RFC 6749 §5.1)", body = warden::TokenResponse),
-        (status = 400, description = "RFC 6749 §5.2 error"),
+        (status = 400, description = "RFC 6749 §5.2 error; `invalid_dpop_proof`, or `use_dpop_nonce` with a `DPoP-Nonce` header (RFC 9449 §5, §8)"),
         (status = 401, description = "`invalid_client`"),
         (status = 413, description = "Body larger than 16 KiB"),
         (status = 503, description = "Too many logins at once; see `Retry-After`"),
@@ -67,6 +68,13 @@ async fn handle(
         WithoutCredentials::Refuse
     };
     let (client, auth) = client_auth::authenticate(warden, &headers, &form, without).await?;
+    // RFC 9449 §5: with a proof, the tokens are bound to its key.
+    let dpop = match warden::dpop::proof_header(&headers) {
+        Ok(Some(proof)) => Some(warden.endpoint_proof(proof, "/token").await?),
+        Ok(None) => None,
+        Err(_) => return Err(DomainError::InvalidDPoPProof.into()),
+    };
+    let dpop = dpop.as_deref();
     let ip = state.client_ip(peer, &headers);
     let scopes = form.scopes();
     let result = match grant {
@@ -77,7 +85,7 @@ async fn handle(
                 otp: form.get("otp").filter(|otp| !otp.is_empty()),
             };
             warden
-                .password_grant(&client, credentials, &scopes, Some(&ip))
+                .password_grant(&client, credentials, &scopes, Some(&ip), dpop)
                 .await
         }
         "authorization_code" => {
@@ -87,18 +95,18 @@ async fn handle(
                 code_verifier: form.get("code_verifier"),
             };
             warden
-                .authorization_code_grant(&client, auth, redemption, Some(&ip))
+                .authorization_code_grant(&client, auth, redemption, Some(&ip), dpop)
                 .await
         }
         "client_credentials" => {
             warden
-                .client_credentials_grant(&client, auth, &scopes, Some(&ip))
+                .client_credentials_grant(&client, auth, &scopes, Some(&ip), dpop)
                 .await
         }
         "refresh_token" => {
             let refresh = form.require("refresh_token")?;
             warden
-                .refresh_grant(&client, refresh, &scopes, Some(&ip))
+                .refresh_grant(&client, refresh, &scopes, Some(&ip), dpop)
                 .await
         }
         _ => Err(DomainError::UnsupportedGrantType),

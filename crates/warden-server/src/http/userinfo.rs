@@ -4,9 +4,9 @@
 use axum::Json;
 use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, header};
-use warden::{Auth, Denied, OAuth2Bearer, Principal, SecurityScopes, scope};
+use warden::{Auth, Denied, Principal, SecurityScopes, scope};
 
-use super::{AppState, CurrentUser, WardenOAuth2};
+use super::{AccessToken, AppState, CurrentUser};
 use crate::domain::UserInfo;
 
 scope!(
@@ -19,14 +19,14 @@ scope!(
 pub struct TokenUser(CurrentUser);
 
 impl Principal<AppState> for TokenUser {
-    type Credentials = OAuth2Bearer<WardenOAuth2>;
+    type Credentials = AccessToken;
 
     async fn authenticate(
         credentials: Self::Credentials,
         _: &SecurityScopes,
         state: &AppState,
     ) -> Result<Self, Denied> {
-        CurrentUser::from_access_token(&credentials.token, state)
+        CurrentUser::from_access_token(credentials, state)
             .await
             .map(Self)
     }

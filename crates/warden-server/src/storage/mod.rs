@@ -189,6 +189,9 @@ pub struct RefreshToken {
     /// token the family issues; `None` for tokens issued before this was recorded.
     pub auth_time: Option<i64>,
     pub amr: Option<String>,
+    /// The DPoP key the token is bound to (RFC 9449 §5: refresh tokens of public clients
+    /// that presented a proof), as its RFC 7638 thumbprint; its successors keep it.
+    pub dpop_jkt: Option<String>,
 }
 
 /// A user's TOTP authenticator (RFC 6238).

@@ -59,7 +59,7 @@ macro_rules! select_authorization_code {
 macro_rules! select_refresh_token {
     () => {
         "SELECT id, family_id, token_hash, user_id, client_id, scope, issued_at, expires_at, \
-                used_at, revoked_at, auth_time, amr \
+                used_at, revoked_at, auth_time, amr, dpop_jkt \
            FROM refresh_tokens "
     };
 }
@@ -215,8 +215,8 @@ statements! {
 
     INSERT_REFRESH_TOKEN = "INSERT INTO refresh_tokens (id, family_id, token_hash, user_id, \
                                 client_id, scope, issued_at, expires_at, used_at, revoked_at, \
-                                auth_time, amr) \
-                            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
+                                auth_time, amr, dpop_jkt) \
+                            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)";
     REFRESH_TOKEN_BY_HASH = concat!(select_refresh_token!(), "WHERE token_hash = $1");
     /// Marks the token used, if it is neither used nor revoked. `$1` at, `$2` id.
     USE_REFRESH_TOKEN = "UPDATE refresh_tokens SET used_at = $1 \

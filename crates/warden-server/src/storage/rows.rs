@@ -329,6 +329,7 @@ pub(super) struct RefreshTokenRow {
     revoked_at: Option<i64>,
     auth_time: Option<i64>,
     amr: Option<String>,
+    dpop_jkt: Option<String>,
 }
 
 impl From<RefreshTokenRow> for RefreshToken {
@@ -346,6 +347,7 @@ impl From<RefreshTokenRow> for RefreshToken {
             revoked_at: row.revoked_at,
             auth_time: row.auth_time,
             amr: row.amr,
+            dpop_jkt: row.dpop_jkt,
         }
     }
 }

@@ -1380,6 +1380,7 @@ async fn insert_refresh_token<'e>(
         .bind(token.revoked_at)
         .bind(token.auth_time)
         .bind(&token.amr)
+        .bind(&token.dpop_jkt)
         .execute(executor)
         .await
         .map_err(constraint("refresh_token", Some("user")))?;

@@ -425,12 +425,12 @@ pub async fn openapi_documents_both_schemes_and_the_admin_scope(s: &Server) {
     let paths = &doc["paths"];
     assert_eq!(
         paths["/users/me"]["get"]["security"],
-        json!([{"OAuth2PasswordBearer": []}, {"APIKeyHeader": []}]),
+        json!([{"DPoP": []}, {"OAuth2PasswordBearer": []}, {"APIKeyHeader": []}]),
         "either scheme, as alternatives"
     );
     assert_eq!(
         paths["/admin/users"]["get"]["security"],
-        json!([{"OAuth2PasswordBearer": ["admin"]}, {"APIKeyHeader": ["admin"]}])
+        json!([{"DPoP": ["admin"]}, {"OAuth2PasswordBearer": ["admin"]}, {"APIKeyHeader": ["admin"]}])
     );
     for (path, method) in [
         ("/users/me/api-keys", "post"),
@@ -443,7 +443,7 @@ pub async fn openapi_documents_both_schemes_and_the_admin_scope(s: &Server) {
         let operation = &paths[path][method];
         assert!(operation.is_object(), "{method} {path} documented");
         let security = operation["security"].as_array().unwrap();
-        assert_eq!(security.len(), 2, "{method} {path}: {security:?}");
+        assert_eq!(security.len(), 3, "{method} {path}: {security:?}");
     }
     assert_eq!(paths["/admin/audit"]["get"]["tags"], json!(["admin"]));
     assert_eq!(
@@ -454,6 +454,11 @@ pub async fn openapi_documents_both_schemes_and_the_admin_scope(s: &Server) {
     assert_eq!(scheme["type"], "apiKey");
     assert_eq!(scheme["in"], "header");
     assert_eq!(scheme["name"], "X-API-Key");
+    let scheme = &doc["components"]["securitySchemes"]["DPoP"];
+    assert_eq!(
+        (&scheme["type"], &scheme["scheme"]),
+        (&json!("http"), &json!("DPoP"))
+    );
 }
 
 pub async fn admins_register_and_delete_clients(s: &Server) {

@@ -77,7 +77,7 @@ async fn query_and_cookie_keys_are_off_by_default() {
     assert_eq!(statuses(&s, &key).await, (200, 401, 401));
     assert_eq!(
         documented_schemes(&s).await,
-        serde_json::json!([{"OAuth2PasswordBearer": []}, {"APIKeyHeader": []}])
+        serde_json::json!([{"DPoP": []}, {"OAuth2PasswordBearer": []}, {"APIKeyHeader": []}])
     );
     s.finish().await;
 }
@@ -94,7 +94,7 @@ async fn query_and_cookie_keys_where_configured() {
     assert_eq!(statuses(&s, &key).await, (200, 200, 200));
     assert_eq!(
         documented_schemes(&s).await,
-        serde_json::json!([{"OAuth2PasswordBearer": []}, {"APIKeyHeader": []}, {"APIKeyQuery": []}, {"APIKeyCookie": []}])
+        serde_json::json!([{"DPoP": []}, {"OAuth2PasswordBearer": []}, {"APIKeyHeader": []}, {"APIKeyQuery": []}, {"APIKeyCookie": []}])
     );
     s.finish().await;
 }

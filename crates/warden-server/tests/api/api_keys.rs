@@ -307,7 +307,14 @@ pub async fn malformed_and_unknown_keys_are_refused(s: &Server) {
         .iter()
         .map(|v| v.to_str().unwrap().to_owned())
         .collect();
-    assert_eq!(challenges, ["Bearer", "APIKey"]);
+    assert_eq!(
+        challenges,
+        [
+            r#"DPoP algs="ES256 Ed25519 EdDSA RS256""#,
+            "Bearer",
+            "APIKey"
+        ]
+    );
 }
 
 pub async fn disabled_users_keys_are_refused(s: &Server) {

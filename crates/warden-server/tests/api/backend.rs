@@ -41,6 +41,8 @@ pub struct Options {
     /// Serve as `http://localhost:PORT` (issuer and base URL): WebAuthn needs a domain as
     /// relying party, never an IP address.
     pub localhost: bool,
+    /// `dpop_nonce`: DPoP proofs must carry a server nonce.
+    pub dpop_nonce: bool,
 }
 
 fn admin_url() -> String {
@@ -139,6 +141,7 @@ impl Server {
             trusted_proxies: options.trusted_proxies.clone(),
             api_key_in_query: options.api_key_in_query,
             api_key_in_cookie: options.api_key_in_cookie,
+            dpop_nonce: options.dpop_nonce,
             redis_prefix: options
                 .redis
                 .as_ref()

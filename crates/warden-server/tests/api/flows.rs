@@ -36,7 +36,20 @@ pub async fn password_flow_and_current_user(s: &Server) {
     assert_eq!(s.me("forged.token.value").await, 401);
     let missing = s.client.get(s.url("/users/me")).send().await.unwrap();
     assert_eq!(missing.status(), 401);
-    assert_eq!(missing.headers()["www-authenticate"], "Bearer");
+    let challenges: Vec<&str> = missing
+        .headers()
+        .get_all("www-authenticate")
+        .iter()
+        .map(|v| v.to_str().unwrap())
+        .collect();
+    assert_eq!(
+        challenges,
+        [
+            r#"DPoP algs="ES256 Ed25519 EdDSA RS256""#,
+            "Bearer",
+            "APIKey"
+        ]
+    );
 }
 
 pub async fn failed_logins_look_alike(s: &Server) {
@@ -302,7 +315,7 @@ pub async fn discovery_and_docs(s: &Server) {
         .unwrap();
     assert_eq!(
         doc["paths"]["/users/me"]["get"]["security"],
-        json!([{"OAuth2PasswordBearer": []}, {"APIKeyHeader": []}])
+        json!([{"DPoP": []}, {"OAuth2PasswordBearer": []}, {"APIKeyHeader": []}])
     );
     assert!(doc["paths"]["/token"]["post"]["security"].is_null());
     assert_eq!(
@@ -562,6 +575,6 @@ pub async fn current_user_changes_their_email_only(s: &Server) {
         .unwrap();
     assert_eq!(
         doc["paths"]["/users/me"]["patch"]["security"],
-        json!([{"OAuth2PasswordBearer": []}, {"APIKeyHeader": []}])
+        json!([{"DPoP": []}, {"OAuth2PasswordBearer": []}, {"APIKeyHeader": []}])
     );
 }

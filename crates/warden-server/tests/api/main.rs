@@ -8,6 +8,7 @@ mod api_keys;
 mod authorization;
 mod backend;
 mod cli;
+mod dpop;
 mod flows;
 mod mfa;
 mod oauth;
@@ -78,6 +79,7 @@ macro_rules! both_backends_with {
 use admin::*;
 use api_keys::*;
 use authorization::*;
+use dpop::*;
 use flows::*;
 use mfa::*;
 use oauth::*;
@@ -89,6 +91,10 @@ use rotation::*;
 use throttling::*;
 use upstream::*;
 use upstream_login::*;
+
+both_backends_with!(dpop_nonce, crate::dpop::with_nonces;
+    dpop_nonces_are_required_when_configured,
+);
 
 both_backends_with!(passkey, crate::passkeys::localhost;
     passkey_registered_then_second_factor_at_login,
@@ -103,6 +109,9 @@ both_backends_with!(passkey, crate::passkeys::localhost;
 );
 
 both_backends!(
+    dpop_binds_tokens_and_resources_require_the_key,
+    dpop_binds_a_public_clients_refresh_token,
+    dpop_bad_proofs_at_the_token_endpoint_are_400,
     upstream_providers_are_managed_and_their_secret_never_shown,
     upstream_provider_settings_are_validated,
     users_list_and_unlink_identities_but_never_the_last_way_in,

@@ -14,8 +14,10 @@ use crate::jwt::Algorithm;
 /// use warden::jwt::Algorithm;
 ///
 /// let algs = ProofAlgorithms::ES256.and(ProofAlgorithms::EDDSA);
-/// assert_eq!(algs.names(), "ES256 EdDSA");
+/// assert_eq!(algs.names(), "ES256 Ed25519 EdDSA");
 /// assert!(algs.contains(Algorithm::EdDSA) && !algs.contains(Algorithm::RS256));
+/// assert_eq!(algs.accepts("Ed25519"), Some(Algorithm::EdDSA));
+/// assert_eq!(algs.accepts("RS256"), None);
 /// assert!(!ProofAlgorithms::ALL.contains(Algorithm::HS256));
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -24,7 +26,8 @@ pub struct ProofAlgorithms(u8);
 impl ProofAlgorithms {
     /// ECDSA P-256 with SHA-256: what every DPoP client supports.
     pub const ES256: Self = Self(1);
-    /// Ed25519.
+    /// Ed25519, under either name: `Ed25519` (RFC 9864, what current clients such as
+    /// openid-client 6 send) or the older polymorphic `EdDSA` (RFC 8037).
     pub const EDDSA: Self = Self(2);
     /// RSASSA-PKCS1-v1_5 with SHA-256 (2048-bit keys and up; slower to verify).
     pub const RS256: Self = Self(4);
@@ -58,21 +61,30 @@ impl ProofAlgorithms {
     pub const fn names(self) -> &'static str {
         match self.0 {
             1 => "ES256",
-            2 => "EdDSA",
-            3 => "ES256 EdDSA",
+            2 => "Ed25519 EdDSA",
+            3 => "ES256 Ed25519 EdDSA",
             4 => "RS256",
             5 => "ES256 RS256",
-            6 => "EdDSA RS256",
-            7 => "ES256 EdDSA RS256",
+            6 => "Ed25519 EdDSA RS256",
+            7 => "ES256 Ed25519 EdDSA RS256",
             _ => "",
         }
     }
 
-    /// The algorithms, in the order of [`names`](Self::names).
-    pub fn iter(self) -> impl Iterator<Item = Algorithm> {
-        [Algorithm::ES256, Algorithm::EdDSA, Algorithm::RS256]
-            .into_iter()
-            .filter(move |alg| self.contains(*alg))
+    /// The `alg` values, in the order of [`names`](Self::names): what metadata lists as
+    /// `dpop_signing_alg_values_supported` (RFC 9449 §5.1).
+    pub fn values(self) -> impl Iterator<Item = &'static str> {
+        self.names().split(' ').filter(|name| !name.is_empty())
+    }
+
+    /// The algorithm a proof's `alg` names, if the set accepts it. `Ed25519` (RFC 9864)
+    /// and `EdDSA` name the same algorithm here: Ed25519 is the only EdDSA curve accepted.
+    pub fn accepts(self, alg: &str) -> Option<Algorithm> {
+        let algorithm = match alg {
+            "Ed25519" => Algorithm::EdDSA,
+            other => Algorithm::from_name(other)?,
+        };
+        self.contains(algorithm).then_some(algorithm)
     }
 }
 
@@ -90,8 +102,25 @@ mod tests {
     fn names_follow_the_members() {
         for bits in 1..=7u8 {
             let set = ProofAlgorithms(bits);
-            let listed: Vec<&str> = set.iter().map(Algorithm::name).collect();
-            assert_eq!(set.names(), listed.join(" "));
+            for alg in [Algorithm::ES256, Algorithm::EdDSA, Algorithm::RS256] {
+                assert_eq!(
+                    set.values().any(|v| v == alg.name()),
+                    set.contains(alg),
+                    "{bits} {alg}"
+                );
+                assert_eq!(set.accepts(alg.name()), set.contains(alg).then_some(alg));
+            }
+            assert_eq!(
+                set.values().any(|v| v == "Ed25519"),
+                set.contains(Algorithm::EdDSA)
+            );
         }
+        assert_eq!(ProofAlgorithms::ALL.accepts("none"), None);
+        assert_eq!(ProofAlgorithms::ALL.accepts("HS256"), None);
+        assert_eq!(
+            ProofAlgorithms::ALL.accepts("ed25519"),
+            None,
+            "alg is case-sensitive"
+        );
     }
 }

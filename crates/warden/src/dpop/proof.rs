@@ -392,8 +392,9 @@ impl DPoPVerifier {
             return Err(ProofError::WrongType);
         }
         // Check 5: an asymmetric algorithm the route accepts (never `none`, never HMAC).
-        let algorithm = Algorithm::from_name(&header.alg)
-            .filter(|alg| request.algorithms.contains(*alg))
+        let algorithm = request
+            .algorithms
+            .accepts(&header.alg)
             .ok_or(ProofError::Algorithm)?;
         // Check 7: the key is public.
         let jwk = header.jwk.ok_or(ProofError::MissingClaim("jwk"))?;

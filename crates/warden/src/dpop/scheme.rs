@@ -6,7 +6,7 @@ use std::marker::PhantomData;
 
 use axum::extract::OriginalUri;
 use http::request::Parts;
-use http::{HeaderName, Method};
+use http::{HeaderMap, HeaderName, Method};
 use utoipa::openapi::extensions::ExtensionsBuilder;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
@@ -110,9 +110,22 @@ impl<S: DPoPScheme> DPoP<S> {
 }
 
 /// The one `DPoP` header of a request (RFC 9449 §4.3 check 1), within the size bound;
-/// `Ok(None)` when there is none.
-pub fn proof_header(parts: &Parts) -> Result<Option<&str>, &'static str> {
-    let mut values = parts.headers.get_all(DPOP).iter();
+/// `Ok(None)` when there is none. For endpoints that read the proof themselves (an
+/// authorization server's token endpoint).
+///
+/// ```
+/// use http::HeaderMap;
+/// use warden::dpop::proof_header;
+///
+/// let mut headers = HeaderMap::new();
+/// assert_eq!(proof_header(&headers), Ok(None));
+/// headers.append("dpop", "a.b.c".parse().unwrap());
+/// assert_eq!(proof_header(&headers), Ok(Some("a.b.c")));
+/// headers.append("dpop", "d.e.f".parse().unwrap());
+/// assert!(proof_header(&headers).is_err());
+/// ```
+pub fn proof_header(headers: &HeaderMap) -> Result<Option<&str>, &'static str> {
+    let mut values = headers.get_all(DPOP).iter();
     let Some(value) = values.next() else {
         return Ok(None);
     };
@@ -149,7 +162,7 @@ impl<S: DPoPScheme> Credentials for DPoP<S> {
                 nonce: None,
             }
         };
-        let proof = proof_header(parts)
+        let proof = proof_header(&parts.headers)
             .map_err(refused)?
             .filter(|p| !p.is_empty())
             .ok_or_else(|| refused("no DPoP header"))?;
