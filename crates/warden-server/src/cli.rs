@@ -292,6 +292,9 @@ pub struct ClientArgs {
     /// Its users must sign in with a second factor (enrolling one at their next login).
     #[arg(long)]
     require_mfa: bool,
+    /// Its authorization requests must be pushed to `/par` first (RFC 9126).
+    #[arg(long)]
+    require_par: bool,
     /// Where RP-initiated logout may return to (exact match); repeat for several.
     #[arg(long = "post-logout-redirect-uri")]
     post_logout_redirect_uris: Vec<String>,
@@ -588,6 +591,7 @@ async fn command(warden: &Warden<AnyStorage>, cli: Cli, config: &Config) -> Resu
                     scopes: args.scopes,
                     first_party: args.first_party,
                     require_mfa: args.require_mfa,
+                    require_par: args.require_par,
                     post_logout_redirect_uris: args.post_logout_redirect_uris,
                     id_token_alg: args.id_token_alg,
                 })

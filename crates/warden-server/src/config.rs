@@ -36,6 +36,9 @@ pub struct Config {
     pub password_grant: bool,
     /// How long a browser stays logged in at the authorization endpoint, seconds.
     pub session_ttl: u64,
+    /// Whether every client's authorization requests must be pushed to `/par` first (RFC
+    /// 9126 §5); a client can also require it for itself (`--require-par`).
+    pub require_pushed_authorization_requests: bool,
     /// Whether anyone may register.
     pub open_registration: bool,
     /// Whether API keys are also taken from the `api_key` query parameter (off: URLs end up
@@ -224,6 +227,7 @@ impl Default for Config {
             api_key_in_query: false,
             api_key_in_cookie: false,
             dpop_nonce: false,
+            require_pushed_authorization_requests: false,
             redis_url: None,
             redis_prefix: "warden:".into(),
             login_attempts_per_account_ip: 10,

@@ -24,9 +24,9 @@ use sqlx::{AssertSqlSafe, Connection, PgConnection};
 use uuid::Uuid;
 use warden_server::storage::{
     ApiKey, AuditEvent, AuditFilter, AuthorizationCode, BrowserSession, Client, CodeTokens,
-    Consent, KeyStatus, LinkedIdentity, PostgresStorage, RefreshToken, Role, SqliteStorage,
-    Storage, StorageError, StoredPasskey, StoredSigningKey, UpstreamLogin, UpstreamProvider, User,
-    WebauthnCeremony,
+    Consent, KeyStatus, LinkedIdentity, PostgresStorage, PushedRequest, RefreshToken, Role,
+    SqliteStorage, Storage, StorageError, StoredPasskey, StoredSigningKey, UpstreamLogin,
+    UpstreamProvider, User, WebauthnCeremony,
 };
 
 #[path = "storage/schema.rs"]
@@ -279,6 +279,7 @@ macro_rules! backend_tests {
                 passkeys_registered_listed_renamed_removed,
                 passkey_counter_only_rises_once_under_concurrency,
                 ceremony_is_taken_once,
+                pushed_request_is_taken_once_and_purged,
                 ceremony_is_taken_once_under_concurrency,
                 purge_expired_deletes_expired_ceremonies,
                 passkeys_and_ceremonies_go_with_the_user,
@@ -349,6 +350,8 @@ fn client(client_id: &str, created_at: i64) -> Client {
         post_logout_redirect_uris: Vec::new(),
         id_token_alg: "RS256".to_owned(),
         require_mfa: false,
+        // Round-trips with the rest (the tests compare whole records).
+        require_par: client_id.len().is_multiple_of(2),
     }
 }
 
@@ -2894,6 +2897,77 @@ async fn ceremony_is_taken_once<S: Storage>(s: S) {
         Some(anyone)
     );
     assert_eq!(s.take_ceremony(&digest()).await.unwrap(), None);
+}
+
+async fn pushed_request_is_taken_once_and_purged<S: Storage>(s: S) {
+    let app = client("par-app", T0);
+    s.create_client(&app).await.unwrap();
+    let pushed = |hash: String, expires_at: i64| PushedRequest {
+        request_hash: hash,
+        client_id: "par-app".into(),
+        params: [
+            ("client_id".to_owned(), "par-app".to_owned()),
+            (
+                "redirect_uri".to_owned(),
+                "https://app.example.com/cb?x=1&y=é".to_owned(),
+            ),
+        ]
+        .into_iter()
+        .collect(),
+        expires_at,
+    };
+    let live = pushed(digest(), T0 + 60);
+    let expired = pushed(digest(), T0 - 1);
+    s.insert_pushed_request(&live).await.unwrap();
+    s.insert_pushed_request(&expired).await.unwrap();
+    assert!(matches!(
+        s.insert_pushed_request(&live).await,
+        Err(StorageError::Conflict("pushed_request"))
+    ));
+    let mut orphan = pushed(digest(), T0 + 60);
+    orphan.client_id = "nobody".into();
+    assert!(matches!(
+        s.insert_pushed_request(&orphan).await,
+        Err(StorageError::NotFound("client"))
+    ));
+    assert!(s.purge_expired(T0, T0 - 86_400).await.unwrap() >= 1);
+    assert_eq!(
+        s.take_pushed_request(&expired.request_hash, "par-app")
+            .await
+            .unwrap(),
+        None,
+        "purged"
+    );
+    assert_eq!(
+        s.take_pushed_request(&live.request_hash, "another-app")
+            .await
+            .unwrap(),
+        None,
+        "only its client takes it"
+    );
+    assert_eq!(
+        s.take_pushed_request(&live.request_hash, "par-app")
+            .await
+            .unwrap(),
+        Some(live.clone())
+    );
+    assert_eq!(
+        s.take_pushed_request(&live.request_hash, "par-app")
+            .await
+            .unwrap(),
+        None,
+        "taken once"
+    );
+    // A deleted client takes its pushed requests with it.
+    let again = pushed(digest(), T0 + 60);
+    s.insert_pushed_request(&again).await.unwrap();
+    s.delete_client("par-app").await.unwrap();
+    assert_eq!(
+        s.take_pushed_request(&again.request_hash, "par-app")
+            .await
+            .unwrap(),
+        None
+    );
 }
 
 async fn ceremony_is_taken_once_under_concurrency<S: Storage>(s: S) {

@@ -42,8 +42,13 @@ pub struct AuthorizationRequest {
     /// Authentication context classes asked for, in order of preference (OpenID Connect
     /// Core §3.1.2.1).
     pub acr_values: Option<String>,
-    /// A request object (`request`, `request_uri`) was sent; not supported.
+    /// A request object (`request`, `request_uri`) was sent; not supported here (a
+    /// `request_uri` of a pushed request is taken before, see
+    /// [`Warden::take_pushed_request`](super::Warden::take_pushed_request)).
     pub request_object: bool,
+    /// The mark of a pushed request (RFC 9126) carried through the forms: `{expires}.{MAC}`
+    /// over the other parameters.
+    pub pushed: Option<String>,
 }
 
 impl AuthorizationRequest {
@@ -77,6 +82,7 @@ impl AuthorizationRequest {
                 "prompt" => &mut request.prompt,
                 "max_age" => &mut request.max_age,
                 "acr_values" => &mut request.acr_values,
+                "par" => &mut request.pushed,
                 "request" | "request_uri" => {
                     request.request_object = true;
                     continue;
@@ -103,6 +109,7 @@ impl AuthorizationRequest {
             ("prompt", &self.prompt),
             ("max_age", &self.max_age),
             ("acr_values", &self.acr_values),
+            ("par", &self.pushed),
         ]
         .into_iter()
         .filter_map(|(name, value)| value.as_deref().map(|v| (name, v)))
@@ -266,6 +273,23 @@ impl<S: Storage> Warden<S> {
     /// Checks the client and redirect URI (errors shown to the user), then everything else
     /// (errors sent back to the client).
     async fn validate(&self, request: &AuthorizationRequest) -> Result<Valid, AuthorizeError> {
+        self.validate_as(request, false).await
+    }
+
+    /// Checks a request being pushed (RFC 9126 §2.1: "validated in the same way as at the
+    /// authorization endpoint"), where the push itself satisfies the PAR requirement.
+    pub(super) async fn check_authorization_request(
+        &self,
+        request: &AuthorizationRequest,
+    ) -> Result<(), AuthorizeError> {
+        self.validate_as(request, true).await.map(|_| ())
+    }
+
+    async fn validate_as(
+        &self,
+        request: &AuthorizationRequest,
+        pushing: bool,
+    ) -> Result<Valid, AuthorizeError> {
         let client_id = request
             .client_id
             .as_deref()
@@ -308,6 +332,14 @@ impl<S: Storage> Warden<S> {
             return Err(fail(
                 "request_not_supported",
                 "request objects are not supported",
+            ));
+        }
+        // RFC 9126 §6: this client's (or every client's) requests must be pushed; the mark
+        // proves the parameters are the pushed ones, unchanged in the forms.
+        if !pushing && self.requires_par(&client) && !self.was_pushed(request) {
+            return Err(fail(
+                "invalid_request",
+                "this client's authorization requests must be pushed (PAR, RFC 9126)",
             ));
         }
         match request.response_type.as_deref() {

@@ -39,6 +39,8 @@ pub struct NewClient {
     pub first_party: bool,
     /// Its users must sign in with a second factor.
     pub require_mfa: bool,
+    /// Its authorization requests must be pushed first (RFC 9126 §6).
+    pub require_par: bool,
     pub post_logout_redirect_uris: Vec<String>,
     /// `RS256` (default) or `EdDSA`.
     pub id_token_alg: Option<String>,
@@ -158,6 +160,7 @@ impl<S: Storage> Warden<S> {
             post_logout_redirect_uris: new.post_logout_redirect_uris,
             id_token_alg,
             require_mfa: new.require_mfa,
+            require_par: new.require_par,
         };
         match self.storage().create_client(&client).await {
             Ok(()) => Ok((client, secret)),
@@ -239,6 +242,7 @@ impl<S: Storage> Warden<S> {
             post_logout_redirect_uris: Vec::new(),
             id_token_alg: "RS256".into(),
             require_mfa: false,
+            require_par: false,
         };
         match self.storage().create_client(&client).await {
             // Another instance created it first.

@@ -17,6 +17,7 @@ mod import;
 mod introspection;
 pub mod keys;
 mod passkeys;
+mod pushed_requests;
 mod recovery_codes;
 mod revocation;
 mod secrets;
@@ -57,6 +58,7 @@ pub use passkeys::{
     CEREMONY_TTL_SECS, Expect, MAX_PASSKEY_NAME_CHARS, MAX_PASSKEYS_PER_USER, PasskeyAssertion,
     PasskeyInfo, Registered, Started, relying_party,
 };
+pub use pushed_requests::{PUSHED_REQUEST_TTL, Pushed, REQUEST_URI_PREFIX};
 pub use recovery_codes::RECOVERY_CODES;
 pub use revocation::TokenTypeHint;
 pub use sessions::{SessionCookie, new_csrf_cookie};

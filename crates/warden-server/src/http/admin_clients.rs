@@ -33,6 +33,8 @@ pub struct ClientOut {
     pub id_token_alg: String,
     /// Its users must sign in with a second factor.
     pub require_mfa: bool,
+    /// Its authorization requests must be pushed to `/par` first (RFC 9126 §6).
+    pub require_pushed_authorization_requests: bool,
     /// Unix seconds.
     pub created_at: i64,
 }
@@ -50,6 +52,7 @@ impl From<Client> for ClientOut {
             first_party: c.first_party,
             id_token_alg: c.id_token_alg,
             require_mfa: c.require_mfa,
+            require_pushed_authorization_requests: c.require_par,
             created_at: c.created_at,
         }
     }
@@ -84,6 +87,9 @@ pub struct ClientIn {
     /// Its users must sign in with a second factor (enrolling one at their next login).
     #[serde(default)]
     pub require_mfa: bool,
+    /// Its authorization requests must be pushed to `/par` first (RFC 9126 §6).
+    #[serde(default)]
+    pub require_pushed_authorization_requests: bool,
     /// `RS256` (default) or `EdDSA`.
     pub id_token_alg: Option<String>,
 }
@@ -128,6 +134,7 @@ pub async fn create_client(
                 scopes: body.scopes,
                 first_party: body.first_party,
                 require_mfa: body.require_mfa,
+                require_par: body.require_pushed_authorization_requests,
                 post_logout_redirect_uris: body.post_logout_redirect_uris,
                 id_token_alg: body.id_token_alg,
             },

@@ -375,12 +375,33 @@ pub async fn authorize(
     let pairs: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes())
         .into_owned()
         .collect();
-    let request =
+    let mut request =
         match AuthorizationRequest::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         {
             Ok(request) => request,
             Err(message) => return pages::error(StatusCode::BAD_REQUEST, message),
         };
+    // RFC 9126 §4: a pushed request, named by its `request_uri`; only the pushed parameters
+    // count, whatever else the query says.
+    let param = |name: &str| {
+        pairs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    if let Some(request_uri) = param("request_uri") {
+        request = match state
+            .warden
+            .take_pushed_request(param("client_id"), request_uri)
+            .await
+        {
+            Ok(pushed) => pushed,
+            Err(AuthorizeError::Page(message)) => {
+                return pages::error(StatusCode::BAD_REQUEST, message);
+            }
+            Err(error) => return browser.respond(&request, Err(error), "", None).await,
+        };
+    }
     let mut browser = browser;
     let result = match session(&state, &headers).await {
         Ok(session) => {

@@ -13,11 +13,12 @@ use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, Method, StatusCode, header};
 
 /// The paths that answer cross-origin requests.
-const PATHS: [&str; 7] = [
+const PATHS: [&str; 8] = [
     "/.well-known/openid-configuration",
     "/.well-known/oauth-authorization-server",
     "/.well-known/jwks.json",
     "/token",
+    "/par",
     "/userinfo",
     "/revoke",
     "/introspect",

@@ -18,6 +18,7 @@ mod metadata;
 mod metrics;
 mod pages;
 mod passkeys;
+mod pushed_requests;
 mod revocation;
 mod token;
 mod upstream;
@@ -270,6 +271,7 @@ pub fn router(state: AppState) -> Router {
     let api = ApiRouter::new()
         .info("Warden", env!("CARGO_PKG_VERSION"))
         .routes(routes!(token::token))
+        .routes(routes!(pushed_requests::push))
         .routes(routes!(revocation::revoke))
         .routes(routes!(introspection::introspect))
         .routes(routes!(metadata::authorization_server))

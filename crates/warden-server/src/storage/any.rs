@@ -242,6 +242,18 @@ impl Storage for AnyStorage {
         dispatch!(self.insert_ceremony(ceremony))
     }
 
+    async fn insert_pushed_request(&self, request: &PushedRequest) -> Result<()> {
+        dispatch!(self.insert_pushed_request(request))
+    }
+
+    async fn take_pushed_request(
+        &self,
+        request_hash: &str,
+        client_id: &str,
+    ) -> Result<Option<PushedRequest>> {
+        dispatch!(self.take_pushed_request(request_hash, client_id))
+    }
+
     async fn take_ceremony(&self, id_hash: &str) -> Result<Option<WebauthnCeremony>> {
         dispatch!(self.take_ceremony(id_hash))
     }

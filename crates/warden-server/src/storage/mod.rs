@@ -96,6 +96,20 @@ pub struct Client {
     pub id_token_alg: String,
     /// Its users must sign in with a second factor (enrolling one at their next login).
     pub require_mfa: bool,
+    /// Its authorization requests must be pushed first (RFC 9126 §6).
+    pub require_par: bool,
+}
+
+/// A pushed authorization request (RFC 9126), stored by the hash of its `request_uri`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PushedRequest {
+    /// SHA-256 hex of the `request_uri`; unique.
+    pub request_hash: String,
+    /// The client that pushed it (authenticated, when confidential).
+    pub client_id: String,
+    /// The authorization request's parameters, by name.
+    pub params: std::collections::BTreeMap<String, String>,
+    pub expires_at: i64,
 }
 
 /// An authorization code (RFC 6749 §4.1.2), stored by the hash of its value. Single use;
@@ -663,6 +677,20 @@ pub trait Storage: Clone + Send + Sync + 'static {
         &self,
         ceremony: &WebauthnCeremony,
     ) -> impl Future<Output = Result<()>> + Send;
+    /// Stores a pushed authorization request. `Conflict("pushed_request")` on a duplicate
+    /// hash; `NotFound("client")`.
+    fn insert_pushed_request(
+        &self,
+        request: &PushedRequest,
+    ) -> impl Future<Output = Result<()>> + Send;
+    /// Takes `client_id`'s pushed request out, in one statement (`DELETE … RETURNING`): of
+    /// concurrent callers, exactly one gets it; another client's attempt leaves it in place.
+    /// Expired or not: the caller checks `expires_at`.
+    fn take_pushed_request(
+        &self,
+        request_hash: &str,
+        client_id: &str,
+    ) -> impl Future<Output = Result<Option<PushedRequest>>> + Send;
     /// Takes the ceremony out, in one statement (`DELETE … RETURNING`): of concurrent
     /// callers, exactly one gets it. Expired or not: the caller checks `expires_at`.
     fn take_ceremony(
@@ -820,7 +848,8 @@ pub trait Storage: Clone + Send + Sync + 'static {
     // --- housekeeping
     /// Deletes refresh tokens expired before `now` (used, revoked or not), revoked access
     /// tokens whose `expires_at` is before `now`, retired signing keys whose time has passed,
-    /// authorization codes, browser sessions, WebAuthn ceremonies and pending upstream logins
+    /// authorization codes, browser sessions, WebAuthn ceremonies, pushed authorization requests
+    /// and pending upstream logins
     /// expired before `now`, and audit events older
     /// than `audit_before`; how many rows.
     fn purge_expired(

@@ -42,7 +42,8 @@ macro_rules! select_user {
 macro_rules! select_client {
     () => {
         "SELECT client_id, name, secret_hash, public, redirect_uris, grant_types, scopes, \
-                created_at, first_party, post_logout_redirect_uris, id_token_alg, require_mfa \
+                created_at, first_party, post_logout_redirect_uris, id_token_alg, require_mfa, \
+                require_par \
            FROM clients "
     };
 }
@@ -166,8 +167,9 @@ statements! {
 
     INSERT_CLIENT = "INSERT INTO clients (client_id, name, secret_hash, public, redirect_uris, \
                                           grant_types, scopes, created_at, first_party, \
-                                          post_logout_redirect_uris, id_token_alg, require_mfa) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
+                                          post_logout_redirect_uris, id_token_alg, require_mfa, \
+                                          require_par) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)";
     CLIENT_BY_ID = concat!(select_client!(), "WHERE client_id = $1");
     LIST_CLIENTS = concat!(select_client!(), "ORDER BY created_at, client_id");
     /// `ON DELETE CASCADE` takes the client's authorization codes and consents with it.
@@ -279,6 +281,13 @@ statements! {
     INSERT_CEREMONY = "INSERT INTO webauthn_ceremonies (id_hash, user_id, kind, state, \
                                                         expires_at) \
                        VALUES ($1, $2, $3, $4, $5)";
+    INSERT_PUSHED_REQUEST = "INSERT INTO pushed_requests (request_hash, client_id, params, \
+                                                           expires_at) \
+                             VALUES ($1, $2, $3, $4)";
+    /// Takes a pushed request once: the row is gone for every other caller.
+    TAKE_PUSHED_REQUEST = "DELETE FROM pushed_requests \
+                           WHERE request_hash = $1 AND client_id = $2 \
+                           RETURNING request_hash, client_id, params, expires_at";
     /// Takes a ceremony once: the row is gone for every other caller.
     TAKE_CEREMONY = "DELETE FROM webauthn_ceremonies WHERE id_hash = $1 \
                      RETURNING id_hash, user_id, kind, state, expires_at";
@@ -396,6 +405,7 @@ statements! {
     PURGE_AUTHORIZATION_CODES = "DELETE FROM authorization_codes WHERE expires_at < $1";
     PURGE_BROWSER_SESSIONS = "DELETE FROM browser_sessions WHERE expires_at < $1";
     PURGE_WEBAUTHN_CEREMONIES = "DELETE FROM webauthn_ceremonies WHERE expires_at < $1";
+    PURGE_PUSHED_REQUESTS = "DELETE FROM pushed_requests WHERE expires_at < $1";
     PURGE_UPSTREAM_LOGINS = "DELETE FROM upstream_logins WHERE expires_at < $1";
     PURGE_AUDIT_EVENTS = "DELETE FROM audit_events WHERE at < $1";
 }

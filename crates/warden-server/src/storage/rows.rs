@@ -200,6 +200,7 @@ pub(super) struct ClientRow {
     post_logout_redirect_uris: String,
     id_token_alg: String,
     require_mfa: bool,
+    require_par: bool,
 }
 
 impl TryFrom<ClientRow> for Client {
@@ -222,6 +223,29 @@ impl TryFrom<ClientRow> for Client {
             first_party: row.first_party,
             id_token_alg: row.id_token_alg,
             require_mfa: row.require_mfa,
+            require_par: row.require_par,
+        })
+    }
+}
+
+/// A `pushed_requests` row.
+#[derive(sqlx::FromRow)]
+pub(super) struct PushedRequestRow {
+    request_hash: String,
+    client_id: String,
+    params: String,
+    expires_at: i64,
+}
+
+impl TryFrom<PushedRequestRow> for super::PushedRequest {
+    type Error = StorageError;
+
+    fn try_from(row: PushedRequestRow) -> Result<Self> {
+        Ok(super::PushedRequest {
+            params: map_from_json("params", &row.params)?,
+            request_hash: row.request_hash,
+            client_id: row.client_id,
+            expires_at: row.expires_at,
         })
     }
 }

@@ -12,14 +12,15 @@ use sqlx::{Executor, Pool, Transaction};
 use super::{Backend, Db, MIGRATOR, dialect, queries as sql};
 use crate::storage::rows::{
     self, ApiKeyRow, AuditEventRow, AuthorizationCodeRow, BrowserSessionRow, ClientRow, ConsentRow,
-    LinkedIdentityRow, PasskeyRow, RefreshTokenRow, RoleRow, SigningKeyRow, TotpFactorRow,
-    UpstreamLoginRow, UpstreamProviderRow, UserRow, WebauthnCeremonyRow, cap, constraint, db,
+    LinkedIdentityRow, PasskeyRow, PushedRequestRow, RefreshTokenRow, RoleRow, SigningKeyRow,
+    TotpFactorRow, UpstreamLoginRow, UpstreamProviderRow, UserRow, WebauthnCeremonyRow, cap,
+    constraint, db,
 };
 use crate::storage::{
     ApiKey, AuditEvent, AuditFilter, AuthorizationCode, BrowserSession, Client, CodeTokens,
-    Consent, KeyStatus, LinkedIdentity, RefreshToken, Result, Role, Storage, StorageError,
-    StoredPasskey, StoredSigningKey, TotpFactor, UpstreamLogin, UpstreamProvider, User,
-    WebauthnCeremony,
+    Consent, KeyStatus, LinkedIdentity, PushedRequest, RefreshToken, Result, Role, Storage,
+    StorageError, StoredPasskey, StoredSigningKey, TotpFactor, UpstreamLogin, UpstreamProvider,
+    User, WebauthnCeremony,
 };
 
 impl Backend {
@@ -344,6 +345,7 @@ impl Storage for Backend {
             .bind(rows::to_json(&client.post_logout_redirect_uris))
             .bind(&client.id_token_alg)
             .bind(client.require_mfa)
+            .bind(client.require_par)
             .execute(&self.pool)
             .await
             .map_err(constraint("client_id", None))?;
@@ -758,6 +760,33 @@ impl Storage for Backend {
             .await
             .map_err(constraint("webauthn_ceremony", Some("user")))?;
         Ok(())
+    }
+
+    async fn insert_pushed_request(&self, request: &PushedRequest) -> Result<()> {
+        sqlx::query(sql::INSERT_PUSHED_REQUEST)
+            .bind(&request.request_hash)
+            .bind(&request.client_id)
+            .bind(rows::map_to_json(&request.params))
+            .bind(request.expires_at)
+            .execute(&self.pool)
+            .await
+            .map_err(constraint("pushed_request", Some("client")))?;
+        Ok(())
+    }
+
+    async fn take_pushed_request(
+        &self,
+        request_hash: &str,
+        client_id: &str,
+    ) -> Result<Option<PushedRequest>> {
+        sqlx::query_as::<_, PushedRequestRow>(sql::TAKE_PUSHED_REQUEST)
+            .bind(request_hash)
+            .bind(client_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db)?
+            .map(PushedRequest::try_from)
+            .transpose()
     }
 
     async fn take_ceremony(&self, id_hash: &str) -> Result<Option<WebauthnCeremony>> {
@@ -1267,6 +1296,7 @@ impl Storage for Backend {
             (sql::PURGE_AUTHORIZATION_CODES, now),
             (sql::PURGE_BROWSER_SESSIONS, now),
             (sql::PURGE_WEBAUTHN_CEREMONIES, now),
+            (sql::PURGE_PUSHED_REQUESTS, now),
             (sql::PURGE_UPSTREAM_LOGINS, now),
             (sql::PURGE_AUDIT_EVENTS, audit_before),
         ] {

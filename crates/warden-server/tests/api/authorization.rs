@@ -382,6 +382,11 @@ impl Req {
         )
     }
 
+    /// The parameters.
+    pub(crate) fn pairs(&self) -> &[(String, String)] {
+        &self.0
+    }
+
     pub(crate) fn set(mut self, name: &str, value: &str) -> Self {
         self = self.without(name);
         self.0.push((name.to_owned(), value.to_owned()));

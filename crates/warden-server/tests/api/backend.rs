@@ -43,6 +43,8 @@ pub struct Options {
     pub localhost: bool,
     /// `dpop_nonce`: DPoP proofs must carry a server nonce.
     pub dpop_nonce: bool,
+    /// `require_pushed_authorization_requests`.
+    pub require_par: bool,
 }
 
 fn admin_url() -> String {
@@ -142,6 +144,7 @@ impl Server {
             api_key_in_query: options.api_key_in_query,
             api_key_in_cookie: options.api_key_in_cookie,
             dpop_nonce: options.dpop_nonce,
+            require_pushed_authorization_requests: options.require_par,
             redis_prefix: options
                 .redis
                 .as_ref()

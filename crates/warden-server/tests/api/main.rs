@@ -13,6 +13,7 @@ mod flows;
 mod mfa;
 mod oauth;
 mod operations;
+mod par;
 mod passkeys;
 mod proxies;
 mod refresh;
@@ -84,6 +85,7 @@ use flows::*;
 use mfa::*;
 use oauth::*;
 use operations::*;
+use par::*;
 use passkeys::*;
 use refresh::*;
 use requests::*;
@@ -91,6 +93,10 @@ use rotation::*;
 use throttling::*;
 use upstream::*;
 use upstream_login::*;
+
+both_backends_with!(par_required, crate::par::par_everywhere;
+    par_required_server_wide_is_advertised_and_enforced,
+);
 
 both_backends_with!(dpop_nonce, crate::dpop::with_nonces;
     dpop_nonces_are_required_when_configured,
@@ -112,6 +118,9 @@ both_backends!(
     dpop_binds_tokens_and_resources_require_the_key,
     dpop_binds_a_public_clients_refresh_token,
     dpop_bad_proofs_at_the_token_endpoint_are_400,
+    par_pushed_request_runs_the_code_flow_once,
+    par_refuses_bad_pushes_and_foreign_or_stale_request_uris,
+    par_required_by_a_client_cannot_be_bypassed_or_altered,
     upstream_providers_are_managed_and_their_secret_never_shown,
     upstream_provider_settings_are_validated,
     users_list_and_unlink_identities_but_never_the_last_way_in,
