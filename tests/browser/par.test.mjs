@@ -2,12 +2,17 @@
 // openid-client 6: `buildAuthorizationUrlWithPAR` pushes the request with the
 // client's authentication and builds the URL with the `request_uri` alone; the
 // code flow then runs as usual. A client registered with --require-par is sent
-// back with `invalid_request` when it does not push.
+// back with `invalid_request` when it does not push. A service registered with
+// its public key only authenticates with openid-client's `PrivateKeyJwt` (RFC 7523)
+// at /par and /token.
 //
 // Run: node --test tests/browser/   (after `cargo build -p warden-server`)
 
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, webcrypto } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import * as client from 'openid-client';
@@ -69,5 +74,39 @@ describe('openid-client 6 pushes its authorization requests to warden serve', { 
     const again = await fetch(url, { redirect: 'manual' });
     assert.equal(again.status, 400);
     assert.equal(again.headers.get('location'), null);
+  });
+
+  test('a client with keys only: PrivateKeyJwt at /par and /token', { timeout: 60_000 }, async () => {
+    const { privateKey, publicKey } = await webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify']);
+    const jwk = await webcrypto.subtle.exportKey('jwk', publicKey);
+    const dir = mkdtempSync(join(tmpdir(), 'warden-jwks-'));
+    let created;
+    try {
+      const file = join(dir, 'jwks.json');
+      writeFileSync(file, JSON.stringify({ keys: [{ kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y }] }));
+      created = JSON.parse(await server.warden([
+        '--json', 'client', 'create', 'keyed app', '--jwks-file', file,
+        '--redirect-uri', redirectUri, '--grant-type', 'authorization_code',
+      ]));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    assert.equal(created.client_secret, null, 'a client with keys gets no secret');
+    const config = await client.discovery(new URL(issuer), created.client_id, undefined, client.PrivateKeyJwt(privateKey), {
+      execute: [client.allowInsecureRequests],
+    });
+    assert.ok(config.serverMetadata().token_endpoint_auth_methods_supported.includes('private_key_jwt'));
+    const pkceCodeVerifier = client.randomPKCECodeVerifier();
+    const state = client.randomState();
+    const url = await client.buildAuthorizationUrlWithPAR(config, {
+      redirect_uri: redirectUri,
+      scope: 'openid',
+      state,
+      code_challenge: await client.calculatePKCECodeChallenge(pkceCodeVerifier),
+      code_challenge_method: 'S256',
+    });
+    const { location } = await signIn(url.href, { username: alice.username, password: alice.password });
+    const tokens = await client.authorizationCodeGrant(config, new URL(location), { pkceCodeVerifier, expectedState: state });
+    assert.equal(tokens.claims().sub, alice.id);
   });
 });

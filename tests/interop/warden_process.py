@@ -117,6 +117,7 @@ class WardenServer:
         post_logout_redirect_uris: list[str] = (),
         first_party: bool = False,
         id_token_alg: str | None = None,
+        jwks_file: str | None = None,
     ) -> dict:
         """``warden client create``: ``{"client_id": ..., "client_secret": ... | None}``."""
         args = ["client", "create", name]
@@ -134,6 +135,8 @@ class WardenServer:
             args.append("--first-party")
         if id_token_alg:
             args += ["--id-token-alg", id_token_alg]
+        if jwks_file:
+            args += ["--jwks-file", jwks_file]
         client = self.cli(*args)
         assert isinstance(client, dict) and client.get("client_id"), client
         return client

@@ -295,6 +295,10 @@ pub struct ClientArgs {
     /// Its authorization requests must be pushed to `/par` first (RFC 9126).
     #[arg(long)]
     require_par: bool,
+    /// A file holding its public keys as a JWK Set: it then authenticates with
+    /// `private_key_jwt` (RFC 7523) and gets no secret.
+    #[arg(long)]
+    jwks_file: Option<std::path::PathBuf>,
     /// Where RP-initiated logout may return to (exact match); repeat for several.
     #[arg(long = "post-logout-redirect-uri")]
     post_logout_redirect_uris: Vec<String>,
@@ -592,6 +596,18 @@ async fn command(warden: &Warden<AnyStorage>, cli: Cli, config: &Config) -> Resu
                     first_party: args.first_party,
                     require_mfa: args.require_mfa,
                     require_par: args.require_par,
+                    jwks: match &args.jwks_file {
+                        None => None,
+                        Some(path) => Some(
+                            std::fs::read_to_string(path)
+                                .map_err(|e| format!("{}: {e}", path.display()))
+                                .and_then(|text| {
+                                    serde_json::from_str(&text).map_err(|e| {
+                                        format!("{}: not a JWK set: {e}", path.display())
+                                    })
+                                })?,
+                        ),
+                    },
                     post_logout_redirect_uris: args.post_logout_redirect_uris,
                     id_token_alg: args.id_token_alg,
                 })

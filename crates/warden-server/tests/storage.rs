@@ -352,6 +352,9 @@ fn client(client_id: &str, created_at: i64) -> Client {
         require_mfa: false,
         // Round-trips with the rest (the tests compare whole records).
         require_par: client_id.len().is_multiple_of(2),
+        jwks: Some(format!(
+            r#"{{"keys":[{{"kty":"OKP","crv":"Ed25519","x":"{client_id}"}}]}}"#
+        )),
     }
 }
 

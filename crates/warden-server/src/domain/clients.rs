@@ -41,6 +41,9 @@ pub struct NewClient {
     pub require_mfa: bool,
     /// Its authorization requests must be pushed first (RFC 9126 §6).
     pub require_par: bool,
+    /// Its public keys: it authenticates with `private_key_jwt` (RFC 7523) and gets no
+    /// secret. Public keys only, asymmetric (`EC` P-256, `OKP` Ed25519, `RSA`), at most 8.
+    pub jwks: Option<warden::jwt::JwkSet>,
     pub post_logout_redirect_uris: Vec<String>,
     /// `RS256` (default) or `EdDSA`.
     pub id_token_alg: Option<String>,
@@ -138,7 +141,17 @@ impl<S: Storage> Warden<S> {
                 "a public client cannot use client_credentials",
             ));
         }
-        let secret = if new.public {
+        let jwks = match &new.jwks {
+            None => None,
+            Some(_) if new.public => {
+                return Err(DomainError::InvalidRequest(
+                    "a public client has no keys to authenticate with",
+                ));
+            }
+            Some(set) => Some(super::client_assertions::registered_keys(set)?),
+        };
+        // A client with keys proves itself with them: it gets no secret to leak.
+        let secret = if new.public || jwks.is_some() {
             None
         } else {
             Some(secrets::random(32)?)
@@ -161,6 +174,7 @@ impl<S: Storage> Warden<S> {
             id_token_alg,
             require_mfa: new.require_mfa,
             require_par: new.require_par,
+            jwks,
         };
         match self.storage().create_client(&client).await {
             Ok(()) => Ok((client, secret)),
@@ -243,6 +257,7 @@ impl<S: Storage> Warden<S> {
             id_token_alg: "RS256".into(),
             require_mfa: false,
             require_par: false,
+            jwks: None,
         };
         match self.storage().create_client(&client).await {
             // Another instance created it first.

@@ -85,7 +85,7 @@ impl<S: Storage> Warden<S> {
         token: &str,
         hint: TokenTypeHint,
     ) -> Result<Introspection, DomainError> {
-        if client.public || auth != ClientAuth::Secret {
+        if client.public || !auth.is_authenticated() {
             return Err(DomainError::InvalidClient);
         }
         for kind in TokenKind::order(hint, TokenKind::Access) {

@@ -9,6 +9,7 @@ mod api_keys;
 mod audit;
 mod authentication;
 mod authorization;
+mod client_assertions;
 mod clients;
 mod dpop;
 mod error;
@@ -48,6 +49,7 @@ pub use authentication::{
 };
 pub use authorization::Just;
 pub use authorization::{AuthorizationRequest, AuthorizeError, Step, with_params};
+pub use client_assertions::CLIENT_ASSERTION_TYPE;
 pub use clients::{DOCS_CLIENT_ID, GRANT_TYPES, NewClient, OIDC_SCOPES};
 pub use dpop::DPOP_ALGORITHMS;
 pub use error::DomainError;
@@ -111,6 +113,8 @@ struct Inner<S> {
     /// Checks DPoP proofs (RFC 9449) against the issuer URL; its `jti`s in Redis when
     /// instances share one, in memory otherwise.
     dpop: warden::dpop::DPoPVerifier,
+    /// The `jti`s of client assertions already used (`private_key_jwt`).
+    assertion_replay: std::sync::Arc<dyn warden::dpop::ReplayStore>,
 }
 
 /// The keys derived from the master key.
@@ -244,6 +248,7 @@ impl<S: Storage> Warden<S> {
         let audit = audit::AuditWriter::start(storage.clone());
         let webauthn = passkeys::relying_party(&config.issuer).ok();
         let dpop = dpop::verifier(&config, keys.dpop_nonces)?;
+        let assertion_replay = client_assertions::replay_store(&config)?;
         let warden = Self {
             inner: Arc::new(Inner {
                 storage,
@@ -261,6 +266,7 @@ impl<S: Storage> Warden<S> {
                 audit,
                 webauthn,
                 dpop,
+                assertion_replay,
             }),
         };
         warden.ensure_docs_client().await?;

@@ -15,8 +15,18 @@ use crate::storage::{Client, CodeTokens, RefreshToken, Storage, User};
 pub enum ClientAuth {
     /// `client_secret_basic` or `client_secret_post`.
     Secret,
+    /// `private_key_jwt`: a JWT signed with one of its registered keys (RFC 7523 §2.2).
+    PrivateKeyJwt,
     /// A public client identified by `client_id` alone (or the built-in docs client).
     None,
+}
+
+impl ClientAuth {
+    /// Whether the client proved who it is (a secret or a key), as a confidential client
+    /// must (RFC 6749 §2.3).
+    pub fn is_authenticated(self) -> bool {
+        self != ClientAuth::None
+    }
 }
 
 /// What the token endpoint returns on success (RFC 6749 §5.1).
@@ -291,7 +301,7 @@ impl<S: Storage> Warden<S> {
         ip: Option<&str>,
         dpop: Option<&str>,
     ) -> Result<TokenSet, DomainError> {
-        if client.public || auth != ClientAuth::Secret {
+        if client.public || !auth.is_authenticated() {
             return Err(DomainError::UnauthorizedClient);
         }
         self.check_grant_allowed(client, "client_credentials")?;
@@ -572,7 +582,7 @@ impl<S: Storage> Warden<S> {
     ) -> Result<TokenSet, DomainError> {
         self.check_grant_allowed(client, "authorization_code")?;
         // A confidential client must authenticate (RFC 6749 §4.1.3).
-        if !client.public && auth != ClientAuth::Secret {
+        if !client.public && !auth.is_authenticated() {
             return Err(DomainError::InvalidClient);
         }
         if redemption.code.is_empty() || redemption.code.len() > 256 {

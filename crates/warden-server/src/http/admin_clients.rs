@@ -35,6 +35,9 @@ pub struct ClientOut {
     pub require_mfa: bool,
     /// Its authorization requests must be pushed to `/par` first (RFC 9126 §6).
     pub require_pushed_authorization_requests: bool,
+    /// How it authenticates at `/token`: `none` (public), `client_secret_basic` (or
+    /// `_post`), or `private_key_jwt` (it registered keys).
+    pub token_endpoint_auth_method: &'static str,
     /// Unix seconds.
     pub created_at: i64,
 }
@@ -53,6 +56,13 @@ impl From<Client> for ClientOut {
             id_token_alg: c.id_token_alg,
             require_mfa: c.require_mfa,
             require_pushed_authorization_requests: c.require_par,
+            token_endpoint_auth_method: if c.public {
+                "none"
+            } else if c.jwks.is_some() {
+                "private_key_jwt"
+            } else {
+                "client_secret_basic"
+            },
             created_at: c.created_at,
         }
     }
@@ -90,6 +100,10 @@ pub struct ClientIn {
     /// Its authorization requests must be pushed to `/par` first (RFC 9126 §6).
     #[serde(default)]
     pub require_pushed_authorization_requests: bool,
+    /// Its public keys (a JWK Set): it then authenticates with `private_key_jwt` and gets
+    /// no secret.
+    #[schema(value_type = Option<Object>)]
+    pub jwks: Option<warden::jwt::JwkSet>,
     /// `RS256` (default) or `EdDSA`.
     pub id_token_alg: Option<String>,
 }
@@ -135,6 +149,7 @@ pub async fn create_client(
                 first_party: body.first_party,
                 require_mfa: body.require_mfa,
                 require_par: body.require_pushed_authorization_requests,
+                jwks: body.jwks,
                 post_logout_redirect_uris: body.post_logout_redirect_uris,
                 id_token_alg: body.id_token_alg,
             },

@@ -8,7 +8,7 @@ use axum::extract::Request;
 use base64::Engine;
 use http::{HeaderMap, header};
 
-use crate::domain::{ClientAuth, DOCS_CLIENT_ID, DomainError, Warden};
+use crate::domain::{CLIENT_ASSERTION_TYPE, ClientAuth, DOCS_CLIENT_ID, DomainError, Warden};
 use crate::storage::{AnyStorage, Client};
 
 /// The largest form body read.
@@ -114,14 +114,33 @@ pub(super) enum WithoutCredentials {
     Refuse,
 }
 
-/// Authenticates the client of a request: a confidential one by its secret, a public one by
-/// its `client_id` alone (see [`Warden::authenticate_client`]).
+/// Authenticates the client of a request to this server's `endpoint` (`/token`…): a
+/// confidential one by its secret or by a JWT signed with its key (`private_key_jwt`), a
+/// public one by its `client_id` alone (see [`Warden::authenticate_client`]). One method
+/// per request (RFC 6749 §2.3).
 pub(super) async fn authenticate(
     warden: &Warden<AnyStorage>,
     headers: &HeaderMap,
     form: &Form,
     without: WithoutCredentials,
+    endpoint: &str,
 ) -> Result<(Client, ClientAuth), DomainError> {
+    if form.get("client_assertion").is_some() || form.get("client_assertion_type").is_some() {
+        // RFC 7523 §2.2: exactly this type, one assertion, and no other credentials.
+        if form.get("client_assertion_type") != Some(CLIENT_ASSERTION_TYPE)
+            || form.get("client_secret").is_some()
+            || headers.contains_key(header::AUTHORIZATION)
+        {
+            return Err(DomainError::InvalidClient);
+        }
+        let assertion = form
+            .get("client_assertion")
+            .ok_or(DomainError::InvalidClient)?;
+        let client = warden
+            .authenticate_client_assertion(form.get("client_id"), assertion, endpoint)
+            .await?;
+        return Ok((client, ClientAuth::PrivateKeyJwt));
+    }
     let (client_id, secret) = match client_credentials(headers, form)? {
         Some(credentials) => credentials,
         None => match without {

@@ -53,8 +53,14 @@ pub async fn introspect(State(state): State<AppState>, request: Request) -> Resp
 async fn handle(state: AppState, request: Request) -> Result<Introspection, TokenEndpointError> {
     let (headers, form) = Form::read(request).await?;
     let warden = &state.warden;
-    let (client, auth) =
-        client_auth::authenticate(warden, &headers, &form, WithoutCredentials::Refuse).await?;
+    let (client, auth) = client_auth::authenticate(
+        warden,
+        &headers,
+        &form,
+        WithoutCredentials::Refuse,
+        "/introspect",
+    )
+    .await?;
     let request = IntrospectionRequest {
         token: form.require("token")?.to_owned(),
         token_type_hint: form.get("token_type_hint").map(str::to_owned),

@@ -27,13 +27,14 @@ pub async fn authorization_server(State(state): State<AppState>) -> Json<Value> 
         "response_types_supported": ["code"],
         "code_challenge_methods_supported": ["S256"],
         "authorization_response_iss_parameter_supported": true,
-        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],
+        "token_endpoint_auth_signing_alg_values_supported": ASSERTION_ALGS,
         // Public clients may revoke their own tokens by `client_id` (RFC 7009 §2.1); only
         // confidential clients may introspect.
         "revocation_endpoint": format!("{issuer}/revoke"),
-        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],
         "introspection_endpoint": format!("{issuer}/introspect"),
-        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt"],
         "pushed_authorization_request_endpoint": format!("{issuer}/par"),
         "require_pushed_authorization_requests": state.warden.config().require_pushed_authorization_requests,
         "scopes_supported": [],
@@ -71,9 +72,10 @@ pub async fn openid_configuration(State(state): State<AppState>) -> Json<Value> 
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256", "EdDSA"],
         "code_challenge_methods_supported": ["S256"],
-        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
-        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
-        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],
+        "token_endpoint_auth_signing_alg_values_supported": ASSERTION_ALGS,
+        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],
+        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt"],
         "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "acr", "amr", "nonce",
             "at_hash", "azp", "preferred_username", "updated_at", "email"],
         "acr_values_supported": crate::domain::ACR_VALUES,
@@ -105,3 +107,7 @@ pub async fn jwks(State(state): State<AppState>) -> Response {
 fn dpop_algs() -> Vec<&'static str> {
     crate::domain::DPOP_ALGORITHMS.values().collect()
 }
+
+/// The algorithms of `private_key_jwt` assertions: those of the keys a client may register
+/// (RFC 7523 §3 (9): asymmetric only).
+const ASSERTION_ALGS: [&str; 3] = ["ES256", "EdDSA", "RS256"];

@@ -44,9 +44,14 @@ async fn handle(
     request: Request,
 ) -> Result<crate::domain::Pushed, TokenEndpointError> {
     let (headers, form) = Form::read(request).await?;
-    let (client, _) =
-        client_auth::authenticate(&state.warden, &headers, &form, WithoutCredentials::Refuse)
-            .await?;
+    let (client, _) = client_auth::authenticate(
+        &state.warden,
+        &headers,
+        &form,
+        WithoutCredentials::Refuse,
+        "/par",
+    )
+    .await?;
     Ok(state
         .warden
         .push_authorization_request(&client, form.pairs())

@@ -59,8 +59,14 @@ async fn handle(
 ) -> Result<(), TokenEndpointError> {
     let (headers, form) = Form::read(request).await?;
     let warden = &state.warden;
-    let (client, _) =
-        client_auth::authenticate(warden, &headers, &form, WithoutCredentials::Refuse).await?;
+    let (client, _) = client_auth::authenticate(
+        warden,
+        &headers,
+        &form,
+        WithoutCredentials::Refuse,
+        "/revoke",
+    )
+    .await?;
     let request = RevocationRequest {
         token: form.require("token")?.to_owned(),
         token_type_hint: form.get("token_type_hint").map(str::to_owned),

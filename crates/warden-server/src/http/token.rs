@@ -67,7 +67,8 @@ async fn handle(
     } else {
         WithoutCredentials::Refuse
     };
-    let (client, auth) = client_auth::authenticate(warden, &headers, &form, without).await?;
+    let (client, auth) =
+        client_auth::authenticate(warden, &headers, &form, without, "/token").await?;
     // RFC 9449 §5: with a proof, the tokens are bound to its key.
     let dpop = match warden::dpop::proof_header(&headers) {
         Ok(Some(proof)) => Some(warden.endpoint_proof(proof, "/token").await?),

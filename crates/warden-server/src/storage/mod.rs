@@ -98,6 +98,9 @@ pub struct Client {
     pub require_mfa: bool,
     /// Its authorization requests must be pushed first (RFC 9126 §6).
     pub require_par: bool,
+    /// Its public keys (a JWK Set as JSON): it authenticates with `private_key_jwt`
+    /// (RFC 7523 §2.2) instead of a secret.
+    pub jwks: Option<String>,
 }
 
 /// A pushed authorization request (RFC 9126), stored by the hash of its `request_uri`.

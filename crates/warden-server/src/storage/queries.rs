@@ -43,7 +43,7 @@ macro_rules! select_client {
     () => {
         "SELECT client_id, name, secret_hash, public, redirect_uris, grant_types, scopes, \
                 created_at, first_party, post_logout_redirect_uris, id_token_alg, require_mfa, \
-                require_par \
+                require_par, jwks \
            FROM clients "
     };
 }
@@ -168,8 +168,8 @@ statements! {
     INSERT_CLIENT = "INSERT INTO clients (client_id, name, secret_hash, public, redirect_uris, \
                                           grant_types, scopes, created_at, first_party, \
                                           post_logout_redirect_uris, id_token_alg, require_mfa, \
-                                          require_par) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)";
+                                          require_par, jwks) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)";
     CLIENT_BY_ID = concat!(select_client!(), "WHERE client_id = $1");
     LIST_CLIENTS = concat!(select_client!(), "ORDER BY created_at, client_id");
     /// `ON DELETE CASCADE` takes the client's authorization codes and consents with it.

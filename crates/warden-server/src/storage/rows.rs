@@ -201,6 +201,7 @@ pub(super) struct ClientRow {
     id_token_alg: String,
     require_mfa: bool,
     require_par: bool,
+    jwks: Option<String>,
 }
 
 impl TryFrom<ClientRow> for Client {
@@ -224,6 +225,7 @@ impl TryFrom<ClientRow> for Client {
             id_token_alg: row.id_token_alg,
             require_mfa: row.require_mfa,
             require_par: row.require_par,
+            jwks: row.jwks,
         })
     }
 }

@@ -346,6 +346,7 @@ impl Storage for Backend {
             .bind(&client.id_token_alg)
             .bind(client.require_mfa)
             .bind(client.require_par)
+            .bind(&client.jwks)
             .execute(&self.pool)
             .await
             .map_err(constraint("client_id", None))?;

@@ -8,6 +8,7 @@ mod api_keys;
 mod authorization;
 mod backend;
 mod cli;
+mod client_assertions;
 mod dpop;
 mod flows;
 mod mfa;
@@ -80,6 +81,7 @@ macro_rules! both_backends_with {
 use admin::*;
 use api_keys::*;
 use authorization::*;
+use client_assertions::*;
 use dpop::*;
 use flows::*;
 use mfa::*;
@@ -119,6 +121,8 @@ both_backends!(
     dpop_binds_a_public_clients_refresh_token,
     dpop_bad_proofs_at_the_token_endpoint_are_400,
     par_pushed_request_runs_the_code_flow_once,
+    private_key_jwt_authenticates_a_client_without_a_secret,
+    private_key_jwt_refuses_each_broken_rule,
     par_refuses_bad_pushes_and_foreign_or_stale_request_uris,
     par_required_by_a_client_cannot_be_bypassed_or_altered,
     upstream_providers_are_managed_and_their_secret_never_shown,
