@@ -23,6 +23,9 @@ pub enum TokenErrorCode {
     UnsupportedGrantType,
     /// A requested scope is invalid, unknown or exceeds what may be granted.
     InvalidScope,
+    /// The requested audience or resource is not one the server issues tokens for (RFC 8693
+    /// §2.2.2, RFC 8707 §2).
+    InvalidTarget,
     /// The DPoP proof is invalid (RFC 9449 §5).
     #[serde(rename = "invalid_dpop_proof")]
     InvalidDPoPProof,

@@ -8,11 +8,12 @@ use crate::storage::{Client, Storage, StorageError};
 pub const DOCS_CLIENT_ID: &str = "warden-docs";
 
 /// Grant types Warden serves.
-pub const GRANT_TYPES: [&str; 4] = [
+pub const GRANT_TYPES: [&str; 5] = [
     "authorization_code",
     "password",
     "client_credentials",
     "refresh_token",
+    super::token_exchange::TOKEN_EXCHANGE,
 ];
 
 /// The OpenID Connect scopes (Core §5.4, §11): any user may grant them to a client that asks

@@ -23,6 +23,9 @@ pub enum DomainError {
     /// A requested scope is unknown or beyond what may be granted.
     #[error("invalid scope")]
     InvalidScope,
+    /// The requested audience or resource is refused (RFC 8693 §2.2.2).
+    #[error("{0}")]
+    InvalidTarget(&'static str),
     /// A DPoP proof (RFC 9449) is malformed, replayed, or does not match the request.
     #[error("invalid DPoP proof")]
     InvalidDPoPProof,

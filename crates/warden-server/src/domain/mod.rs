@@ -24,6 +24,7 @@ mod revocation;
 mod secrets;
 mod sessions;
 mod throttle;
+mod token_exchange;
 mod tokens;
 mod totp;
 pub mod upstream;
@@ -64,6 +65,7 @@ pub use pushed_requests::{PUSHED_REQUEST_TTL, Pushed, REQUEST_URI_PREFIX};
 pub use recovery_codes::RECOVERY_CODES;
 pub use revocation::TokenTypeHint;
 pub use sessions::{SessionCookie, new_csrf_cookie};
+pub use token_exchange::{ACCESS_TOKEN_TYPE_URI, ExchangeRequest, TOKEN_EXCHANGE};
 pub use tokens::{ClientAuth, CodeRedemption, PasswordCredentials, TokenSet};
 pub use totp::{SecondFactor, TotpEnrolment};
 pub use upstream::{

@@ -41,6 +41,9 @@ pub struct TokenSet {
     /// OpenID Connect: when the grant had the `openid` scope.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id_token: Option<String>,
+    /// Token exchange (RFC 8693 §2.2.1): what `access_token` is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub issued_token_type: Option<&'static str>,
 }
 
 /// `requested ∩ allowed`; an empty request means everything allowed (RFC 6749 §3.3 lets the
@@ -67,7 +70,7 @@ fn within_client(client: &Client, scopes: BTreeSet<String>) -> BTreeSet<String> 
         .collect()
 }
 
-fn join(scopes: &BTreeSet<String>) -> String {
+pub(super) fn join(scopes: &BTreeSet<String>) -> String {
     scopes
         .iter()
         .map(String::as_str)
@@ -208,7 +211,7 @@ impl<S: Storage> Warden<S> {
         }
     }
 
-    fn token_set(
+    pub(super) fn token_set(
         &self,
         access_token: String,
         refresh_token: Option<String>,
@@ -223,6 +226,7 @@ impl<S: Storage> Warden<S> {
             refresh_token,
             scope: join(scopes),
             id_token: None,
+            issued_token_type: None,
         }
     }
 
@@ -543,7 +547,7 @@ fn stored_authentication(token: &RefreshToken) -> Option<Authentication> {
     }
 }
 
-fn split_scopes(scope: &str) -> BTreeSet<String> {
+pub(super) fn split_scopes(scope: &str) -> BTreeSet<String> {
     scope
         .split(' ')
         .filter(|s| !s.is_empty())

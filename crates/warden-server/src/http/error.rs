@@ -38,6 +38,7 @@ impl IntoResponse for TokenEndpointError {
                 "Unsupported grant type",
             ),
             DomainError::InvalidScope => (TokenErrorCode::InvalidScope, "Invalid scope"),
+            DomainError::InvalidTarget(message) => (TokenErrorCode::InvalidTarget, message),
             DomainError::InvalidDPoPProof => (
                 TokenErrorCode::InvalidDPoPProof,
                 "The DPoP proof is invalid, replayed, or not for this request",
@@ -169,6 +170,7 @@ impl IntoResponse for ApiError {
             ),
             // Only the token endpoint reads proofs itself; elsewhere a proof error is the
             // request's.
+            DomainError::InvalidTarget(m) => (StatusCode::BAD_REQUEST, (*m).into()),
             DomainError::InvalidDPoPProof | DomainError::UseDPoPNonce { .. } => {
                 (StatusCode::BAD_REQUEST, "Invalid DPoP proof".into())
             }

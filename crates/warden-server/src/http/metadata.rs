@@ -14,7 +14,12 @@ use crate::domain::{OIDC_SCOPES, now};
     responses((status = 200, description = "RFC 8414 metadata")), tag = "discovery")]
 pub async fn authorization_server(State(state): State<AppState>) -> Json<Value> {
     let issuer = &state.warden.config().issuer;
-    let mut grants = vec!["authorization_code", "client_credentials", "refresh_token"];
+    let mut grants = vec![
+        "authorization_code",
+        "client_credentials",
+        "refresh_token",
+        crate::domain::TOKEN_EXCHANGE,
+    ];
     if state.warden.config().password_grant {
         grants.insert(0, "password");
     }
@@ -50,7 +55,12 @@ pub async fn authorization_server(State(state): State<AppState>) -> Json<Value> 
 pub async fn openid_configuration(State(state): State<AppState>) -> Json<Value> {
     let config = state.warden.config();
     let issuer = &config.issuer;
-    let mut grants = vec!["authorization_code", "client_credentials", "refresh_token"];
+    let mut grants = vec![
+        "authorization_code",
+        "client_credentials",
+        "refresh_token",
+        crate::domain::TOKEN_EXCHANGE,
+    ];
     if config.password_grant {
         grants.push("password");
     }

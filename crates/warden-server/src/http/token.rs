@@ -11,7 +11,9 @@ use http::{HeaderValue, header};
 use super::AppState;
 use super::client_auth::{self, Form, WithoutCredentials};
 use super::error::TokenEndpointError;
-use crate::domain::{CodeRedemption, DomainError, GRANT_TYPES, PasswordCredentials, TokenSet};
+use crate::domain::{
+    CodeRedemption, DomainError, ExchangeRequest, GRANT_TYPES, PasswordCredentials, TokenSet,
+};
 
 /// The token endpoint.
 #[utoipa::path(
@@ -102,6 +104,20 @@ async fn handle(
         "client_credentials" => {
             warden
                 .client_credentials_grant(&client, auth, &scopes, Some(&ip), dpop)
+                .await
+        }
+        super::super::domain::TOKEN_EXCHANGE => {
+            let request = ExchangeRequest {
+                subject_token: form.get("subject_token"),
+                subject_token_type: form.get("subject_token_type"),
+                actor_token: form.get("actor_token"),
+                actor_token_type: form.get("actor_token_type"),
+                requested_token_type: form.get("requested_token_type"),
+                audience: form.get("audience"),
+                resource: form.get("resource"),
+            };
+            warden
+                .token_exchange_grant(&client, auth, request, &scopes, Some(&ip))
                 .await
         }
         "refresh_token" => {

@@ -21,6 +21,7 @@ mod refresh;
 mod requests;
 mod rotation;
 mod throttling;
+mod token_exchange;
 mod upstream;
 mod upstream_login;
 
@@ -93,6 +94,7 @@ use refresh::*;
 use requests::*;
 use rotation::*;
 use throttling::*;
+use token_exchange::*;
 use upstream::*;
 use upstream_login::*;
 
@@ -123,6 +125,8 @@ both_backends!(
     par_pushed_request_runs_the_code_flow_once,
     private_key_jwt_authenticates_a_client_without_a_secret,
     private_key_jwt_refuses_each_broken_rule,
+    token_exchange_narrows_and_names_the_actor,
+    token_exchange_refuses_what_it_does_not_do,
     par_refuses_bad_pushes_and_foreign_or_stale_request_uris,
     par_required_by_a_client_cannot_be_bypassed_or_altered,
     upstream_providers_are_managed_and_their_secret_never_shown,
