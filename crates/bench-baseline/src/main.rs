@@ -10,7 +10,12 @@
 //!   `GET /bearer-hs256-uncached`: the same with the cache off, so every request checks the
 //!   signature;
 //! - `GET /api-key`: `ApiKeyHeader` (`X-API-Key`), compared in constant time;
-//! - `GET /basic`: `HttpBasic`, compared in constant time.
+//! - `GET /basic`: `HttpBasic`, compared in constant time;
+//! - `GET /dpop-es256`, `GET /dpop-eddsa`: `Auth<Jwt<NoClaims, DPoP>, Bench>` (issue 15), an
+//!   EdDSA access token bound (`cnf.jkt`) to an ES256 or an Ed25519 proof key, verified with
+//!   the default token cache as on `/bearer-eddsa`, and a fresh DPoP proof per request checked
+//!   against `http://ADDR` + the path, its `jti` recorded in an in-memory replay store sized
+//!   for a whole run (2,000,000 proofs).
 //!
 //! ```sh
 //! bench-baseline [--bind 127.0.0.1:0] [--secrets FILE]
@@ -18,8 +23,11 @@
 //!
 //! It prints `listening on http://ADDR` first, and writes the credentials the load generator
 //! needs to `FILE` (mode 0600) as shell assignments: `EDDSA_TOKEN`, `HS256_TOKEN`, `API_KEY`,
-//! `BASIC_AUTH` (the `Authorization` header value). Benchmark use only: the secrets are
-//! generated per run and the process keeps nothing.
+//! `BASIC_AUTH` (the `Authorization` header value), and for each DPoP route its bound token
+//! and proof key (PKCS#8 PEM): `DPOP_ES256_TOKEN`, `DPOP_ES256_KEY`, `DPOP_EDDSA_TOKEN`,
+//! `DPOP_EDDSA_KEY`. `bench-proofs` makes the proofs from them, just before the load (a proof
+//! is accepted once, within 300 s of its `iat`). Benchmark use only: the secrets are generated
+//! per run and the process keeps nothing.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -28,7 +36,11 @@ use axum::extract::FromRef;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{Value, json};
-use warden::jwt::{Algorithm, Claims, Issuer, Jwt, KeyRing, SigningKey, Validation, Verifier};
+use warden::dpop::{DPoP, DPoPVerifier, MemoryReplayStore, ProofKey};
+use warden::jwt::{
+    Algorithm, Claims, Confirmation, Issuer, Jwt, KeyRing, NoClaims, SigningKey, Validation,
+    Verifier,
+};
 use warden::{
     ApiKeyHeader, ApiKeyScheme, Auth, BasicScheme, Denied, HttpBasic, Principal, SecurityScopes,
     scope,
@@ -42,6 +54,17 @@ const ISSUER: &str = "bench-baseline";
 struct JwtState {
     verifier: Verifier,
 }
+
+/// What the DPoP routes verify: the bound token (`verifier`) and its proof (`dpop`).
+#[derive(Clone, FromRef)]
+struct DPoPState {
+    verifier: Verifier,
+    dpop: DPoPVerifier,
+}
+
+/// How many proofs the DPoP routes' replay store holds: every proof of a full run (each is
+/// remembered for its 300 s window plus the minute of clock skew, and a full store refuses).
+const REPLAY_CAPACITY: usize = 2_000_000;
 
 #[derive(Clone)]
 struct Secrets {
@@ -116,6 +139,10 @@ async fn bearer(token: Auth<Jwt, Bench>) -> Json<Value> {
     Json(json!({"sub": token.claims.sub}))
 }
 
+async fn dpop(token: Auth<Jwt<NoClaims, DPoP>, Bench>) -> Json<Value> {
+    Json(json!({"sub": token.claims.sub}))
+}
+
 async fn api_key(_: Auth<KeyHolder>) -> Json<Value> {
     Json(json!({"message": "hello"}))
 }
@@ -147,6 +174,39 @@ fn jwt_route(alg: Algorithm, path: &str) -> Result<(Router, String), Box<dyn std
                 .with_state(JwtState { verifier: uncached }),
         );
     Ok((router, token))
+}
+
+/// `/dpop-es256` and `/dpop-eddsa` for requests to `public_url`, and the shell assignments of
+/// each route's bound token and proof key.
+fn dpop_routes(public_url: &str) -> Result<(Router, String), Box<dyn std::error::Error>> {
+    let ring = KeyRing::new(SigningKey::generate(Algorithm::EdDSA)?);
+    let issuer = Issuer::new(ring.clone(), ISSUER);
+    let state = DPoPState {
+        verifier: Verifier::with_ring(ring, Validation::new().issuer(ISSUER).access_tokens()),
+        dpop: DPoPVerifier::new(public_url)?.replay_store(MemoryReplayStore::new(REPLAY_CAPACITY)),
+    };
+    let mut router = Router::new();
+    let mut credentials = String::new();
+    for (alg, name) in [(Algorithm::ES256, "ES256"), (Algorithm::EdDSA, "EDDSA")] {
+        let signing = SigningKey::generate(alg)?;
+        let pem = signing.to_pkcs8_pem().ok_or("no PKCS#8 for a proof key")?;
+        let key = ProofKey::from_signing_key(signing)?;
+        let claims: Claims = Claims {
+            sub: Some("bench".into()),
+            scope: Some("bench".into()),
+            cnf: Some(Confirmation {
+                jkt: Some(key.jkt().into()),
+                ..Confirmation::default()
+            }),
+            ..Claims::default()
+        };
+        let token = issuer.access_token(&claims, 24 * 3600)?;
+        router = router.route(&format!("/dpop-{}", name.to_lowercase()), get(dpop));
+        credentials.push_str(&format!(
+            "DPOP_{name}_TOKEN='{token}'\nDPOP_{name}_KEY='{pem}'\n"
+        ));
+    }
+    Ok((router.with_state(state), credentials))
 }
 
 fn random_hex(bytes: usize) -> Result<String, Box<dyn std::error::Error>> {
@@ -197,8 +257,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         password: random_hex(16)?.into(),
     };
     let basic_auth = basic_header(&secrets.username, &secrets.password);
+    // Bound first: the DPoP routes check each proof's `htu` against the URL served.
+    let listener = tokio::net::TcpListener::bind(bind).await?;
+    let addr = listener.local_addr()?;
+    let (dpop, dpop_credentials) = dpop_routes(&format!("http://{addr}"))?;
     let credentials = format!(
-        "EDDSA_TOKEN='{eddsa_token}'\nHS256_TOKEN='{hs256_token}'\nAPI_KEY='{}'\nBASIC_AUTH='{basic_auth}'\n",
+        "EDDSA_TOKEN='{eddsa_token}'\nHS256_TOKEN='{hs256_token}'\nAPI_KEY='{}'\nBASIC_AUTH='{basic_auth}'\n{dpop_credentials}",
         secrets.api_key
     );
     let app = Router::new()
@@ -207,10 +271,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .route("/basic", get(basic))
         .with_state(secrets)
         .merge(eddsa)
-        .merge(hs256);
+        .merge(hs256)
+        .merge(dpop);
 
-    let listener = tokio::net::TcpListener::bind(bind).await?;
-    let addr = listener.local_addr()?;
     if let Some(path) = secrets_file {
         write_private(&path, &credentials)?;
     }
