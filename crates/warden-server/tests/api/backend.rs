@@ -259,6 +259,18 @@ impl Server {
         )
     }
 
+    /// GETs `path` and reads the JSON answer (discovery, the OpenAPI document…).
+    pub async fn get_json(&self, path: &str) -> serde_json::Value {
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
     pub async fn me(&self, token: &str) -> u16 {
         self.client
             .get(self.url("/users/me"))

@@ -119,15 +119,7 @@ pub async fn private_key_jwt_authenticates_a_client_without_a_secret(s: &Server)
     assert_eq!(revoked.status(), 200);
 
     // Discovery says so.
-    let metadata: Value = s
-        .client
-        .get(s.url("/.well-known/openid-configuration"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let metadata: Value = s.get_json("/.well-known/openid-configuration").await;
     assert!(
         metadata["token_endpoint_auth_methods_supported"]
             .as_array()

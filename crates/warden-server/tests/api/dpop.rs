@@ -182,28 +182,12 @@ pub async fn dpop_binds_tokens_and_resources_require_the_key(s: &Server) {
     );
 
     // Discovery and the OpenAPI document say so.
-    let metadata: Value = s
-        .client
-        .get(s.url("/.well-known/openid-configuration"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let metadata: Value = s.get_json("/.well-known/openid-configuration").await;
     assert_eq!(
         metadata["dpop_signing_alg_values_supported"],
         json!(["ES256", "Ed25519", "EdDSA", "RS256"])
     );
-    let openapi: Value = s
-        .client
-        .get(s.url("/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let openapi: Value = s.get_json("/openapi.json").await;
     assert_eq!(
         openapi["components"]["securitySchemes"]["DPoP"]["scheme"],
         "DPoP"

@@ -487,11 +487,20 @@ pub async fn discovery_lists_revocation_and_introspection(s: &Server) {
     assert_eq!(metadata["introspection_endpoint"], s.url("/introspect"));
     assert_eq!(
         metadata["revocation_endpoint_auth_methods_supported"],
-        json!(["client_secret_basic", "client_secret_post", "none"])
+        json!([
+            "client_secret_basic",
+            "client_secret_post",
+            "private_key_jwt",
+            "none"
+        ])
     );
     assert_eq!(
         metadata["introspection_endpoint_auth_methods_supported"],
-        json!(["client_secret_basic", "client_secret_post"])
+        json!([
+            "client_secret_basic",
+            "client_secret_post",
+            "private_key_jwt"
+        ])
     );
     let doc: Value = s
         .client

@@ -286,15 +286,7 @@ pub fn par_everywhere() -> Options {
 }
 
 pub async fn par_required_server_wide_is_advertised_and_enforced(s: &Server) {
-    let metadata: Value = s
-        .client
-        .get(s.url("/.well-known/oauth-authorization-server"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let metadata: Value = s.get_json("/.well-known/oauth-authorization-server").await;
     assert_eq!(
         metadata["pushed_authorization_request_endpoint"],
         s.url("/par")
