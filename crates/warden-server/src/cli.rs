@@ -299,6 +299,10 @@ pub struct ClientArgs {
     /// `private_key_jwt` (RFC 7523) and gets no secret.
     #[arg(long)]
     jwks_file: Option<std::path::PathBuf>,
+    /// Its access tokens must be DPoP-bound (RFC 9449): token requests without a `DPoP`
+    /// proof are refused.
+    #[arg(long)]
+    dpop_bound_access_tokens: bool,
     /// Where RP-initiated logout may return to (exact match); repeat for several.
     #[arg(long = "post-logout-redirect-uri")]
     post_logout_redirect_uris: Vec<String>,
@@ -596,6 +600,7 @@ async fn command(warden: &Warden<AnyStorage>, cli: Cli, config: &Config) -> Resu
                     first_party: args.first_party,
                     require_mfa: args.require_mfa,
                     require_par: args.require_par,
+                    dpop_bound: args.dpop_bound_access_tokens,
                     jwks: match &args.jwks_file {
                         None => None,
                         Some(path) => Some(

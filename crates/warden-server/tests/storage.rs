@@ -355,6 +355,7 @@ fn client(client_id: &str, created_at: i64) -> Client {
         jwks: Some(format!(
             r#"{{"keys":[{{"kty":"OKP","crv":"Ed25519","x":"{client_id}"}}]}}"#
         )),
+        dpop_bound: !client_id.len().is_multiple_of(2),
     }
 }
 

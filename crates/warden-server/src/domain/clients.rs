@@ -45,6 +45,8 @@ pub struct NewClient {
     /// Its public keys: it authenticates with `private_key_jwt` (RFC 7523) and gets no
     /// secret. Public keys only, asymmetric (`EC` P-256, `OKP` Ed25519, `RSA`), at most 8.
     pub jwks: Option<warden::jwt::JwkSet>,
+    /// Its access tokens must be DPoP-bound (RFC 9449 §5.2).
+    pub dpop_bound: bool,
     pub post_logout_redirect_uris: Vec<String>,
     /// `RS256` (default) or `EdDSA`.
     pub id_token_alg: Option<String>,
@@ -176,6 +178,7 @@ impl<S: Storage> Warden<S> {
             require_mfa: new.require_mfa,
             require_par: new.require_par,
             jwks,
+            dpop_bound: new.dpop_bound,
         };
         match self.storage().create_client(&client).await {
             Ok(()) => Ok((client, secret)),
@@ -259,6 +262,7 @@ impl<S: Storage> Warden<S> {
             require_mfa: false,
             require_par: false,
             jwks: None,
+            dpop_bound: false,
         };
         match self.storage().create_client(&client).await {
             // Another instance created it first.

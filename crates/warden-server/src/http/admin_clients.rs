@@ -38,6 +38,8 @@ pub struct ClientOut {
     /// How it authenticates at `/token`: `none` (public), `client_secret_basic` (or
     /// `_post`), or `private_key_jwt` (it registered keys).
     pub token_endpoint_auth_method: &'static str,
+    /// Its access tokens are always DPoP-bound (RFC 9449 §5.2).
+    pub dpop_bound_access_tokens: bool,
     /// Unix seconds.
     pub created_at: i64,
 }
@@ -56,6 +58,7 @@ impl From<Client> for ClientOut {
             id_token_alg: c.id_token_alg,
             require_mfa: c.require_mfa,
             require_pushed_authorization_requests: c.require_par,
+            dpop_bound_access_tokens: c.dpop_bound,
             token_endpoint_auth_method: if c.public {
                 "none"
             } else if c.jwks.is_some() {
@@ -104,6 +107,9 @@ pub struct ClientIn {
     /// no secret.
     #[schema(value_type = Option<Object>)]
     pub jwks: Option<warden::jwt::JwkSet>,
+    /// Its access tokens must be DPoP-bound: token requests without a proof are refused.
+    #[serde(default)]
+    pub dpop_bound_access_tokens: bool,
     /// `RS256` (default) or `EdDSA`.
     pub id_token_alg: Option<String>,
 }
@@ -150,6 +156,7 @@ pub async fn create_client(
                 require_mfa: body.require_mfa,
                 require_par: body.require_pushed_authorization_requests,
                 jwks: body.jwks,
+                dpop_bound: body.dpop_bound_access_tokens,
                 post_logout_redirect_uris: body.post_logout_redirect_uris,
                 id_token_alg: body.id_token_alg,
             },

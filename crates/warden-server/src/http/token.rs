@@ -78,6 +78,11 @@ async fn handle(
         Err(_) => return Err(DomainError::InvalidDPoPProof.into()),
     };
     let dpop = dpop.as_deref();
+    // RFC 9449 §5.2: a client registered with `dpop_bound_access_tokens` gets no bearer
+    // token; without a proof its request is refused.
+    if client.dpop_bound && dpop.is_none() {
+        return Err(DomainError::InvalidDPoPProof.into());
+    }
     let ip = state.client_ip(peer, &headers);
     let scopes = form.scopes();
     let result = match grant {

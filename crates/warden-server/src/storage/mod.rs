@@ -101,6 +101,9 @@ pub struct Client {
     /// Its public keys (a JWK Set as JSON): it authenticates with `private_key_jwt`
     /// (RFC 7523 §2.2) instead of a secret.
     pub jwks: Option<String>,
+    /// Its access tokens must be DPoP-bound (RFC 9449 §5.2): a token request without a
+    /// proof is refused.
+    pub dpop_bound: bool,
 }
 
 /// A pushed authorization request (RFC 9126), stored by the hash of its `request_uri`.

@@ -43,7 +43,7 @@ macro_rules! select_client {
     () => {
         "SELECT client_id, name, secret_hash, public, redirect_uris, grant_types, scopes, \
                 created_at, first_party, post_logout_redirect_uris, id_token_alg, require_mfa, \
-                require_par, jwks \
+                require_par, jwks, dpop_bound \
            FROM clients "
     };
 }
@@ -168,8 +168,9 @@ statements! {
     INSERT_CLIENT = "INSERT INTO clients (client_id, name, secret_hash, public, redirect_uris, \
                                           grant_types, scopes, created_at, first_party, \
                                           post_logout_redirect_uris, id_token_alg, require_mfa, \
-                                          require_par, jwks) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)";
+                                          require_par, jwks, dpop_bound) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, \
+                             $15)";
     CLIENT_BY_ID = concat!(select_client!(), "WHERE client_id = $1");
     LIST_CLIENTS = concat!(select_client!(), "ORDER BY created_at, client_id");
     /// `ON DELETE CASCADE` takes the client's authorization codes and consents with it.

@@ -202,6 +202,7 @@ pub(super) struct ClientRow {
     require_mfa: bool,
     require_par: bool,
     jwks: Option<String>,
+    dpop_bound: bool,
 }
 
 impl TryFrom<ClientRow> for Client {
@@ -226,6 +227,7 @@ impl TryFrom<ClientRow> for Client {
             require_mfa: row.require_mfa,
             require_par: row.require_par,
             jwks: row.jwks,
+            dpop_bound: row.dpop_bound,
         })
     }
 }

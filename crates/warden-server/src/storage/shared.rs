@@ -347,6 +347,7 @@ impl Storage for Backend {
             .bind(client.require_mfa)
             .bind(client.require_par)
             .bind(&client.jwks)
+            .bind(client.dpop_bound)
             .execute(&self.pool)
             .await
             .map_err(constraint("client_id", None))?;

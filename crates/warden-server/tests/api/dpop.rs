@@ -9,6 +9,8 @@ use serde_json::{Value, json};
 use warden::dpop::ProofKey;
 use warden::jwt::Algorithm;
 
+use warden_server::domain::NewClient;
+
 use crate::backend::{Options, Server};
 
 /// POSTs a form to /token with the given `DPoP` headers.
@@ -318,6 +320,35 @@ pub async fn dpop_bad_proofs_at_the_token_endpoint_are_400(s: &Server) {
     // Without any proof: a bearer token, as before.
     let (status, body, _) = token_with(s, &form, &[]).await;
     assert_eq!((status, body["token_type"].as_str()), (200, Some("bearer")));
+
+    // A client registered with `dpop_bound_access_tokens` (RFC 9449 §5.2) gets no bearer
+    // token: without a proof, refused; with one, bound.
+    let (bound_id, bound_secret) = s
+        .register_client(NewClient {
+            name: "always bound".into(),
+            grant_types: vec!["client_credentials".into()],
+            dpop_bound: true,
+            ..NewClient::default()
+        })
+        .await;
+    let bound_secret = bound_secret.unwrap();
+    let form = [
+        ("grant_type", "client_credentials"),
+        ("client_id", bound_id.as_str()),
+        ("client_secret", bound_secret.as_str()),
+    ];
+    let (status, body, _) = token_with(s, &form, &[]).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_dpop_proof")),
+        "{body}"
+    );
+    let (status, body, _) = token_with(s, &form, &[&token_proof(s, &key, None)]).await;
+    assert_eq!(
+        (status, body["token_type"].as_str()),
+        (200, Some("DPoP")),
+        "{body}"
+    );
 }
 
 pub fn with_nonces() -> Options {
