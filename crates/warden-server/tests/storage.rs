@@ -382,6 +382,7 @@ fn auth_code(user_id: &str, client_id: &str, expires_at: i64) -> AuthorizationCo
         access_expires_at: None,
         replayed_at: None,
         amr: "pwd".into(),
+        dpop_jkt: Some("0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I".into()),
     }
 }
 

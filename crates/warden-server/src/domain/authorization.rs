@@ -46,6 +46,8 @@ pub struct AuthorizationRequest {
     /// `request_uri` of a pushed request is taken before, see
     /// [`Warden::take_pushed_request`](super::Warden::take_pushed_request)).
     pub request_object: bool,
+    /// The thumbprint of the DPoP key the code is to be bound to (RFC 9449 §10).
+    pub dpop_jkt: Option<String>,
     /// The mark of a pushed request (RFC 9126) carried through the forms: `{expires}.{MAC}`
     /// over the other parameters.
     pub pushed: Option<String>,
@@ -83,6 +85,7 @@ impl AuthorizationRequest {
                 "max_age" => &mut request.max_age,
                 "acr_values" => &mut request.acr_values,
                 "par" => &mut request.pushed,
+                "dpop_jkt" => &mut request.dpop_jkt,
                 "request" | "request_uri" => {
                     request.request_object = true;
                     continue;
@@ -109,6 +112,7 @@ impl AuthorizationRequest {
             ("prompt", &self.prompt),
             ("max_age", &self.max_age),
             ("acr_values", &self.acr_values),
+            ("dpop_jkt", &self.dpop_jkt),
             ("par", &self.pushed),
         ]
         .into_iter()
@@ -182,6 +186,7 @@ struct Valid {
     nonce: Option<String>,
     requested: Vec<String>,
     code_challenge: Option<String>,
+    dpop_jkt: Option<String>,
     prompt_none: bool,
     prompt_login: bool,
     prompt_consent: bool,
@@ -451,6 +456,14 @@ impl<S: Storage> Warden<S> {
         if max_age == Some(0) {
             prompt_login = true;
         }
+        // RFC 9449 §10: a JWK SHA-256 thumbprint, base64url (43 characters).
+        let dpop_jkt = match request.dpop_jkt.as_deref() {
+            None => None,
+            Some(jkt) if jkt.len() == 43 && is_pkce_value(jkt) && !jkt.contains(['.', '~']) => {
+                Some(jkt.to_owned())
+            }
+            Some(_) => return Err(fail("invalid_request", "dpop_jkt is malformed")),
+        };
         Ok(Valid {
             redirect_uri: redirect_uri.to_owned(),
             client,
@@ -458,6 +471,7 @@ impl<S: Storage> Warden<S> {
             nonce: request.nonce.clone(),
             requested,
             code_challenge,
+            dpop_jkt,
             prompt_none,
             prompt_login,
             prompt_consent,
@@ -608,6 +622,7 @@ impl<S: Storage> Warden<S> {
             scope: scopes.join(" "),
             nonce: valid.nonce.clone(),
             code_challenge: valid.code_challenge.clone(),
+            dpop_jkt: valid.dpop_jkt.clone(),
             auth_time: session.auth_time,
             amr: session.amr.clone(),
             issued_at: at,

@@ -653,6 +653,12 @@ impl<S: Storage> Warden<S> {
         if !pkce_ok {
             return Err(DomainError::InvalidGrant);
         }
+        // RFC 9449 §10: a code bound to a key (`dpop_jkt`) is redeemed only with a proof by it.
+        if let Some(bound) = code.dpop_jkt.as_deref()
+            && !dpop.is_some_and(|jkt| warden::constant_time_eq(jkt.as_bytes(), bound.as_bytes()))
+        {
+            return Err(DomainError::InvalidGrant);
+        }
         let user = self
             .storage()
             .user_by_id(&code.user_id)

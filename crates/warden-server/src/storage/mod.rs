@@ -149,6 +149,8 @@ pub struct AuthorizationCode {
     pub replayed_at: Option<i64>,
     /// How the user authenticated (RFC 8176 values, space-separated).
     pub amr: String,
+    /// The DPoP key the code is bound to (the request's `dpop_jkt`, RFC 9449 §10).
+    pub dpop_jkt: Option<String>,
 }
 
 /// What redeeming a code issues, recorded in the same write that uses the code up, so a

@@ -52,7 +52,7 @@ macro_rules! select_authorization_code {
     () => {
         "SELECT code_hash, client_id, user_id, redirect_uri, scope, nonce, code_challenge, \
                 auth_time, issued_at, expires_at, used_at, refresh_family_id, access_jti, \
-                access_expires_at, replayed_at, amr \
+                access_expires_at, replayed_at, amr, dpop_jkt \
            FROM authorization_codes "
     };
 }
@@ -181,9 +181,9 @@ statements! {
     INSERT_AUTHORIZATION_CODE = "INSERT INTO authorization_codes (code_hash, client_id, user_id, \
                                      redirect_uri, scope, nonce, code_challenge, auth_time, \
                                      issued_at, expires_at, used_at, refresh_family_id, \
-                                     access_jti, access_expires_at, replayed_at, amr) \
+                                     access_jti, access_expires_at, replayed_at, amr, dpop_jkt) \
                                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, \
-                                         $13, $14, $15, $16)";
+                                         $13, $14, $15, $16, $17)";
     AUTHORIZATION_CODE_BY_HASH = concat!(select_authorization_code!(), "WHERE code_hash = $1");
     /// Uses the code up, if unused, and records what the redemption issues, in one statement.
     /// `$1` at, `$2` refresh family, `$3` access jti, `$4` its expiry, `$5` the code hash.

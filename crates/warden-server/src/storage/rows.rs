@@ -273,6 +273,7 @@ pub(super) struct AuthorizationCodeRow {
     access_expires_at: Option<i64>,
     replayed_at: Option<i64>,
     amr: String,
+    dpop_jkt: Option<String>,
 }
 
 impl From<AuthorizationCodeRow> for AuthorizationCode {
@@ -294,6 +295,7 @@ impl From<AuthorizationCodeRow> for AuthorizationCode {
             access_expires_at: row.access_expires_at,
             replayed_at: row.replayed_at,
             amr: row.amr,
+            dpop_jkt: row.dpop_jkt,
         }
     }
 }

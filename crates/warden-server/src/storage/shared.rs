@@ -404,6 +404,7 @@ impl Storage for Backend {
             .bind(code.access_expires_at)
             .bind(code.replayed_at)
             .bind(&code.amr)
+            .bind(&code.dpop_jkt)
             .execute(&self.pool)
             .await;
         match inserted {

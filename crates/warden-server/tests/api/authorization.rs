@@ -831,6 +831,7 @@ pub async fn authorization_expired_codes_are_refused(s: &Server) {
                 access_expires_at: None,
                 replayed_at: None,
                 amr: "pwd".into(),
+                dpop_jkt: None,
             })
             .await
             .unwrap();

@@ -422,3 +422,86 @@ pub async fn dpop_nonces_are_required_when_configured(s: &Server) {
         .unwrap();
     assert_eq!(response.status(), 200);
 }
+
+/// Redeems `code` as the public `client_id`, with `proof` as the DPoP header when given.
+async fn redeem_with(
+    s: &Server,
+    client_id: &str,
+    code: &str,
+    verifier: &str,
+    proof: Option<String>,
+) -> (u16, Value, Option<String>) {
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", code),
+        ("redirect_uri", crate::authorization::CB),
+        ("code_verifier", verifier),
+        ("client_id", client_id),
+    ];
+    let proofs: Vec<&str> = proof.iter().map(String::as_str).collect();
+    token_with(s, &form, &proofs).await
+}
+
+pub async fn dpop_jkt_binds_the_authorization_code(s: &Server) {
+    use crate::authorization::{Browser, CB, Req, client, pkce};
+
+    s.role("reader", &["me"]).await;
+    let password = s.user("jade", &["reader"]).await;
+    let (client_id, _) = client(s, true, true).await;
+    let key = ProofKey::generate(Algorithm::ES256).unwrap();
+    // A code asked for with `dpop_jkt` (RFC 9449 §10); `signed_in` keeps the session.
+    let browser = Browser::new(s);
+    let code_for = |verifier_challenge: &(String, String)| {
+        Req::new(&client_id, Some(&verifier_challenge.1)).set("dpop_jkt", key.jkt())
+    };
+    let first = pkce();
+    let page = browser.authorize(&code_for(&first)).await;
+    let answer = browser.login(&page, "jade", &password).await;
+    let code = answer.redirect_to(CB)["code"].clone();
+    // Another key's proof: refused (and the code is spent, as with a wrong verifier).
+    let thief = ProofKey::generate(Algorithm::ES256).unwrap();
+    let (status, body, _) = redeem_with(
+        s,
+        &client_id,
+        &code,
+        &first.0,
+        Some(token_proof(s, &thief, None)),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "{body}"
+    );
+    // Without a proof: refused too.
+    let second = pkce();
+    let answer = browser.authorize(&code_for(&second)).await;
+    let code = answer.redirect_to(CB)["code"].clone();
+    let (status, _, _) = redeem_with(s, &client_id, &code, &second.0, None).await;
+    assert_eq!(status, 400);
+    // With the key: the tokens are bound to it.
+    let third = pkce();
+    let answer = browser.authorize(&code_for(&third)).await;
+    let code = answer.redirect_to(CB)["code"].clone();
+    let (status, body, _) = redeem_with(
+        s,
+        &client_id,
+        &code,
+        &third.0,
+        Some(token_proof(s, &key, None)),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        claims(body["access_token"].as_str().unwrap())["cnf"]["jkt"],
+        key.jkt()
+    );
+    // A malformed dpop_jkt is sent back to the client as invalid_request.
+    let answer = browser
+        .authorize(&Req::new(&client_id, Some(&pkce().1)).set("dpop_jkt", "not a thumbprint"))
+        .await;
+    assert_eq!(
+        answer.redirect_to(CB).get("error").map(String::as_str),
+        Some("invalid_request")
+    );
+}

@@ -122,6 +122,7 @@ both_backends!(
     dpop_binds_tokens_and_resources_require_the_key,
     dpop_binds_a_public_clients_refresh_token,
     dpop_bad_proofs_at_the_token_endpoint_are_400,
+    dpop_jkt_binds_the_authorization_code,
     par_pushed_request_runs_the_code_flow_once,
     private_key_jwt_authenticates_a_client_without_a_secret,
     private_key_jwt_refuses_each_broken_rule,
