@@ -4,7 +4,8 @@
 // code flow then runs as usual. A client registered with --require-par is sent
 // back with `invalid_request` when it does not push. A service registered with
 // its public key only authenticates with openid-client's `PrivateKeyJwt` (RFC 7523)
-// at /par and /token.
+// at /par and /token. `dynamicClientRegistration` registers a client (RFC 7591)
+// with an initial access token and signs a user in with it.
 //
 // Run: node --test tests/browser/   (after `cargo build -p warden-server`)
 
@@ -108,5 +109,44 @@ describe('openid-client 6 pushes its authorization requests to warden serve', { 
     const { location } = await signIn(url.href, { username: alice.username, password: alice.password });
     const tokens = await client.authorizationCodeGrant(config, new URL(location), { pkceCodeVerifier, expectedState: state });
     assert.equal(tokens.claims().sub, alice.id);
+  });
+
+  test('dynamicClientRegistration with an initial access token, then the code flow', { timeout: 60_000 }, async () => {
+    const registrar = await createUser(server, { username: 'registrar', role: 'registrar', scopes: ['client:register'] });
+    const tokenResponse = await fetch(new URL('/token', issuer), {
+      method: 'POST',
+      body: new URLSearchParams({ grant_type: 'password', username: registrar.username, password: registrar.password, scope: 'client:register' }),
+    });
+    assert.equal(tokenResponse.status, 200);
+    const { access_token: initialAccessToken } = await tokenResponse.json();
+
+    const config = await client.dynamicClientRegistration(
+      new URL(issuer),
+      { redirect_uris: [redirectUri], token_endpoint_auth_method: 'none', client_name: 'self-registered' },
+      client.None(),
+      { initialAccessToken, execute: [client.allowInsecureRequests] },
+    );
+    const metadata = config.clientMetadata();
+    assert.equal(typeof metadata.client_id, 'string');
+    assert.equal(metadata.client_secret, undefined, 'a public client has no secret');
+
+    const pkceCodeVerifier = client.randomPKCECodeVerifier();
+    const state = client.randomState();
+    const url = client.buildAuthorizationUrl(config, {
+      redirect_uri: redirectUri,
+      scope: 'openid',
+      state,
+      code_challenge: await client.calculatePKCECodeChallenge(pkceCodeVerifier),
+      code_challenge_method: 'S256',
+    });
+    const { location, consentPage } = await signIn(url.href, { username: alice.username, password: alice.password });
+    assert.ok(consentPage, 'a self-registered client always asks for consent');
+    const tokens = await client.authorizationCodeGrant(config, new URL(location), { pkceCodeVerifier, expectedState: state });
+    assert.equal(tokens.claims().sub, alice.id);
+
+    // Without the token: refused.
+    await assert.rejects(client.dynamicClientRegistration(new URL(issuer), { redirect_uris: [redirectUri] }, client.None(), {
+      execute: [client.allowInsecureRequests],
+    }));
   });
 });

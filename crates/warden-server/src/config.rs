@@ -39,6 +39,10 @@ pub struct Config {
     /// Whether every client's authorization requests must be pushed to `/par` first (RFC
     /// 9126 §5); a client can also require it for itself (`--require-par`).
     pub require_pushed_authorization_requests: bool,
+    /// Whether clients may register themselves without an initial access token (RFC 7591
+    /// §3, open registration). Off: registering needs a token or API key with the scope
+    /// `client:register`.
+    pub open_client_registration: bool,
     /// Whether anyone may register.
     pub open_registration: bool,
     /// Whether API keys are also taken from the `api_key` query parameter (off: URLs end up
@@ -228,6 +232,7 @@ impl Default for Config {
             api_key_in_cookie: false,
             dpop_nonce: false,
             require_pushed_authorization_requests: false,
+            open_client_registration: false,
             redis_url: None,
             redis_prefix: "warden:".into(),
             login_attempts_per_account_ip: 10,

@@ -93,6 +93,31 @@ impl IntoResponse for TokenEndpointError {
     }
 }
 
+/// RFC 7591 §3.2.2: 400 with the registration error codes.
+impl IntoResponse for crate::domain::RegistrationError {
+    fn into_response(self) -> Response {
+        use crate::domain::RegistrationError as E;
+        let (code, description) = match self {
+            E::RedirectUri(m) => ("invalid_redirect_uri", m),
+            E::Metadata(m) => ("invalid_client_metadata", m),
+            E::SoftwareStatement => (
+                "invalid_software_statement",
+                "software statements are not supported",
+            ),
+            E::Domain(error) => return ApiError(error).into_response(),
+        };
+        let mut response = (
+            StatusCode::BAD_REQUEST,
+            Json(json!({ "error": code, "error_description": description })),
+        )
+            .into_response();
+        response
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        response
+    }
+}
+
 /// RFC 9470 §3: 401 with `error="insufficient_user_authentication"`, asking for a second
 /// factor within the last five minutes (`acr_values`, `max_age`), so an OAuth client knows
 /// to send the user through the authorization endpoint again with those parameters.

@@ -19,6 +19,7 @@ mod metrics;
 mod pages;
 mod passkeys;
 mod pushed_requests;
+mod registration;
 mod revocation;
 mod token;
 mod upstream;
@@ -272,6 +273,11 @@ pub fn router(state: AppState) -> Router {
         .info("Warden", env!("CARGO_PKG_VERSION"))
         .routes(routes!(token::token))
         .routes(routes!(pushed_requests::push))
+        .merge(
+            ApiRouter::new()
+                .routes(routes!(registration::register))
+                .layer(DefaultBodyLimit::max(16 * 1024)),
+        )
         .routes(routes!(revocation::revoke))
         .routes(routes!(introspection::introspect))
         .routes(routes!(metadata::authorization_server))

@@ -45,6 +45,8 @@ pub struct Options {
     pub dpop_nonce: bool,
     /// `require_pushed_authorization_requests`.
     pub require_par: bool,
+    /// `open_client_registration`.
+    pub open_client_registration: bool,
 }
 
 fn admin_url() -> String {
@@ -145,6 +147,7 @@ impl Server {
             api_key_in_cookie: options.api_key_in_cookie,
             dpop_nonce: options.dpop_nonce,
             require_pushed_authorization_requests: options.require_par,
+            open_client_registration: options.open_client_registration,
             redis_prefix: options
                 .redis
                 .as_ref()

@@ -18,6 +18,7 @@ mod par;
 mod passkeys;
 mod proxies;
 mod refresh;
+mod registration;
 mod requests;
 mod rotation;
 mod throttling;
@@ -91,12 +92,17 @@ use operations::*;
 use par::*;
 use passkeys::*;
 use refresh::*;
+use registration::*;
 use requests::*;
 use rotation::*;
 use throttling::*;
 use token_exchange::*;
 use upstream::*;
 use upstream_login::*;
+
+both_backends_with!(open_registration, crate::registration::open_registration;
+    open_registration_needs_no_token,
+);
 
 both_backends_with!(par_required, crate::par::par_everywhere;
     par_required_server_wide_is_advertised_and_enforced,
@@ -127,6 +133,9 @@ both_backends!(
     private_key_jwt_authenticates_a_client_without_a_secret,
     private_key_jwt_refuses_each_broken_rule,
     token_exchange_narrows_and_names_the_actor,
+    registration_needs_an_initial_access_token,
+    registration_refuses_bad_metadata,
+    registration_with_keys_gives_a_private_key_jwt_client,
     token_exchange_refuses_what_it_does_not_do,
     par_refuses_bad_pushes_and_foreign_or_stale_request_uris,
     par_required_by_a_client_cannot_be_bypassed_or_altered,
