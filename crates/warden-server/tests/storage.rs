@@ -280,6 +280,7 @@ macro_rules! backend_tests {
                 passkey_counter_only_rises_once_under_concurrency,
                 ceremony_is_taken_once,
                 pushed_request_is_taken_once_and_purged,
+                client_update_replaces_the_registration,
                 ceremony_is_taken_once_under_concurrency,
                 purge_expired_deletes_expired_ceremonies,
                 passkeys_and_ceremonies_go_with_the_user,
@@ -356,6 +357,7 @@ fn client(client_id: &str, created_at: i64) -> Client {
             r#"{{"keys":[{{"kty":"OKP","crv":"Ed25519","x":"{client_id}"}}]}}"#
         )),
         dpop_bound: !client_id.len().is_multiple_of(2),
+        registration_token_hash: Some(format!("rat-{client_id}")),
     }
 }
 
@@ -2902,6 +2904,27 @@ async fn ceremony_is_taken_once<S: Storage>(s: S) {
         Some(anyone)
     );
     assert_eq!(s.take_ceremony(&digest()).await.unwrap(), None);
+}
+
+async fn client_update_replaces_the_registration<S: Storage>(s: S) {
+    let original = client("updatable", T0);
+    s.create_client(&original).await.unwrap();
+    let updated = Client {
+        name: "Renamed".into(),
+        redirect_uris: strings(&["https://other.example.com/cb"]),
+        grant_types: strings(&["client_credentials"]),
+        scopes: Vec::new(),
+        require_par: !original.require_par,
+        dpop_bound: !original.dpop_bound,
+        jwks: None,
+        registration_token_hash: Some("rotated".into()),
+        ..original.clone()
+    };
+    assert!(s.update_client(&updated).await.unwrap());
+    assert_eq!(s.client("updatable").await.unwrap(), Some(updated));
+    let ghost = client("ghost", T0);
+    assert!(!s.update_client(&ghost).await.unwrap(), "nothing to update");
+    assert_eq!(s.client("ghost").await.unwrap(), None);
 }
 
 async fn pushed_request_is_taken_once_and_purged<S: Storage>(s: S) {

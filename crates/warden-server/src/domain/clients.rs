@@ -89,6 +89,101 @@ pub fn valid_redirect_uri(uri: &str) -> bool {
     }
 }
 
+/// `new` checked against the rules every client follows — whoever registers it — and made
+/// a client with `client_id` and `created_at`, a fresh secret when it is confidential and has
+/// no keys (returned once, stored hashed).
+pub(super) fn checked_client(
+    new: NewClient,
+    client_id: String,
+    created_at: i64,
+) -> Result<(Client, Option<String>), DomainError> {
+    if new.name.is_empty() || new.name.len() > 200 {
+        return Err(DomainError::InvalidRequest("name must be 1 to 200 bytes"));
+    }
+    for grant in &new.grant_types {
+        if !GRANT_TYPES.contains(&grant.as_str()) {
+            return Err(DomainError::InvalidRequest("unknown grant type"));
+        }
+    }
+    if new.redirect_uris.len() > MAX_URIS || new.post_logout_redirect_uris.len() > MAX_URIS {
+        return Err(DomainError::InvalidRequest("at most 16 redirect URIs"));
+    }
+    if !new.redirect_uris.iter().all(|u| valid_redirect_uri(u))
+        || !new
+            .post_logout_redirect_uris
+            .iter()
+            .all(|u| valid_redirect_uri(u))
+    {
+        return Err(DomainError::InvalidRequest(
+            "a redirect URI must be absolute without a fragment: https, http on a loopback \
+                 address, or a private-use scheme",
+        ));
+    }
+    if new.grant_types.iter().any(|g| g == "authorization_code") && new.redirect_uris.is_empty() {
+        return Err(DomainError::InvalidRequest(
+            "authorization_code needs at least one redirect URI",
+        ));
+    }
+    let id_token_alg = new.id_token_alg.unwrap_or_else(|| "RS256".into());
+    if !ID_TOKEN_ALGS.contains(&id_token_alg.as_str()) {
+        return Err(DomainError::InvalidRequest(
+            "id_token_alg must be RS256 or EdDSA",
+        ));
+    }
+    if new.scopes.len() > 64
+        || new
+            .scopes
+            .iter()
+            .any(|s| !super::api_keys::is_scope_token(s))
+    {
+        return Err(DomainError::InvalidRequest("invalid scope"));
+    }
+    if new.public && new.grant_types.iter().any(|g| g == "client_credentials") {
+        // RFC 6749 §4.4: client credentials are for confidential clients only.
+        return Err(DomainError::InvalidRequest(
+            "a public client cannot use client_credentials",
+        ));
+    }
+    let jwks = match &new.jwks {
+        None => None,
+        Some(_) if new.public => {
+            return Err(DomainError::InvalidRequest(
+                "a public client has no keys to authenticate with",
+            ));
+        }
+        Some(set) => Some(super::client_assertions::registered_keys(set)?),
+    };
+    // A client with keys proves itself with them: it gets no secret to leak.
+    let secret = if new.public || jwks.is_some() {
+        None
+    } else {
+        Some(secrets::random(32)?)
+    };
+    let client = Client {
+        client_id,
+        name: new.name,
+        secret_hash: secret.as_deref().map(secrets::digest),
+        public: new.public,
+        redirect_uris: new.redirect_uris,
+        grant_types: if new.grant_types.is_empty() {
+            vec!["client_credentials".into()]
+        } else {
+            new.grant_types
+        },
+        scopes: new.scopes,
+        created_at,
+        first_party: new.first_party,
+        post_logout_redirect_uris: new.post_logout_redirect_uris,
+        id_token_alg,
+        require_mfa: new.require_mfa,
+        require_par: new.require_par,
+        jwks,
+        dpop_bound: new.dpop_bound,
+        registration_token_hash: None,
+    };
+    Ok((client, secret))
+}
+
 impl<S: Storage> Warden<S> {
     /// Registers a client; returns it and, for a confidential client, its secret (shown once,
     /// stored as a hash).
@@ -96,90 +191,7 @@ impl<S: Storage> Warden<S> {
         &self,
         new: NewClient,
     ) -> Result<(Client, Option<String>), DomainError> {
-        if new.name.is_empty() || new.name.len() > 200 {
-            return Err(DomainError::InvalidRequest("name must be 1 to 200 bytes"));
-        }
-        for grant in &new.grant_types {
-            if !GRANT_TYPES.contains(&grant.as_str()) {
-                return Err(DomainError::InvalidRequest("unknown grant type"));
-            }
-        }
-        if new.redirect_uris.len() > MAX_URIS || new.post_logout_redirect_uris.len() > MAX_URIS {
-            return Err(DomainError::InvalidRequest("at most 16 redirect URIs"));
-        }
-        if !new.redirect_uris.iter().all(|u| valid_redirect_uri(u))
-            || !new
-                .post_logout_redirect_uris
-                .iter()
-                .all(|u| valid_redirect_uri(u))
-        {
-            return Err(DomainError::InvalidRequest(
-                "a redirect URI must be absolute without a fragment: https, http on a loopback \
-                 address, or a private-use scheme",
-            ));
-        }
-        if new.grant_types.iter().any(|g| g == "authorization_code") && new.redirect_uris.is_empty()
-        {
-            return Err(DomainError::InvalidRequest(
-                "authorization_code needs at least one redirect URI",
-            ));
-        }
-        let id_token_alg = new.id_token_alg.unwrap_or_else(|| "RS256".into());
-        if !ID_TOKEN_ALGS.contains(&id_token_alg.as_str()) {
-            return Err(DomainError::InvalidRequest(
-                "id_token_alg must be RS256 or EdDSA",
-            ));
-        }
-        if new.scopes.len() > 64
-            || new
-                .scopes
-                .iter()
-                .any(|s| !super::api_keys::is_scope_token(s))
-        {
-            return Err(DomainError::InvalidRequest("invalid scope"));
-        }
-        if new.public && new.grant_types.iter().any(|g| g == "client_credentials") {
-            // RFC 6749 §4.4: client credentials are for confidential clients only.
-            return Err(DomainError::InvalidRequest(
-                "a public client cannot use client_credentials",
-            ));
-        }
-        let jwks = match &new.jwks {
-            None => None,
-            Some(_) if new.public => {
-                return Err(DomainError::InvalidRequest(
-                    "a public client has no keys to authenticate with",
-                ));
-            }
-            Some(set) => Some(super::client_assertions::registered_keys(set)?),
-        };
-        // A client with keys proves itself with them: it gets no secret to leak.
-        let secret = if new.public || jwks.is_some() {
-            None
-        } else {
-            Some(secrets::random(32)?)
-        };
-        let client = Client {
-            client_id: secrets::random(16)?,
-            name: new.name,
-            secret_hash: secret.as_deref().map(secrets::digest),
-            public: new.public,
-            redirect_uris: new.redirect_uris,
-            grant_types: if new.grant_types.is_empty() {
-                vec!["client_credentials".into()]
-            } else {
-                new.grant_types
-            },
-            scopes: new.scopes,
-            created_at: now(),
-            first_party: new.first_party,
-            post_logout_redirect_uris: new.post_logout_redirect_uris,
-            id_token_alg,
-            require_mfa: new.require_mfa,
-            require_par: new.require_par,
-            jwks,
-            dpop_bound: new.dpop_bound,
-        };
+        let (client, secret) = checked_client(new, secrets::random(16)?, now())?;
         match self.storage().create_client(&client).await {
             Ok(()) => Ok((client, secret)),
             Err(StorageError::Conflict(_)) => Err(DomainError::Internal("client id collision")),
@@ -263,6 +275,7 @@ impl<S: Storage> Warden<S> {
             require_par: false,
             jwks: None,
             dpop_bound: false,
+            registration_token_hash: None,
         };
         match self.storage().create_client(&client).await {
             // Another instance created it first.

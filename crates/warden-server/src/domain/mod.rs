@@ -64,7 +64,9 @@ pub use passkeys::{
 };
 pub use pushed_requests::{PUSHED_REQUEST_TTL, Pushed, REQUEST_URI_PREFIX};
 pub use recovery_codes::RECOVERY_CODES;
-pub use registration::{ClientMetadata, REGISTER_SCOPE, RegisteredClient, RegistrationError};
+pub use registration::{
+    ClientMetadata, REGISTER_SCOPE, RegisteredClient, RegistrationError, RegistrationUpdate,
+};
 pub use revocation::TokenTypeHint;
 pub use sessions::{SessionCookie, new_csrf_cookie};
 pub use token_exchange::{ACCESS_TOKEN_TYPE_URI, ExchangeRequest, TOKEN_EXCHANGE};

@@ -105,6 +105,19 @@ impl IntoResponse for crate::domain::RegistrationError {
                 "software statements are not supported",
             ),
             E::Domain(error) => return ApiError(error).into_response(),
+            // RFC 7592 §2, RFC 6750 §3.1: the registration access token is a bearer token.
+            E::InvalidToken => {
+                let mut response = (
+                    StatusCode::UNAUTHORIZED,
+                    Json(json!({ "error": "invalid_token" })),
+                )
+                    .into_response();
+                response.headers_mut().insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Bearer error=\"invalid_token\""),
+                );
+                return response;
+            }
         };
         let mut response = (
             StatusCode::BAD_REQUEST,

@@ -276,6 +276,11 @@ pub fn router(state: AppState) -> Router {
         .merge(
             ApiRouter::new()
                 .routes(routes!(registration::register))
+                .routes(routes!(
+                    registration::read,
+                    registration::update,
+                    registration::delete
+                ))
                 .layer(DefaultBodyLimit::max(16 * 1024)),
         )
         .routes(routes!(revocation::revoke))

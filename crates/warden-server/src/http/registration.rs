@@ -2,13 +2,15 @@
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, StatusCode, header};
-use warden::{Auth, AuthError, Challenge, ChallengeScheme, Principal};
+use warden::{Auth, AuthError, Challenge, ChallengeScheme, HttpBearer, Principal};
 
 use super::{AppState, CurrentUser};
-use crate::domain::{ClientMetadata, REGISTER_SCOPE, RegistrationError};
+use crate::domain::{
+    ClientMetadata, REGISTER_SCOPE, RegisteredClient, RegistrationError, RegistrationUpdate,
+};
 
 /// Registers a client from its metadata (RFC 7591 §2): `redirect_uris`,
 /// `token_endpoint_auth_method` (`none`, `client_secret_basic`, `client_secret_post`,
@@ -58,13 +60,96 @@ pub async fn register(
                 .into_response();
         }
     };
-    match state
+    let result = state
         .warden
         .register_dynamic_client(metadata, by.as_deref())
-        .await
-    {
-        Ok(registered) => {
-            let mut response = (StatusCode::CREATED, Json(registered)).into_response();
+        .await;
+    answer(result.map(|registered| (StatusCode::CREATED, registered)))
+}
+
+/// The registration access token of a client configuration request (RFC 7592 §2: a bearer
+/// token); a missing one is refused like a wrong one.
+fn access_token(bearer: Option<HttpBearer>) -> Result<String, RegistrationError> {
+    bearer
+        .map(|b| b.token)
+        .ok_or(RegistrationError::InvalidToken)
+}
+
+/// Reads the client's registration (RFC 7592 §2.1) with its registration access token.
+#[utoipa::path(get, path = "/register/{client_id}",
+    params(("client_id" = String, Path, description = "The client")),
+    responses((status = 200, description = "The registration (never the secret)"),
+        (status = 401, description = "`invalid_token`")),
+    security(()), tag = "oauth2")]
+pub async fn read(
+    State(state): State<AppState>,
+    Path(client_id): Path<String>,
+    bearer: Option<HttpBearer>,
+) -> Response {
+    let result = match access_token(bearer) {
+        Ok(token) => state.warden.read_registration(&client_id, &token).await,
+        Err(error) => Err(error),
+    };
+    answer(result.map(|registered| (StatusCode::OK, registered)))
+}
+
+/// Replaces the client's metadata (RFC 7592 §2.2); the registration access token rotates.
+#[utoipa::path(put, path = "/register/{client_id}",
+    params(("client_id" = String, Path, description = "The client")),
+    request_body(content = Object, content_type = "application/json",
+        description = "The full metadata, with `client_id` (and `client_secret`, if any, unchanged)"),
+    responses((status = 200, description = "The registration, with a new registration access token"),
+        (status = 400, description = "RFC 7591 §3.2.2 error"),
+        (status = 401, description = "`invalid_token`")),
+    security(()), tag = "oauth2")]
+pub async fn update(
+    State(state): State<AppState>,
+    Path(client_id): Path<String>,
+    bearer: Option<HttpBearer>,
+    body: Bytes,
+) -> Response {
+    let token = match access_token(bearer) {
+        Ok(token) => token,
+        Err(error) => return error.into_response(),
+    };
+    let update: RegistrationUpdate = match serde_json::from_slice(&body) {
+        Ok(update) => update,
+        Err(_) => {
+            return RegistrationError::Metadata("the body is not JSON client metadata")
+                .into_response();
+        }
+    };
+    let result = state
+        .warden
+        .update_registration(&client_id, &token, update)
+        .await;
+    answer(result.map(|registered| (StatusCode::OK, registered)))
+}
+
+/// Deletes the client (RFC 7592 §2.3): 204.
+#[utoipa::path(delete, path = "/register/{client_id}",
+    params(("client_id" = String, Path, description = "The client")),
+    responses((status = 204, description = "Deleted"), (status = 401, description = "`invalid_token`")),
+    security(()), tag = "oauth2")]
+pub async fn delete(
+    State(state): State<AppState>,
+    Path(client_id): Path<String>,
+    bearer: Option<HttpBearer>,
+) -> Response {
+    let result = match access_token(bearer) {
+        Ok(token) => state.warden.delete_registration(&client_id, &token).await,
+        Err(error) => Err(error),
+    };
+    match result {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(error) => error.into_response(),
+    }
+}
+
+fn answer(result: Result<(StatusCode, RegisteredClient), RegistrationError>) -> Response {
+    match result {
+        Ok((status, registered)) => {
+            let mut response = (status, Json(registered)).into_response();
             response
                 .headers_mut()
                 .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

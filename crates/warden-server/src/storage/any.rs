@@ -151,6 +151,10 @@ impl Storage for AnyStorage {
         dispatch!(self.list_clients())
     }
 
+    async fn update_client(&self, client: &Client) -> Result<bool> {
+        dispatch!(self.update_client(client))
+    }
+
     async fn delete_client(&self, client_id: &str) -> Result<bool> {
         dispatch!(self.delete_client(client_id))
     }

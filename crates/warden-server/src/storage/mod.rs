@@ -104,6 +104,9 @@ pub struct Client {
     /// Its access tokens must be DPoP-bound (RFC 9449 §5.2): a token request without a
     /// proof is refused.
     pub dpop_bound: bool,
+    /// SHA-256 hex of its registration access token (RFC 7592), for a client that
+    /// registered itself.
+    pub registration_token_hash: Option<String>,
 }
 
 /// A pushed authorization request (RFC 9126), stored by the hash of its `request_uri`.
@@ -518,6 +521,9 @@ pub trait Storage: Clone + Send + Sync + 'static {
     fn client(&self, client_id: &str) -> impl Future<Output = Result<Option<Client>>> + Send;
     fn list_clients(&self) -> impl Future<Output = Result<Vec<Client>>> + Send;
     fn delete_client(&self, client_id: &str) -> impl Future<Output = Result<bool>> + Send;
+    /// Replaces a client's registration (all but its id and creation time); whether it
+    /// existed.
+    fn update_client(&self, client: &Client) -> impl Future<Output = Result<bool>> + Send;
 
     // --- authorization codes
     /// `Conflict("authorization_code")` on a duplicate hash; `NotFound("user")` or

@@ -43,7 +43,7 @@ macro_rules! select_client {
     () => {
         "SELECT client_id, name, secret_hash, public, redirect_uris, grant_types, scopes, \
                 created_at, first_party, post_logout_redirect_uris, id_token_alg, require_mfa, \
-                require_par, jwks, dpop_bound \
+                require_par, jwks, dpop_bound, registration_token_hash \
            FROM clients "
     };
 }
@@ -168,9 +168,19 @@ statements! {
     INSERT_CLIENT = "INSERT INTO clients (client_id, name, secret_hash, public, redirect_uris, \
                                           grant_types, scopes, created_at, first_party, \
                                           post_logout_redirect_uris, id_token_alg, require_mfa, \
-                                          require_par, jwks, dpop_bound) \
+                                          require_par, jwks, dpop_bound, \
+                                          registration_token_hash) \
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, \
-                             $15)";
+                             $15, $16)";
+    /// Replaces what a client's registration says (RFC 7592 §2.2), its id and creation
+    /// time kept; `$1` the id.
+    UPDATE_CLIENT = "UPDATE clients SET name = $2, secret_hash = $3, public = $4, \
+                                        redirect_uris = $5, grant_types = $6, scopes = $7, \
+                                        first_party = $8, post_logout_redirect_uris = $9, \
+                                        id_token_alg = $10, require_mfa = $11, \
+                                        require_par = $12, jwks = $13, dpop_bound = $14, \
+                                        registration_token_hash = $15 \
+                     WHERE client_id = $1";
     CLIENT_BY_ID = concat!(select_client!(), "WHERE client_id = $1");
     LIST_CLIENTS = concat!(select_client!(), "ORDER BY created_at, client_id");
     /// `ON DELETE CASCADE` takes the client's authorization codes and consents with it.

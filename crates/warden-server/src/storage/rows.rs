@@ -203,6 +203,7 @@ pub(super) struct ClientRow {
     require_par: bool,
     jwks: Option<String>,
     dpop_bound: bool,
+    registration_token_hash: Option<String>,
 }
 
 impl TryFrom<ClientRow> for Client {
@@ -228,6 +229,7 @@ impl TryFrom<ClientRow> for Client {
             require_par: row.require_par,
             jwks: row.jwks,
             dpop_bound: row.dpop_bound,
+            registration_token_hash: row.registration_token_hash,
         })
     }
 }

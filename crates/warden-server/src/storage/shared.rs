@@ -348,6 +348,7 @@ impl Storage for Backend {
             .bind(client.require_par)
             .bind(&client.jwks)
             .bind(client.dpop_bound)
+            .bind(&client.registration_token_hash)
             .execute(&self.pool)
             .await
             .map_err(constraint("client_id", None))?;
@@ -371,6 +372,29 @@ impl Storage for Backend {
             .await
             .map_err(db)?;
         rows::convert(rows)
+    }
+
+    async fn update_client(&self, client: &Client) -> Result<bool> {
+        let done = sqlx::query(sql::UPDATE_CLIENT)
+            .bind(&client.client_id)
+            .bind(&client.name)
+            .bind(&client.secret_hash)
+            .bind(client.public)
+            .bind(rows::to_json(&client.redirect_uris))
+            .bind(rows::to_json(&client.grant_types))
+            .bind(rows::to_json(&client.scopes))
+            .bind(client.first_party)
+            .bind(rows::to_json(&client.post_logout_redirect_uris))
+            .bind(&client.id_token_alg)
+            .bind(client.require_mfa)
+            .bind(client.require_par)
+            .bind(&client.jwks)
+            .bind(client.dpop_bound)
+            .bind(&client.registration_token_hash)
+            .execute(&self.pool)
+            .await
+            .map_err(db)?;
+        Ok(done.rows_affected() > 0)
     }
 
     async fn delete_client(&self, client_id: &str) -> Result<bool> {

@@ -136,6 +136,7 @@ both_backends!(
     registration_needs_an_initial_access_token,
     registration_refuses_bad_metadata,
     registration_with_keys_gives_a_private_key_jwt_client,
+    registration_is_managed_with_its_access_token,
     token_exchange_refuses_what_it_does_not_do,
     par_refuses_bad_pushes_and_foreign_or_stale_request_uris,
     par_required_by_a_client_cannot_be_bypassed_or_altered,

@@ -267,3 +267,128 @@ pub async fn open_registration_needs_no_token(s: &Server) {
     .await;
     assert_eq!(status, 401);
 }
+
+/// `method` on `/register/{id}` with `token` as the bearer registration access token.
+async fn manage(
+    s: &Server,
+    method: reqwest::Method,
+    id: &str,
+    token: Option<&str>,
+    body: Option<&Value>,
+) -> (u16, Value) {
+    let mut request = s.client.request(method, s.url(&format!("/register/{id}")));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    if let Some(body) = body {
+        request = request.json(body);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+pub async fn registration_is_managed_with_its_access_token(s: &Server) {
+    use reqwest::Method;
+    let registrar = token_with_scope(s, "registrar4", "client:register").await;
+    let (_, client) = register(
+        s,
+        Some(&registrar),
+        &json!({"redirect_uris": [CB], "client_name": "First name", "token_endpoint_auth_method": "client_secret_basic"}),
+    )
+    .await;
+    let id = client["client_id"].as_str().unwrap().to_owned();
+    let secret = client["client_secret"].as_str().unwrap().to_owned();
+    let token = client["registration_access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        client["registration_client_uri"],
+        s.url(&format!("/register/{id}"))
+    );
+
+    // Read: with the token only; never the secret.
+    let (status, read) = manage(s, Method::GET, &id, Some(&token), None).await;
+    assert_eq!(status, 200, "{read}");
+    assert_eq!(read["client_name"], "First name");
+    assert!(read.get("client_secret").is_none());
+    for wrong in [None, Some("wrong"), Some(registrar.as_str())] {
+        let (status, body) = manage(s, Method::GET, &id, wrong, None).await;
+        assert_eq!(status, 401, "{wrong:?}: {body}");
+    }
+    // Another client's token does not open this one.
+    let (_, other) = register(s, Some(&registrar), &json!({"redirect_uris": [CB]})).await;
+    let other_token = other["registration_access_token"].as_str().unwrap();
+    assert_eq!(
+        manage(s, Method::GET, &id, Some(other_token), None).await.0,
+        401
+    );
+    // A client registered by an administrator has no configuration endpoint.
+    let (admin_made, _) = s.confidential_client(&["client_credentials"], &[]).await;
+    assert_eq!(
+        manage(s, Method::GET, &admin_made, Some(&token), None)
+            .await
+            .0,
+        401
+    );
+
+    // Update: a full replacement, checked as at registration; the token rotates.
+    let replacement = json!({
+        "client_id": id, "client_secret": secret,
+        "redirect_uris": [CB, "https://app.example.com/other"], "client_name": "Second name",
+        "token_endpoint_auth_method": "client_secret_basic",
+    });
+    let (status, updated) = manage(s, Method::PUT, &id, Some(&token), Some(&replacement)).await;
+    assert_eq!(status, 200, "{updated}");
+    assert_eq!(updated["client_name"], "Second name");
+    assert_eq!(updated["redirect_uris"].as_array().unwrap().len(), 2);
+    let new_token = updated["registration_access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_ne!(new_token, token);
+    assert_eq!(
+        manage(s, Method::GET, &id, Some(&token), None).await.0,
+        401,
+        "rotated"
+    );
+    // The secret still works.
+    let stored = s.warden.storage().client(&id).await.unwrap().unwrap();
+    assert!(stored.secret_hash.is_some() && !stored.first_party);
+    // Bad updates: another id, a wrong secret, a dangerous redirect URI, another auth method.
+    for (case, body) in [
+        (
+            "another client_id",
+            json!({"client_id": "x", "redirect_uris": [CB]}),
+        ),
+        ("no client_id", json!({"redirect_uris": [CB]})),
+        (
+            "wrong secret",
+            json!({"client_id": id, "client_secret": "nope", "redirect_uris": [CB]}),
+        ),
+        (
+            "javascript redirect",
+            json!({"client_id": id, "redirect_uris": ["javascript:alert(1)"]}),
+        ),
+        (
+            "becomes public",
+            json!({"client_id": id, "redirect_uris": [CB], "token_endpoint_auth_method": "none"}),
+        ),
+    ] {
+        let (status, body) = manage(s, Method::PUT, &id, Some(&new_token), Some(&body)).await;
+        assert_eq!(status, 400, "{case}: {body}");
+    }
+    // Nothing of that changed it.
+    let (_, read) = manage(s, Method::GET, &id, Some(&new_token), None).await;
+    assert_eq!(read["client_name"], "Second name");
+
+    // Delete: 204, then gone.
+    let (status, _) = manage(s, Method::DELETE, &id, Some(&new_token), None).await;
+    assert_eq!(status, 204);
+    assert!(s.warden.storage().client(&id).await.unwrap().is_none());
+    assert_eq!(
+        manage(s, Method::GET, &id, Some(&new_token), None).await.0,
+        401
+    );
+}
