@@ -21,32 +21,20 @@ pub const REGISTER_SCOPE: &str = "client:register";
 
 /// The client metadata of RFC 7591 §2 that Warden reads; anything else is ignored (§2).
 #[derive(Debug, Default, Deserialize)]
+#[serde(default)]
 pub struct ClientMetadata {
-    #[serde(default)]
     pub redirect_uris: Option<Vec<String>>,
-    #[serde(default)]
     pub token_endpoint_auth_method: Option<String>,
-    #[serde(default)]
     pub grant_types: Option<Vec<String>>,
-    #[serde(default)]
     pub response_types: Option<Vec<String>>,
-    #[serde(default)]
     pub client_name: Option<String>,
-    #[serde(default)]
     pub scope: Option<String>,
-    #[serde(default)]
     pub jwks: Option<JwkSet>,
-    #[serde(default)]
     pub jwks_uri: Option<String>,
-    #[serde(default)]
     pub post_logout_redirect_uris: Option<Vec<String>>,
-    #[serde(default)]
     pub id_token_signed_response_alg: Option<String>,
-    #[serde(default)]
     pub dpop_bound_access_tokens: Option<bool>,
-    #[serde(default)]
     pub require_pushed_authorization_requests: Option<bool>,
-    #[serde(default)]
     pub software_statement: Option<String>,
 }
 
@@ -397,10 +385,9 @@ impl<S: Storage> Warden<S> {
 /// A `PUT` to the client configuration endpoint: the metadata, and the identifiers RFC 7592
 /// §2.2 asks the client to repeat.
 #[derive(Debug, Default, Deserialize)]
+#[serde(default)]
 pub struct RegistrationUpdate {
-    #[serde(default)]
     pub client_id: Option<String>,
-    #[serde(default)]
     pub client_secret: Option<String>,
     #[serde(flatten)]
     pub metadata: ClientMetadata,

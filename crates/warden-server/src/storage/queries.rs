@@ -165,15 +165,16 @@ statements! {
 
     // --- clients
 
+    /// `$1`…`$15` as `bind_client` binds them, then `$16` the creation time.
     INSERT_CLIENT = "INSERT INTO clients (client_id, name, secret_hash, public, redirect_uris, \
-                                          grant_types, scopes, created_at, first_party, \
+                                          grant_types, scopes, first_party, \
                                           post_logout_redirect_uris, id_token_alg, require_mfa, \
                                           require_par, jwks, dpop_bound, \
-                                          registration_token_hash) \
+                                          registration_token_hash, created_at) \
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, \
                              $15, $16)";
     /// Replaces what a client's registration says (RFC 7592 §2.2), its id and creation
-    /// time kept; `$1` the id.
+    /// time kept; `$1`…`$15` as `bind_client` binds them.
     UPDATE_CLIENT = "UPDATE clients SET name = $2, secret_hash = $3, public = $4, \
                                         redirect_uris = $5, grant_types = $6, scopes = $7, \
                                         first_party = $8, post_logout_redirect_uris = $9, \

@@ -332,23 +332,8 @@ impl Storage for Backend {
     // --- clients
 
     async fn create_client(&self, client: &Client) -> Result<()> {
-        sqlx::query(sql::INSERT_CLIENT)
-            .bind(&client.client_id)
-            .bind(&client.name)
-            .bind(&client.secret_hash)
-            .bind(client.public)
-            .bind(rows::to_json(&client.redirect_uris))
-            .bind(rows::to_json(&client.grant_types))
-            .bind(rows::to_json(&client.scopes))
+        bind_client(sqlx::query(sql::INSERT_CLIENT), client)
             .bind(client.created_at)
-            .bind(client.first_party)
-            .bind(rows::to_json(&client.post_logout_redirect_uris))
-            .bind(&client.id_token_alg)
-            .bind(client.require_mfa)
-            .bind(client.require_par)
-            .bind(&client.jwks)
-            .bind(client.dpop_bound)
-            .bind(&client.registration_token_hash)
             .execute(&self.pool)
             .await
             .map_err(constraint("client_id", None))?;
@@ -375,22 +360,7 @@ impl Storage for Backend {
     }
 
     async fn update_client(&self, client: &Client) -> Result<bool> {
-        let done = sqlx::query(sql::UPDATE_CLIENT)
-            .bind(&client.client_id)
-            .bind(&client.name)
-            .bind(&client.secret_hash)
-            .bind(client.public)
-            .bind(rows::to_json(&client.redirect_uris))
-            .bind(rows::to_json(&client.grant_types))
-            .bind(rows::to_json(&client.scopes))
-            .bind(client.first_party)
-            .bind(rows::to_json(&client.post_logout_redirect_uris))
-            .bind(&client.id_token_alg)
-            .bind(client.require_mfa)
-            .bind(client.require_par)
-            .bind(&client.jwks)
-            .bind(client.dpop_bound)
-            .bind(&client.registration_token_hash)
+        let done = bind_client(sqlx::query(sql::UPDATE_CLIENT), client)
             .execute(&self.pool)
             .await
             .map_err(db)?;
@@ -1354,6 +1324,30 @@ async fn insert_user(tx: &mut Transaction<'static, Db>, user: &User) -> Result<(
         .await
         .map_err(rows::user_insert_error)?;
     insert_roles(tx, &user.id, &user.roles).await
+}
+
+/// Binds `$1`…`$15` of a client's insert or update: every column but `created_at`, in the
+/// order `INSERT_CLIENT` and `UPDATE_CLIENT` name them.
+fn bind_client<'q>(
+    query: sqlx::query::Query<'q, Db, <Db as sqlx::Database>::Arguments>,
+    client: &'q Client,
+) -> sqlx::query::Query<'q, Db, <Db as sqlx::Database>::Arguments> {
+    query
+        .bind(&client.client_id)
+        .bind(&client.name)
+        .bind(&client.secret_hash)
+        .bind(client.public)
+        .bind(rows::to_json(&client.redirect_uris))
+        .bind(rows::to_json(&client.grant_types))
+        .bind(rows::to_json(&client.scopes))
+        .bind(client.first_party)
+        .bind(rows::to_json(&client.post_logout_redirect_uris))
+        .bind(&client.id_token_alg)
+        .bind(client.require_mfa)
+        .bind(client.require_par)
+        .bind(&client.jwks)
+        .bind(client.dpop_bound)
+        .bind(&client.registration_token_hash)
 }
 
 /// Binds `$1`…`$18` of an upstream provider's insert or update: every column from the id
